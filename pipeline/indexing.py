@@ -1,0 +1,209 @@
+"""Writing log documents into the ``logInsights`` collection.
+
+One document per failing order: each new failed attempt re-posts the order's document, keeping
+``firstAttemptedImport`` from the first attempt (read back from Solr with real-time get, so it
+holds even for an order whose earlier attempt was indexed by another worker) and moving
+``errorMessage``, ``timestamp``, ``expire_at`` and ``version`` forward. Solr stamps ``timestamp``
+and computes ``expire_at`` itself (see the configset's update chain).
+
+A document Solr refuses is reported by id in an ``IndexReport`` and the rest of its batch is
+indexed; when Solr is down the error is raised after retries, so the caller keeps the documents
+(the outbox) and replays them later. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pysolr
+import requests
+
+from pipeline.errors import SolrRequestError
+from pipeline.models import FailedAttempt, next_version
+from pipeline.settings import Settings
+from pipeline.solr.transport import error_for_pysolr, get_json, with_retries
+
+_MERGE_FIELDS = "document-id,firstAttemptedAt,version,attempts"
+
+
+@dataclass(frozen=True)
+class RefusedDocument:
+    document_id: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    """What happened to each document of one indexing call."""
+
+    indexed: list[str] = field(default_factory=list)
+    refused: list[RefusedDocument] = field(default_factory=list)
+
+    def merge(self, other: IndexReport) -> None:
+        self.indexed.extend(other.indexed)
+        self.refused.extend(other.refused)
+
+
+class LogInsightsIndex:
+    """The ``logInsights`` collection, seen as a place to record failed import attempts."""
+
+    def __init__(
+        self,
+        solr_url: str,
+        collection: str = "logInsights",
+        *,
+        ttl_for: Callable[[Any], str] = lambda doc_type: "+60DAYS",
+        time_zone: str = "America/New_York",
+        batch_size: int = 500,
+        timeout: float = 10.0,
+        retry_attempts: int = 5,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.collection_url = f"{solr_url.rstrip('/')}/{collection}"
+        self._ttl_for = ttl_for
+        self._zone = ZoneInfo(time_zone)
+        self._batch_size = batch_size
+        self._timeout = timeout
+        self._retry_attempts = retry_attempts
+        self._session = session or requests.Session()
+        self._solr = pysolr.Solr(
+            self.collection_url, timeout=timeout, session=self._session, always_commit=False
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, session: requests.Session | None = None
+    ) -> LogInsightsIndex:
+        return cls(
+            settings.solr_url,
+            settings.collection,
+            ttl_for=settings.ttl_for,
+            time_zone=settings.time_zone,
+            batch_size=settings.index_batch_size,
+            timeout=settings.solr_timeout_seconds,
+            retry_attempts=settings.solr_retry_attempts,
+            session=session,
+        )
+
+    def record_failures(
+        self,
+        attempts: Sequence[FailedAttempt],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Post one document per failing order, merged with what Solr already holds for it."""
+        documents = self.build_documents(attempts)
+        return self.post_documents(documents, on_progress=on_progress)
+
+    def build_documents(self, attempts: Sequence[FailedAttempt]) -> list[dict[str, Any]]:
+        """Turn attempts into documents; several attempts of one order collapse into the last."""
+        latest: dict[str, FailedAttempt] = {}
+        earliest: dict[str, datetime] = {}
+        counts: dict[str, int] = {}
+        for attempt in attempts:
+            key = attempt.document_id
+            counts[key] = counts.get(key, 0) + 1
+            if key not in latest or attempt.attempted_at >= latest[key].attempted_at:
+                latest[key] = attempt
+            if key not in earliest or attempt.attempted_at < earliest[key]:
+                earliest[key] = attempt.attempted_at
+        existing = self.existing(list(latest))
+        documents = []
+        for key, attempt in latest.items():
+            before = existing.get(key, {})
+            first = earliest[key]
+            if before.get("firstAttemptedAt"):
+                first = min(first, datetime.fromisoformat(before["firstAttemptedAt"]))
+            documents.append(
+                attempt.to_log_document(
+                    ttl=self._ttl_for(attempt.doc_type),
+                    zone=self._zone,
+                    version=next_version(before.get("version")),
+                    first_attempted_at=first,
+                    attempts=int(before.get("attempts") or 0) + counts[key],
+                )
+            )
+        return documents
+
+    def existing(self, document_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What Solr holds now for these ids (real-time get: sees uncommitted documents too)."""
+        ids = list(document_ids)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), self._batch_size):
+            chunk = ids[start : start + self._batch_size]
+            body = with_retries(
+                lambda chunk=chunk: get_json(  # type: ignore[misc]
+                    self._session,
+                    f"{self.collection_url}/get",
+                    params={"ids": ",".join(chunk), "fl": _MERGE_FIELDS, "wt": "json"},
+                    timeout=self._timeout,
+                    what="read back earlier attempts",
+                ),
+                attempts=self._retry_attempts,
+            )
+            for doc in body.get("response", {}).get("docs", []):
+                found[doc["document-id"]] = doc
+        return found
+
+    def post_documents(
+        self,
+        documents: Sequence[dict[str, Any]],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Post prepared documents in batches; refused ones are reported, not lost."""
+        report = IndexReport()
+        for start in range(0, len(documents), self._batch_size):
+            batch = list(documents[start : start + self._batch_size])
+            report.merge(self._post_batch(batch))
+            if on_progress:
+                on_progress(len(batch))
+        return report
+
+    def refresh(self) -> None:
+        """Make everything posted so far searchable now instead of within the soft-commit second."""
+        try:
+            with_retries(
+                lambda: self._solr.commit(softCommit=True), attempts=self._retry_attempts
+            )
+        except pysolr.SolrError as err:
+            raise error_for_pysolr(err, self.collection_url, "refresh the index") from err
+
+    def _post_batch(self, batch: list[dict[str, Any]]) -> IndexReport:
+        try:
+            answer = with_retries(lambda: self._add(batch), attempts=self._retry_attempts)
+        except SolrRequestError as err:
+            if len(batch) == 1:
+                return IndexReport(refused=[RefusedDocument(_id(batch[0]), str(err))])
+            report = IndexReport()
+            for document in batch:
+                report.merge(self._post_batch([document]))
+            return report
+        refused = {
+            str(error.get("id")): str(error.get("message", "refused by Solr"))
+            for error in answer.get("responseHeader", {}).get("errors", [])
+        }
+        return IndexReport(
+            indexed=[_id(doc) for doc in batch if _id(doc) not in refused],
+            refused=[RefusedDocument(doc_id, reason) for doc_id, reason in refused.items()],
+        )
+
+    def _add(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            text = self._solr.add(batch)
+        except pysolr.SolrError as err:
+            raise error_for_pysolr(err, self.collection_url, "index log documents") from err
+        result: dict[str, Any] = json.loads(text)
+        return result
+
+
+def _id(document: dict[str, Any]) -> str:
+    return str(document.get("document-id"))
+
+
+__all__ = ["IndexReport", "LogInsightsIndex", "RefusedDocument"]

@@ -1,0 +1,87 @@
+"""Settings, built once at the edge (CLI group, API dependency, test fixture) and passed down.
+
+Every field can come from the environment with the prefix ``LOGINSIGHTS_`` (for example
+``LOGINSIGHTS_SOLR_URL``) or from a ``.env`` file; nothing below the edge reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.models import DocType, validate_ttl
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "loginsights"
+
+
+class Settings(BaseSettings):
+    """Where Solr is, how log documents look, and where local state lives."""
+
+    model_config = SettingsConfigDict(env_prefix="LOGINSIGHTS_", env_file=".env", extra="ignore")
+
+    solr_url: str = Field(
+        "http://127.0.0.1:8983/solr",
+        description="Base URL of Solr, ending in /solr (any node of a SolrCloud cluster).",
+    )
+    collection: str = Field("logInsights", description="Collection (or core) of the log documents.")
+    solr_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Solr request.")
+    solr_retry_attempts: int = Field(5, ge=1, description="Tries before Solr counts as down.")
+    index_batch_size: int = Field(500, ge=1, le=10_000, description="Documents per /update.")
+    time_zone: str = Field(
+        "America/New_York",
+        description="Zone of firstAttemptedImport's human-readable form (seed 000's values).",
+    )
+    ttl_by_doc_type: dict[DocType, str] = Field(
+        default_factory=lambda: {doc_type: "+60DAYS" for doc_type in DocType},
+        description="Solr date math added to the attempt's time to give expire_at.",
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Local state: the Maven-built Solr's nodes and logs.",
+    )
+    solr_assets_dir: Path = Field(
+        REPO_ROOT / "solr",
+        description="Folder holding configsets/logInsights and launcher/ (the Maven project).",
+    )
+    auto_delete_period_seconds: int = Field(
+        300, ge=1, description="How often the local Solr deletes expired documents."
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/New_York"
+            ) from err
+        return value
+
+    @field_validator("ttl_by_doc_type")
+    @classmethod
+    def _valid_ttls(cls, value: dict[DocType, str]) -> dict[DocType, str]:
+        for ttl in value.values():
+            validate_ttl(ttl)
+        return value
+
+    @property
+    def configset_dir(self) -> Path:
+        return self.solr_assets_dir / "configsets" / "logInsights" / "conf"
+
+    @property
+    def launcher_dir(self) -> Path:
+        return self.solr_assets_dir / "launcher"
+
+    def ttl_for(self, doc_type: DocType) -> str:
+        return self.ttl_by_doc_type.get(doc_type, "+60DAYS")
+
+
+__all__ = ["REPO_ROOT", "Settings"]

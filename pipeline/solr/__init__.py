@@ -1,0 +1,1 @@
+"""Solr itself: talking to it, installing the logInsights configset, running it locally."""

@@ -1,0 +1,157 @@
+"""How loginsights talks to Solr over HTTP: which failures are worth retrying, and how errors look.
+
+The retry policy is one table (status or exception -> action), in the manner of Airbyte's error
+mapping: 5xx and connection failures are retried with backoff and then raised as
+``SolrUnavailableError`` (the caller keeps the work and replays it); 4xx are raised at once as
+``SolrRequestError`` carrying Solr's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+import pysolr
+import requests
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from pipeline.errors import SolrError, SolrRequestError, SolrUnavailableError
+
+
+class Action(Enum):
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+RETRY_POLICY: dict[int | type[Exception], Action] = {
+    requests.ConnectionError: Action.RETRY,
+    requests.Timeout: Action.RETRY,
+    429: Action.RETRY,
+    500: Action.RETRY,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+
+
+def action_for_status(status: int) -> Action:
+    return RETRY_POLICY.get(status, Action.RETRY if status >= 500 else Action.FAIL)
+
+
+def solr_message(body: Any) -> str:
+    """Solr's own explanation out of an error body (JSON or HTML), kept short."""
+    if isinstance(body, dict):
+        error = body.get("error") or {}
+        if isinstance(error, dict) and error.get("msg"):
+            return str(error["msg"])
+    text = body if isinstance(body, str) else json.dumps(body)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.split())[:300]
+
+
+def error_for_response(response: requests.Response, what: str) -> SolrError:
+    """Map a non-2xx answer of Solr to the error tree."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    message = solr_message(body)
+    status = response.status_code
+    if action_for_status(status) is Action.RETRY:
+        return SolrUnavailableError(
+            f"Solr failed to {what} (HTTP {status}: {message}); it is retried and, if it "
+            "persists, check that Solr is running (`loginsights solr status`)",
+            url=response.url,
+            status=status,
+            body=body,
+        )
+    return SolrRequestError(
+        f"Solr refused to {what} (HTTP {status}: {message}); correct the request and send it again",
+        url=response.url,
+        status=status,
+        body=body,
+    )
+
+
+def error_for_exception(err: requests.RequestException, url: str, what: str) -> SolrError:
+    return SolrUnavailableError(
+        f"Solr at {url} could not be reached to {what} ({type(err).__name__}); start it with "
+        "`loginsights solr start` or check --solr-url",
+        url=url,
+    )
+
+
+_PYSOLR_STATUS = re.compile(r"\(HTTP (\d{3})\)")
+
+
+def error_for_pysolr(err: pysolr.SolrError, url: str, what: str) -> SolrError:
+    """pysolr folds every failure into one exception; recover the status it wrote in the text."""
+    match = _PYSOLR_STATUS.search(str(err))
+    if match is None:
+        return SolrUnavailableError(
+            f"Solr at {url} could not be reached to {what}; start it with "
+            "`loginsights solr start` or check --solr-url",
+            url=url,
+        )
+    status = int(match.group(1))
+    detail = str(err).split(":", 1)[-1].strip()[:300]
+    cls = SolrUnavailableError if action_for_status(status) is Action.RETRY else SolrRequestError
+    return cls(
+        f"Solr answered HTTP {status} to {what}: {detail}",
+        url=url,
+        status=status,
+    )
+
+
+T = TypeVar("T")
+
+
+def with_retries(call: Callable[[], T], *, attempts: int, max_wait_seconds: float = 8.0) -> T:
+    """Run ``call``, retrying only ``SolrUnavailableError``; the last one is re-raised."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(SolrUnavailableError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.25, max=max_wait_seconds),
+        reraise=True,
+    )
+    return retrying(call)
+
+
+def get_json(
+    session: requests.Session,
+    url: str,
+    *,
+    params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+    timeout: float,
+    what: str,
+) -> dict[str, Any]:
+    """One GET to Solr returning its JSON, with errors mapped to the tree (no retry here)."""
+    try:
+        response = session.get(url, params=params, timeout=timeout)
+    except requests.RequestException as err:
+        raise error_for_exception(err, url, what) from err
+    if not response.ok:
+        raise error_for_response(response, what)
+    result: dict[str, Any] = response.json()
+    return result
+
+
+__all__ = [
+    "RETRY_POLICY",
+    "Action",
+    "action_for_status",
+    "error_for_exception",
+    "error_for_pysolr",
+    "error_for_response",
+    "get_json",
+    "solr_message",
+    "with_retries",
+]

@@ -1,0 +1,154 @@
+package org.loginsights.solr;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.apache.solr.cloud.MiniSolrCloudCluster;
+import org.apache.solr.cloud.ZkTestServer;
+import org.apache.solr.embedded.JettyConfig;
+import org.apache.solr.embedded.JettySolrRunner;
+
+/**
+ * Starts a real Apache Solr 9 on 127.0.0.1 from the Maven Central artifacts, for machines without
+ * Docker: SolrCloud with an embedded ZooKeeper (default) or one standalone node.
+ *
+ * <p>It only starts nodes. Installing the configset and creating the collection is done over HTTP
+ * by {@code loginsights solr init}, the same way it is done on any other Solr 9. When every node
+ * answers, the launcher writes a ready file (one line of JSON) so the Python side knows the ports.
+ *
+ * <p>Usage: {@code SolrLauncher --mode cloud|standalone --port P --nodes N --home DIR
+ * --ready-file FILE}
+ */
+public final class SolrLauncher {
+
+  private SolrLauncher() {}
+
+  public static void main(String[] args) throws Exception {
+    String mode = "cloud";
+    int port = 8983;
+    int nodes = 1;
+    Path home = null;
+    Path readyFile = null;
+    for (int i = 0; i < args.length; i += 2) {
+      String value = i + 1 < args.length ? args[i + 1] : null;
+      if (value == null) {
+        fail("option " + args[i] + " needs a value");
+      }
+      switch (args[i]) {
+        case "--mode" -> mode = value;
+        case "--port" -> port = Integer.parseInt(value);
+        case "--nodes" -> nodes = Integer.parseInt(value);
+        case "--home" -> home = Path.of(value).toAbsolutePath();
+        case "--ready-file" -> readyFile = Path.of(value).toAbsolutePath();
+        default -> fail("unknown option " + args[i]);
+      }
+    }
+    if (home == null || readyFile == null) {
+      fail("--home and --ready-file are required");
+    }
+    Files.createDirectories(home);
+    Files.deleteIfExists(readyFile);
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    List<String> urls = new ArrayList<>();
+    String zkHost = "";
+    Runnable shutdown;
+    if ("standalone".equals(mode)) {
+      JettySolrRunner node = startStandalone(home, port);
+      urls.add(node.getBaseUrl().toString());
+      shutdown = () -> stopQuietly(node::stop);
+    } else if ("cloud".equals(mode)) {
+      Path zkDir = home.resolve("zookeeper/server1/data");
+      boolean fresh = !Files.exists(zkDir);
+      ZkTestServer zk = new ZkTestServer(zkDir);
+      zk.run(fresh);
+      MiniSolrCloudCluster cluster =
+          new MiniSolrCloudCluster(
+              0,
+              home,
+              MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML,
+              JettyConfig.builder().build(),
+              zk,
+              false);
+      for (int i = 0; i < nodes; i++) {
+        JettySolrRunner node =
+            cluster.startJettySolrRunner(
+                "node" + (i + 1), "/solr", JettyConfig.builder().setPort(port + i).build());
+        urls.add(node.getBaseUrl().toString());
+      }
+      zkHost = zk.getZkAddress();
+      shutdown =
+          () -> {
+            stopQuietly(cluster::shutdown);
+            stopQuietly(zk::shutdown);
+          };
+    } else {
+      fail("--mode must be cloud or standalone, not " + mode);
+      return;
+    }
+
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  shutdown.run();
+                  stopped.countDown();
+                },
+                "loginsights-solr-shutdown"));
+
+    String ready =
+        "{\"mode\":\""
+            + mode
+            + "\",\"pid\":"
+            + ProcessHandle.current().pid()
+            + ",\"zkHost\":\""
+            + zkHost
+            + "\",\"urls\":[\""
+            + String.join("\",\"", urls)
+            + "\"]}\n";
+    Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
+    Files.writeString(tmp, ready, StandardCharsets.UTF_8);
+    Files.move(tmp, readyFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    System.out.println("loginsights solr ready: " + ready.trim());
+    stopped.await();
+  }
+
+  private static JettySolrRunner startStandalone(Path home, int port) throws Exception {
+    Path solrXml = home.resolve("solr.xml");
+    if (!Files.exists(solrXml)) {
+      Files.writeString(
+          solrXml,
+          "<solr>\n"
+              + "  <str name=\"configSetBaseDir\">${configSetBaseDir:configsets}</str>\n"
+              + "  <str name=\"coreRootDirectory\">${coreRootDirectory:cores}</str>\n"
+              + "</solr>\n",
+          StandardCharsets.UTF_8);
+    }
+    Files.createDirectories(home.resolve("configsets"));
+    Files.createDirectories(home.resolve("cores"));
+    JettySolrRunner node =
+        new JettySolrRunner(home.toString(), JettyConfig.builder().setPort(port).build());
+    node.start();
+    return node;
+  }
+
+  private interface Stoppable {
+    void stop() throws Exception;
+  }
+
+  private static void stopQuietly(Stoppable stoppable) {
+    try {
+      stoppable.stop();
+    } catch (Exception e) {
+      System.err.println("loginsights solr: error while stopping: " + e);
+    }
+  }
+
+  private static void fail(String message) {
+    System.err.println("loginsights solr launcher: " + message);
+    System.exit(2);
+  }
+}
