@@ -1,0 +1,192 @@
+"""Real Solr for the tests, started once per session.
+
+Which Solr, in this order (DESIGN.md, "Running Solr"):
+1. ``LOGINSIGHTS_TEST_SOLR_URL`` (SolrCloud) / ``LOGINSIGHTS_TEST_SOLR_STANDALONE_URL``: a Solr 9
+   you run; the logInsights configset is installed on it. Give its autoDeletePeriodSeconds in
+   ``LOGINSIGHTS_TEST_AUTO_DELETE_SECONDS`` (default 300) so the expiry test waits long enough.
+2. A Docker engine, if one answers: the official ``solr:9.10.1`` image.
+3. Otherwise the Maven-built launcher (``loginsights solr start``) on free ports.
+There is no fake Solr: without one of these the tests fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipeline.indexing import LogInsightsIndex
+from pipeline.query import LogInsightsQuery
+from pipeline.settings import REPO_ROOT, Settings
+from pipeline.solr.install import ConfigsetInstaller, wait_until_answering
+from pipeline.solr.local import LocalSolr
+
+SOLR_IMAGE = "solr:9.10.1"
+TEST_AUTO_DELETE_SECONDS = 2
+CONFIGSET = REPO_ROOT / "solr" / "configsets" / "logInsights" / "conf"
+
+
+@dataclass
+class SolrUnderTest:
+    url: str
+    mode: str
+    auto_delete_period_seconds: int
+    local: LocalSolr | None = None
+    port: int | None = None
+
+
+def free_port(count: int = 1) -> int:
+    """A port P such that P..P+count-1 are free on 127.0.0.1 right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + count >= 65535:
+            continue
+        if all(_is_free(candidate) for candidate in range(port, port + count)):
+            return port
+    raise RuntimeError("no free ports on 127.0.0.1")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _docker_client():  # type: ignore[no-untyped-def]
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.ping()
+        return client
+    except Exception:  # any failure means: no usable engine here
+        return None
+
+
+def _solr_in_docker(mode: str) -> Iterator[SolrUnderTest]:
+    client = _docker_client()
+    assert client is not None
+    command = ["solr-foreground", "-c"] if mode == "cloud" else ["solr-foreground"]
+    container = client.containers.run(
+        SOLR_IMAGE,
+        command,
+        detach=True,
+        remove=True,
+        environment={
+            "SOLR_OPTS": f"-Dloginsights.autoDeletePeriodSeconds={TEST_AUTO_DELETE_SECONDS}"
+        },
+        ports={"8983/tcp": ("127.0.0.1", None)},
+    )
+    try:
+        container.reload()
+        port = int(container.ports["8983/tcp"][0]["HostPort"])
+        url = f"http://127.0.0.1:{port}/solr"
+        wait_until_answering(url, deadline_seconds=120)
+        if mode == "standalone":
+            # standalone Solr has no upload API: copy the configset into the container first
+            import io
+            import tarfile
+
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                archive.add(CONFIGSET, arcname="logInsights/conf")
+            container.exec_run(["mkdir", "-p", "/var/solr/data/configsets"])
+            container.put_archive("/var/solr/data/configsets", buffer.getvalue())
+            container.exec_run(["bin/solr", "create", "-c", "logInsights", "-d", "logInsights"])
+        else:
+            ConfigsetInstaller(url, configset_dir=CONFIGSET).install()
+        yield SolrUnderTest(url, mode, TEST_AUTO_DELETE_SECONDS)
+    finally:
+        container.stop(timeout=10)
+
+
+def _solr_from_launcher(mode: str, state_dir: Path) -> Iterator[SolrUnderTest]:
+    local = LocalSolr(
+        launcher_dir=REPO_ROOT / "solr" / "launcher",
+        configset_dir=CONFIGSET,
+        state_dir=state_dir,
+        auto_delete_period_seconds=TEST_AUTO_DELETE_SECONDS,
+        heap="512m",
+    )
+    port = free_port()
+    solr, _ = local.start(mode=mode, port=port)
+    try:
+        yield SolrUnderTest(solr.solr_url, mode, TEST_AUTO_DELETE_SECONDS, local=local, port=port)
+    finally:
+        local.stop(port)
+
+
+def _solr(mode: str, env_var: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrUnderTest]:
+    given = os.environ.get(env_var)
+    if given:
+        ConfigsetInstaller(given, configset_dir=CONFIGSET).install()
+        period = int(os.environ.get("LOGINSIGHTS_TEST_AUTO_DELETE_SECONDS", "300"))
+        yield SolrUnderTest(given.rstrip("/"), mode, period)
+    elif _docker_client() is not None:
+        yield from _solr_in_docker(mode)
+    else:
+        yield from _solr_from_launcher(mode, tmp_path_factory.mktemp(f"solr-{mode}"))
+
+
+@pytest.fixture(scope="session")
+def solr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrUnderTest]:
+    """A real SolrCloud with the logInsights collection."""
+    yield from _solr("cloud", "LOGINSIGHTS_TEST_SOLR_URL", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def standalone_solr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrUnderTest]:
+    """A real standalone Solr node with the logInsights core."""
+    yield from _solr("standalone", "LOGINSIGHTS_TEST_SOLR_STANDALONE_URL", tmp_path_factory)
+
+
+@pytest.fixture
+def settings(solr: SolrUnderTest, tmp_path: Path) -> Settings:
+    return Settings(solr_url=solr.url, state_dir=tmp_path / "state", solr_retry_attempts=2)
+
+
+@pytest.fixture
+def index(settings: Settings) -> LogInsightsIndex:
+    return LogInsightsIndex.from_settings(settings)
+
+
+@pytest.fixture
+def log_query(settings: Settings) -> LogInsightsQuery:
+    return LogInsightsQuery.from_settings(settings)
+
+
+@pytest.fixture
+def shop() -> str:
+    """A shop name no other test uses, so tests can share one collection."""
+    return f"shop-{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate, *, seconds: float, interval: float = 0.25):  # type: ignore[no-untyped-def]
+    """Poll until predicate() is truthy; return its last value (falsy on timeout)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def select(solr_url: str, **params: object) -> dict:  # type: ignore[type-arg]
+    """A plain /select, for checking what Solr holds independently of the code under test."""
+    response = requests.get(
+        f"{solr_url}/logInsights/select", params={"wt": "json", **params}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]

@@ -1,0 +1,178 @@
+"""Recording failed attempts in the logInsights collection of a real Solr."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import SolrUnderTest, free_port, select, wait_for
+from pipeline.errors import SolrUnavailableError
+from pipeline.indexing import LogInsightsIndex
+from pipeline.models import FailedAttempt, Platform
+from pipeline.settings import Settings
+
+
+def failed(shop: str, order_id: str = "1001", **changes: object) -> FailedAttempt:
+    values: dict[str, object] = {
+        "platform": Platform.SHOPIFY,
+        "shop": shop,
+        "order_id": order_id,
+        "order_name": f"#{order_id}",
+        "order_created_at": datetime(2024, 1, 4, 2, 37, 42, tzinfo=UTC),
+        "error_message": "Service [createShopifyOrder] target threw an unexpected exception (null)",
+        "site": f"https://{shop}.myshopify.com/1/orders/abc/authenticate?key=topsecret",
+    }
+    values.update(changes)
+    return FailedAttempt.model_validate(values)
+
+
+def stored(solr: SolrUnderTest, shop: str, **params: object) -> list[dict]:  # type: ignore[type-arg]
+    body = select(solr.url, q=f"shop:{shop}", fl="*", rows=100, **params)
+    return body["response"]["docs"]  # type: ignore[no-any-return]
+
+
+def exactly(solr: SolrUnderTest, shop: str, count: int):  # type: ignore[no-untyped-def]
+    """A predicate for wait_for: the shop's documents once there are exactly ``count``."""
+
+    def check() -> list[dict] | None:  # type: ignore[type-arg]
+        docs = stored(solr, shop)
+        return docs if len(docs) == count else None
+
+    return check
+
+
+def test_expire_at_is_timestamp_plus_ttl(index: LogInsightsIndex, solr: SolrUnderTest, shop: str) -> None:
+    report = index.record_failures([failed(shop)])
+    assert report.refused == [] and len(report.indexed) == 1
+    docs = wait_for(lambda: stored(solr, shop), seconds=10)
+    assert len(docs) == 1
+    doc = docs[0]
+    assert doc["ttl"] == "+60DAYS"
+    timestamp = datetime.fromisoformat(doc["timestamp"])
+    expire_at = datetime.fromisoformat(doc["expire_at"])
+    assert expire_at == timestamp + timedelta(days=60)
+    assert abs(timestamp - datetime.now(UTC)) < timedelta(minutes=2)
+
+
+def test_a_posted_document_is_searchable_within_seconds_without_a_commit(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    index.record_failures([failed(shop)])
+    assert wait_for(lambda: stored(solr, shop), seconds=5), "soft commit should expose it"
+
+
+def test_refailing_an_order_keeps_one_document_and_its_first_attempt(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    first_time = datetime(2024, 1, 4, 3, 15, 12, tzinfo=UTC)
+    index.record_failures([failed(shop, attempted_at=first_time, error_message="first error")])
+    before = wait_for(lambda: stored(solr, shop), seconds=10)[0]
+
+    index.record_failures(
+        [failed(shop, attempted_at=first_time + timedelta(days=7), error_message="second error")]
+    )
+
+    def moved_on() -> list[dict] | None:  # type: ignore[type-arg]
+        docs = stored(solr, shop)
+        return docs if docs and docs[0]["errorMessage"] == "second error" else None
+
+    docs = wait_for(moved_on, seconds=10)
+    assert docs and len(docs) == 1
+    after = docs[0]
+    assert after["document-id"] == before["document-id"]
+    assert after["firstAttemptedImport"] == "January 3, 2024 10:15:12 PM" == before["firstAttemptedImport"]
+    assert after["version"] > before["version"]
+    assert after["timestamp"] >= before["timestamp"]
+    assert after["expire_at"] >= before["expire_at"]
+    assert after["attempts"] == 2
+
+
+def test_several_attempts_in_one_call_collapse_into_the_latest(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    start = datetime(2024, 1, 4, 3, 15, 12, tzinfo=UTC)
+    attempts = [
+        failed(shop, attempted_at=start + timedelta(hours=hours), error_message=f"try {hours}")
+        for hours in (2, 0, 1)
+    ]
+    index.record_failures(attempts)
+    docs = wait_for(lambda: stored(solr, shop), seconds=10)
+    assert len(docs) == 1
+    assert docs[0]["errorMessage"] == "try 2"
+    assert docs[0]["firstAttemptedImport"] == "January 3, 2024 10:15:12 PM"
+    assert docs[0]["attempts"] == 3
+
+
+def test_secrets_never_reach_solr(index: LogInsightsIndex, solr: SolrUnderTest, shop: str) -> None:
+    index.record_failures([failed(shop)])
+    docs = wait_for(lambda: stored(solr, shop), seconds=10)
+    assert "topsecret" not in str(docs)
+    assert docs[0]["site"].endswith("/authenticate?key=")
+
+
+def test_a_document_with_a_short_ttl_is_deleted_by_solr_itself(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    index.record_failures([failed(shop, ttl="+3SECONDS"), failed(shop, "1002")])
+    assert len(wait_for(lambda: stored(solr, shop), seconds=10)) == 2
+    margin = solr.auto_delete_period_seconds + 3 + 15
+    remaining = wait_for(exactly(solr, shop, 1), seconds=margin)
+    assert remaining, f"Solr did not delete the expired document within {margin}s"
+    assert remaining[0]["orderId"] == "1002", "only the expired document goes"
+
+
+def test_a_malformed_ttl_is_refused_and_the_rest_of_its_batch_is_indexed(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    good = [failed(shop, str(n)) for n in (1, 2, 3, 4)]
+    # as if a bad document reached the indexer anyway (say from an old outbox row)
+    bad = failed(shop, "666").model_copy(update={"ttl": "60DAYS"})
+    documents = index.build_documents([good[0], good[1], bad, good[2], good[3]])
+
+    report = index.post_documents(documents)
+
+    assert [r.document_id for r in report.refused] == [bad.document_id]
+    assert "Can't parse ttl as date math: 60DAYS" in report.refused[0].reason
+    assert sorted(report.indexed) == sorted(a.document_id for a in good)
+    docs = wait_for(exactly(solr, shop, 4), seconds=10)
+    assert docs and sorted(d["orderId"] for d in docs) == ["1", "2", "3", "4"]
+
+
+def test_unknown_fields_are_refused_not_guessed(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    document = index.build_documents([failed(shop)])[0]
+    report = index.post_documents([{**document, "surpriseField_s": "x"}])
+    assert report.indexed == []
+    assert "surpriseField_s" in report.refused[0].reason
+
+
+def test_unicode_and_emoji_are_stored_as_sent(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    index.record_failures([failed(shop, order_name="#1001 🎁", error_message="Straße fehlt ✓ 🚚")])
+    docs = wait_for(lambda: stored(solr, shop), seconds=10)
+    assert docs[0]["shopifyOrderName"] == "#1001 🎁"
+    assert docs[0]["errorMessage"] == "Straße fehlt ✓ 🚚"
+
+
+def test_solr_down_raises_a_retriable_error_naming_what_to_do(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        solr_url=f"http://127.0.0.1:{free_port()}/solr", state_dir=tmp_path, solr_retry_attempts=2
+    )
+    index = LogInsightsIndex.from_settings(settings)
+    with pytest.raises(SolrUnavailableError, match="loginsights solr start"):
+        index.record_failures([failed(shop)])
+    with pytest.raises(SolrUnavailableError):
+        index.post_documents([{"document-id": "x", "docType": "SHOPIFY_ORDER"}])
+
+
+def test_batches_larger_than_the_batch_size_are_all_indexed(
+    settings: Settings, solr: SolrUnderTest, shop: str
+) -> None:
+    index = LogInsightsIndex.from_settings(settings.model_copy(update={"index_batch_size": 7}))
+    seen: list[int] = []
+    report = index.record_failures([failed(shop, str(n)) for n in range(30)], on_progress=seen.append)
+    assert len(report.indexed) == 30 and seen == [7, 7, 7, 7, 2]
+    assert wait_for(lambda: len(stored(solr, shop)) == 30, seconds=10)

@@ -1,0 +1,116 @@
+"""The documented request (seed 000) against a real Solr, and its response's shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from conftest import SolrUnderTest, wait_for
+from pipeline.errors import ConfigurationError, SolrUnavailableError
+from pipeline.indexing import LogInsightsIndex
+from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
+from pipeline.query import LogInsightsQuery, compact_json, documented_request
+
+SEED_REQUEST = {"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}
+
+
+def record(index: LogInsightsIndex, shop: str, platform: Platform = Platform.SHOPIFY) -> None:
+    index.record_failures(
+        [
+            FailedAttempt(
+                platform=platform,
+                shop=shop,
+                order_id="10101011010",
+                order_name="#10101011010",
+                order_created_at=datetime.fromtimestamp(1704335862, UTC),
+                error_message="Service [createShopifyOrder] target threw an unexpected exception (null)",
+                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
+            )
+        ]
+    )
+    index.refresh()
+
+
+def test_the_seed_request_returns_the_seed_response_shape(
+    index: LogInsightsIndex, log_query: LogInsightsQuery, shop: str
+) -> None:
+    record(index, shop)
+    answer = log_query.run(SEED_REQUEST["json"], SEED_REQUEST["coreName"])  # type: ignore[arg-type]
+    assert answer.status == 200
+    body = answer.json()
+
+    header = body["responseHeader"]
+    assert header["zkConnected"] is True
+    assert header["status"] == 0
+    assert isinstance(header["QTime"], int)
+    assert header["params"]["json"] == '{"params":{"q":"docType:SHOPIFY_ORDER"}}'
+
+    response = body["response"]
+    assert set(response) == {"numFound", "start", "numFoundExact", "docs"}
+    assert response["numFound"] >= 1 and response["start"] == 0
+    assert response["numFoundExact"] is True
+    for doc in response["docs"]:
+        assert set(doc) == set(LOG_DOCUMENT_FIELDS), "exactly the eleven documented keys"
+        assert doc["docType"] == "SHOPIFY_ORDER"
+        assert isinstance(doc["version"], int)
+        assert doc["orderCreatedDate"].isdigit()
+
+
+def test_solr_json_is_returned_untouched(log_query: LogInsightsQuery, solr: SolrUnderTest) -> None:
+    import requests
+
+    answer = log_query.run({"params": {"q": "docType:SHOPIFY_ORDER", "rows": 0}})
+    direct = requests.post(
+        f"{solr.url}/logInsights/select",
+        data={"json": compact_json({"params": {"q": "docType:SHOPIFY_ORDER", "rows": 0}})},
+        timeout=10,
+    ).json()
+    mine = answer.json()
+    mine["responseHeader"].pop("QTime")
+    direct["responseHeader"].pop("QTime")
+    assert mine == direct
+
+
+def test_documented_request_holds_only_the_given_keys() -> None:
+    assert documented_request("docType:SHOPIFY_ORDER") == {"params": {"q": "docType:SHOPIFY_ORDER"}}
+    assert compact_json(documented_request("docType:SHOPIFY_ORDER")) == (
+        '{"params":{"q":"docType:SHOPIFY_ORDER"}}'
+    )
+    assert documented_request("*:*", fq=["a:b", "c:d"], rows=5, sort="timestamp desc") == {
+        "params": {"q": "*:*", "fq": ["a:b", "c:d"], "rows": 5, "sort": "timestamp desc"}
+    }
+
+
+def test_filters_rows_and_sort_reach_solr(
+    index: LogInsightsIndex, log_query: LogInsightsQuery, shop: str
+) -> None:
+    record(index, shop, Platform.SHOPLAZZA)
+    record(index, shop, Platform.SFCC)
+    request = documented_request("*:*", fq=[f"shop:{shop}"], rows=1, sort="docType asc")
+    body = wait_for(lambda: (b := log_query.run(request).json())["response"]["numFound"] == 2 and b, seconds=10)
+    assert body, "both documents should be found"
+    assert [d["docType"] for d in body["response"]["docs"]] == ["SFCC_ORDER"]
+
+
+def test_solr_refusals_come_back_as_solr_gave_them(log_query: LogInsightsQuery) -> None:
+    answer = log_query.run({"params": {"q": "docType:(unbalanced"}})
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == 400
+    answer = log_query.run({"params": {"q": "*:*", "sort": "noSuchField asc"}})
+    assert answer.status == 400
+    assert "noSuchField" in json.dumps(answer.json())
+
+
+def test_only_allowed_cores_are_queried(log_query: LogInsightsQuery) -> None:
+    with pytest.raises(ConfigurationError, match="not one of the allowed cores"):
+        log_query.run({"params": {"q": "*:*"}}, "../admin")
+
+
+def test_solr_down_is_reported_as_unavailable() -> None:
+    from conftest import free_port
+
+    query = LogInsightsQuery(f"http://127.0.0.1:{free_port()}/solr", timeout=2)
+    with pytest.raises(SolrUnavailableError, match="could not be reached"):
+        query.run({"params": {"q": "*:*"}})
