@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline.models import ErrorCode, FailedAttempt, Platform
 
+STORE_ERROR = "Service [createShopifyOrder] target threw an unexpected exception (null)"
+
 
 def sample_failed_attempts(now: datetime | None = None) -> list[FailedAttempt]:
     """A few orders that failed to import; #1002 failed twice, an hour apart."""
@@ -35,7 +37,7 @@ def sample_failed_attempts(now: datetime | None = None) -> list[FailedAttempt]:
             order_name="#1002",
             order_created_at=created + timedelta(minutes=7),
             attempted_at=moment - timedelta(hours=1),
-            error_message="Service [createShopifyOrder] target threw an unexpected exception (null)",
+            error_message=STORE_ERROR,
             error_code=ErrorCode.STORE_ERROR,
             site=status_url.format(token="0b7c2d9e1f3a4b5c6d7e8f9a0b1c2d3e", key="s3cr3tk3y2"),
         ),
@@ -46,7 +48,7 @@ def sample_failed_attempts(now: datetime | None = None) -> list[FailedAttempt]:
             order_name="#1002",
             order_created_at=created + timedelta(minutes=7),
             attempted_at=moment,
-            error_message="Service [createShopifyOrder] target threw an unexpected exception (null)",
+            error_message=STORE_ERROR,
             error_code=ErrorCode.STORE_ERROR,
             site=status_url.format(token="0b7c2d9e1f3a4b5c6d7e8f9a0b1c2d3e", key="s3cr3tk3y2"),
         ),

@@ -7,7 +7,7 @@
     ├── SolrError                    Solr answered with an error, or did not answer
     │   ├── SolrUnavailableError     retriable: connection refused, timeout, 5xx; keep and replay
     │   └── SolrRequestError         fatal for this request: Solr's 4xx, with Solr's message
-    └── LocalSolrError               the Maven-built local Solr could not be built, started or stopped
+    └── LocalSolrError               the Maven-built local Solr failed to build, start or stop
 
 Errors carry data (status, the Solr URL, the offending document id) so callers decide what to do
 without parsing messages, and every message ends with what the user can do next.

@@ -168,9 +168,7 @@ class LogInsightsIndex:
     def refresh(self) -> None:
         """Make everything posted so far searchable now instead of within the soft-commit second."""
         try:
-            with_retries(
-                lambda: self._solr.commit(softCommit=True), attempts=self._retry_attempts
-            )
+            with_retries(lambda: self._solr.commit(softCommit=True), attempts=self._retry_attempts)
         except pysolr.SolrError as err:
             raise error_for_pysolr(err, self.collection_url, "refresh the index") from err
 

@@ -128,7 +128,9 @@ def _solr_from_launcher(mode: str, state_dir: Path) -> Iterator[SolrUnderTest]:
         local.stop(port)
 
 
-def _solr(mode: str, env_var: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrUnderTest]:
+def _solr(
+    mode: str, env_var: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SolrUnderTest]:
     given = os.environ.get(env_var)
     if given:
         ConfigsetInstaller(given, configset_dir=CONFIGSET).install()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import SolrUnderTest, free_port, select, wait_for
+
 from pipeline.errors import SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.models import FailedAttempt, Platform
@@ -42,7 +42,9 @@ def exactly(solr: SolrUnderTest, shop: str, count: int):  # type: ignore[no-unty
     return check
 
 
-def test_expire_at_is_timestamp_plus_ttl(index: LogInsightsIndex, solr: SolrUnderTest, shop: str) -> None:
+def test_expire_at_is_timestamp_plus_ttl(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
     report = index.record_failures([failed(shop)])
     assert report.refused == [] and len(report.indexed) == 1
     docs = wait_for(lambda: stored(solr, shop), seconds=10)
@@ -81,7 +83,11 @@ def test_refailing_an_order_keeps_one_document_and_its_first_attempt(
     assert docs and len(docs) == 1
     after = docs[0]
     assert after["document-id"] == before["document-id"]
-    assert after["firstAttemptedImport"] == "January 3, 2024 10:15:12 PM" == before["firstAttemptedImport"]
+    assert (
+        after["firstAttemptedImport"]
+        == "January 3, 2024 10:15:12 PM"
+        == before["firstAttemptedImport"]
+    )
     assert after["version"] > before["version"]
     assert after["timestamp"] >= before["timestamp"]
     assert after["expire_at"] >= before["expire_at"]
@@ -173,6 +179,8 @@ def test_batches_larger_than_the_batch_size_are_all_indexed(
 ) -> None:
     index = LogInsightsIndex.from_settings(settings.model_copy(update={"index_batch_size": 7}))
     seen: list[int] = []
-    report = index.record_failures([failed(shop, str(n)) for n in range(30)], on_progress=seen.append)
+    report = index.record_failures(
+        [failed(shop, str(n)) for n in range(30)], on_progress=seen.append
+    )
     assert len(report.indexed) == 30 and seen == [7, 7, 7, 7, 2]
     assert wait_for(lambda: len(stored(solr, shop)) == 30, seconds=10)

@@ -61,7 +61,9 @@ def test_log_document_has_the_documented_fields_in_their_formats() -> None:
 
 def test_site_keeps_the_shop_and_order_but_empties_the_key() -> None:
     doc = attempt().to_log_document(ttl="+60DAYS", zone=NEW_YORK, version=1)
-    assert doc["site"] == "https://hc-demo.myshopify.com/83950764316/orders/e218e7d5/authenticate?key="
+    assert (
+        doc["site"] == "https://hc-demo.myshopify.com/83950764316/orders/e218e7d5/authenticate?key="
+    )
     assert "abc" not in str(doc)
 
 
@@ -70,7 +72,10 @@ def test_site_keeps_the_shop_and_order_but_empties_the_key() -> None:
     [
         ("https://s.example/o?key=SECRET&x=1", "https://s.example/o?key=&x=1"),
         ("https://u:pw@s.example/o?access_token=SECRET", "https://s.example/o?access_token="),
-        ("https://s.example/o?client_secret=SECRET&siteId=A", "https://s.example/o?client_secret=&siteId=A"),
+        (
+            "https://s.example/o?client_secret=SECRET&siteId=A",
+            "https://s.example/o?client_secret=&siteId=A",
+        ),
         ("https://s.example/o", "https://s.example/o"),
     ],
 )

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import CONFIGSET, SolrUnderTest, free_port, select, wait_for
+from test_indexing import failed
+
 from pipeline.errors import LocalSolrError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.models import LOG_DOCUMENT_FIELDS
@@ -15,7 +16,6 @@ from pipeline.query import LogInsightsQuery
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.solr.install import ConfigsetInstaller
 from pipeline.solr.local import LocalSolr
-from test_indexing import failed
 
 
 def local_solr(state_dir: Path) -> LocalSolr:
@@ -35,11 +35,13 @@ def test_standalone_mode_answers_the_documented_request_without_zookeeper(
     LogInsightsIndex.from_settings(settings).record_failures([failed(shop)])
     answer = wait_for(
         lambda: (
-            a := LogInsightsQuery.from_settings(settings).run(
-                {"params": {"q": f"docType:SHOPIFY_ORDER AND shop:{shop}"}}
-            )
-        ).json()["response"]["numFound"]
-        and a,
+            (
+                a := LogInsightsQuery.from_settings(settings).run(
+                    {"params": {"q": f"docType:SHOPIFY_ORDER AND shop:{shop}"}}
+                )
+            ).json()["response"]["numFound"]
+            and a
+        ),
         seconds=10,
     )
     body = answer.json()

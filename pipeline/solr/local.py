@@ -184,7 +184,9 @@ class LocalSolr:
         installer = ConfigsetInstaller(
             solr.solr_url, configset_dir=self.configset_dir, collection=self.collection
         )
-        return solr, installer.install(replication_factor=len(solr.urls) if mode == "cloud" else None)
+        return solr, installer.install(
+            replication_factor=len(solr.urls) if mode == "cloud" else None
+        )
 
     def _launch(self, *, mode: str, nodes: int, port: int, timeout: float) -> RunningSolr:
         for candidate in range(port, port + nodes):

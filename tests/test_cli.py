@@ -1,0 +1,114 @@
+"""The loginsights command, run as a user runs it (click's runner, real Solr)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import SolrUnderTest, free_port, wait_for
+
+from pipeline.cli import main
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        found.append(path)
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, path))
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    command = main
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    if not isinstance(command, click.Group):
+        assert "Example" in result.output, path
+
+
+def run(solr: SolrUnderTest, *args: str) -> tuple[int, str]:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--solr-url", solr.url, *args])
+    return result.exit_code, result.stdout
+
+
+def test_demo_then_query_shows_the_failed_orders(solr: SolrUnderTest) -> None:
+    code, out = run(solr, "demo", "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert len(report["indexed"]) == 4 and report["refused"] == []
+
+    code, out = run(solr, "query", "docType:SHOPIFY_ORDER AND shop:hc-demo", "--json")
+    assert code == 0
+    body = json.loads(out)
+    assert body["responseHeader"]["params"]["json"] == (
+        '{"params":{"q":"docType:SHOPIFY_ORDER AND shop:hc-demo"}}'
+    )
+    names = {doc["shopifyOrderName"] for doc in body["response"]["docs"]}
+    assert {"#1001", "#1002"} <= names
+
+    code, out = run(solr, "query", "docType:SHOPIFY_ORDER AND shop:hc-demo", "--rows", "5")
+    assert code == 0
+    assert "#1002" in out and "firstAttemptedImport" in out
+    assert "[createShopifyOrder]" in out, "Solr's text is printed as is, brackets included"
+
+
+def test_query_with_bad_syntax_exits_non_zero_with_solrs_reason(solr: SolrUnderTest) -> None:
+    code, out = run(solr, "query", "docType:(", "--json")
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == 400
+    result = CliRunner().invoke(main, ["--solr-url", solr.url, "query", "docType:("])
+    assert result.exit_code == 1 and "Solr refused the query (HTTP 400)" in result.output
+
+
+def test_query_against_a_dead_solr_says_how_to_start_one() -> None:
+    result = CliRunner().invoke(
+        main, ["--solr-url", f"http://127.0.0.1:{free_port()}/solr", "query", "*:*"]
+    )
+    assert result.exit_code == 1
+    assert "loginsights solr start" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_status_of_a_solr_that_is_not_running(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(
+        main,
+        ["solr", "status", "--port", str(free_port()), "--json"],
+        env={"LOGINSIGHTS_STATE_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "port": json.loads(result.stdout)["port"],
+        "running": False,
+        "healthy": False,
+        "documents": None,
+        "urls": [],
+        "mode": None,
+        "detail": "not running",
+    }
+
+
+def test_init_on_the_running_solr(solr: SolrUnderTest) -> None:
+    code, out = run(solr, "solr", "init", "--json")
+    assert code == 0
+    assert json.loads(out)["created"] is False
+
+
+def test_the_demo_can_be_rerun_and_the_first_attempt_stays(solr: SolrUnderTest) -> None:
+    run(solr, "demo")
+
+    def first_attempt() -> str | None:
+        code, out = run(solr, "query", 'shopifyOrderName:"#1001" AND shop:hc-demo', "--json")
+        docs = json.loads(out)["response"]["docs"]
+        return docs[0]["firstAttemptedImport"] if docs else None
+
+    before = wait_for(first_attempt, seconds=10)
+    run(solr, "demo")
+    assert first_attempt() == before

@@ -1,0 +1,36 @@
+"""docker-compose.yml cannot run here (no Docker engine); it must at least be right on paper."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from pipeline.settings import REPO_ROOT
+
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+
+
+def test_solr_is_the_official_image_pinned_to_a_9x_release_in_cloud_mode() -> None:
+    solr = COMPOSE["services"]["solr"]
+    assert re.fullmatch(r"solr:9\.\d+\.\d+", solr["image"])
+    assert "-c" in solr["command"]
+    assert solr["healthcheck"]["test"]
+    assert all(port.startswith("127.0.0.1:") for port in solr["ports"])
+
+
+def test_a_one_shot_service_installs_the_configset_that_exists() -> None:
+    init = COMPOSE["services"]["solr-init"]
+    assert init["command"][-2:] == ["solr", "init"]
+    assert init["depends_on"]["solr"]["condition"] == "service_healthy"
+    assert init["restart"] == "no"
+    mounted = [v.split(":")[0] for v in init["volumes"]]
+    for source in mounted:
+        assert (REPO_ROOT / source / "logInsights" / "conf" / "solrconfig.xml").is_file(), source
+    assert (REPO_ROOT / "Dockerfile").is_file()
+
+
+def test_the_pinned_image_matches_the_launcher_version() -> None:
+    pom = (REPO_ROOT / "solr" / "launcher" / "pom.xml").read_text()
+    launcher = re.search(r"<solr.version>([^<]+)</solr.version>", pom)
+    assert launcher and COMPOSE["services"]["solr"]["image"] == f"solr:{launcher.group(1)}"
