@@ -143,6 +143,7 @@ class LogInsightsIndex:
                     params={"ids": ",".join(chunk), "fl": _MERGE_FIELDS, "wt": "json"},
                     timeout=self._timeout,
                     what="read back earlier attempts",
+                    form=True,
                 ),
                 attempts=self._retry_attempts,
             )

@@ -184,3 +184,23 @@ def test_batches_larger_than_the_batch_size_are_all_indexed(
     )
     assert len(report.indexed) == 30 and seen == [7, 7, 7, 7, 2]
     assert wait_for(lambda: len(stored(solr, shop)) == 30, seconds=10)
+
+
+def test_refailing_hundreds_of_orders_at_once_counts_every_attempt(
+    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+) -> None:
+    """Read-back of earlier attempts must work for a full batch (ids too long for a URL)."""
+    failures = [failed(shop, str(n)) for n in range(600)]
+    index.record_failures(failures)
+    report = index.record_failures(failures)
+    assert len(report.indexed) == 600
+    index.refresh()
+    body = select(
+        solr.url,
+        q=f"shop:{shop}",
+        fl="attempts",
+        rows=0,
+        facet="true",
+        **{"facet.field": "attempts"},
+    )
+    assert body["facet_counts"]["facet_fields"]["attempts"][:2] == ["2", 600]

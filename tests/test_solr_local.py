@@ -93,7 +93,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
         local.stop(port)
 
 
-def test_two_cloud_nodes_share_the_collection(tmp_path: Path, shop: str) -> None:
+def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, shop: str) -> None:
     local = local_solr(tmp_path)
     port = free_port(2)
     solr, installed = local.start(mode="cloud", nodes=2, port=port)
@@ -112,6 +112,17 @@ def test_two_cloud_nodes_share_the_collection(tmp_path: Path, shop: str) -> None
             lambda: select(solr.urls[1], q=f"shop:{shop}")["response"]["numFound"], seconds=10
         )
         assert found == 1, "a document posted to node 1 is found through node 2"
+    finally:
+        local.stop(port)
+
+    restarted, installed = local.start(mode="cloud", nodes=2, port=port)
+    try:
+        assert installed.created is False
+        found = wait_for(
+            lambda: select(restarted.urls[1], q=f"shop:{shop}")["response"]["numFound"],
+            seconds=30,
+        )
+        assert found == 1, "the cluster's documents survive a stop"
     finally:
         local.stop(port)
 

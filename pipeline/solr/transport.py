@@ -132,10 +132,17 @@ def get_json(
     params: dict[str, Any] | list[tuple[str, Any]] | None = None,
     timeout: float,
     what: str,
+    form: bool = False,
 ) -> dict[str, Any]:
-    """One GET to Solr returning its JSON, with errors mapped to the tree (no retry here)."""
+    """One request to Solr returning its JSON, with errors mapped to the tree (no retry here).
+
+    ``form=True`` sends the parameters as a POST form, for parameter lists too long for a URL.
+    """
     try:
-        response = session.get(url, params=params, timeout=timeout)
+        if form:
+            response = session.post(url, data=params, timeout=timeout)
+        else:
+            response = session.get(url, params=params, timeout=timeout)
     except requests.RequestException as err:
         raise error_for_exception(err, url, what) from err
     if not response.ok:

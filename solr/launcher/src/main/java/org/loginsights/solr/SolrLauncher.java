@@ -5,9 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.solr.cloud.MiniSolrCloudCluster;
 import org.apache.solr.cloud.ZkTestServer;
+import org.apache.solr.common.cloud.SolrZkClient;
 import org.apache.solr.embedded.JettyConfig;
 import org.apache.solr.embedded.JettySolrRunner;
 
@@ -26,7 +29,17 @@ public final class SolrLauncher {
 
   private SolrLauncher() {}
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Throwable t) {
+      // ZooKeeper's threads would keep a failed JVM alive; exit so the caller sees the failure.
+      t.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) throws Exception {
     String mode = "cloud";
     int port = 8983;
     int nodes = 1;
@@ -65,24 +78,28 @@ public final class SolrLauncher {
       boolean fresh = !Files.exists(zkDir);
       ZkTestServer zk = new ZkTestServer(zkDir);
       zk.run(fresh);
-      MiniSolrCloudCluster cluster =
-          new MiniSolrCloudCluster(
-              0,
-              home,
-              MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML,
-              JettyConfig.builder().build(),
-              zk,
-              false);
+      putSolrXmlInZooKeeper(zk);
+      List<JettySolrRunner> started = new ArrayList<>();
       for (int i = 0; i < nodes; i++) {
+        Path nodeHome = home.resolve("node" + (i + 1));
+        Files.createDirectories(nodeHome);
+        Properties nodeProps = new Properties();
+        nodeProps.setProperty("zkHost", zk.getZkAddress());
         JettySolrRunner node =
-            cluster.startJettySolrRunner(
-                "node" + (i + 1), "/solr", JettyConfig.builder().setPort(port + i).build());
+            new JettySolrRunner(
+                nodeHome.toString(),
+                nodeProps,
+                JettyConfig.builder().setContext("/solr").setPort(port + i).build());
+        node.start();
+        started.add(node);
         urls.add(node.getBaseUrl().toString());
       }
       zkHost = zk.getZkAddress();
       shutdown =
           () -> {
-            stopQuietly(cluster::shutdown);
+            for (JettySolrRunner node : started) {
+              stopQuietly(node::stop);
+            }
             stopQuietly(zk::shutdown);
           };
     } else {
@@ -114,6 +131,23 @@ public final class SolrLauncher {
     Files.move(tmp, readyFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     System.out.println("loginsights solr ready: " + ready.trim());
     stopped.await();
+  }
+
+  /** Cloud nodes read solr.xml from ZooKeeper; put it there once, as MiniSolrCloudCluster does. */
+  private static void putSolrXmlInZooKeeper(ZkTestServer zk) throws Exception {
+    try (SolrZkClient client =
+        new SolrZkClient.Builder()
+            .withUrl(zk.getZkHost())
+            .withTimeout(30, TimeUnit.SECONDS)
+            .withConnTimeOut(30, TimeUnit.SECONDS)
+            .build()) {
+      if (!client.exists("/solr/solr.xml", true)) {
+        client.makePath(
+            "/solr/solr.xml",
+            MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML.getBytes(StandardCharsets.UTF_8),
+            true);
+      }
+    }
   }
 
   private static JettySolrRunner startStandalone(Path home, int port) throws Exception {

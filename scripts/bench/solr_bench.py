@@ -1,0 +1,140 @@
+"""Benchmark the foundation: local Solr start-up, and the indexer against a raw /update.
+
+Run:  .venv/bin/python scripts/bench/solr_bench.py [--docs 20000] [--rounds 3]
+
+1. Start-up: seconds from `LocalSolr.start` to healthy with logInsights installed, cold (a fresh
+   state directory: new ZooKeeper, collection created) and warm (restart on the same state).
+2. Indexing: documents per second through `LogInsightsIndex.record_failures` (builds documents,
+   reads back earlier attempts with real-time get, posts with pysolr) and `post_documents` (posts
+   prepared documents), each as a ratio of a raw `requests` POST of the same documents to
+   /update in the same batch size, alternating in the same process so machine noise hits all.
+Prints a Markdown section to paste into BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pipeline.indexing import LogInsightsIndex  # noqa: E402
+from pipeline.models import FailedAttempt, Platform  # noqa: E402
+from pipeline.settings import REPO_ROOT  # noqa: E402
+from pipeline.solr.local import LocalSolr  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def attempts(count: int, shop: str) -> list[FailedAttempt]:
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        FailedAttempt(
+            platform=Platform.SHOPIFY,
+            shop=shop,
+            order_id=str(5_000_000_000_000 + n),
+            order_name=f"#{1000 + n}",
+            order_created_at=created + timedelta(seconds=n),
+            error_message=f"Order #{1000 + n} has no shipping address; add it and re-import",
+            site=f"https://{shop}.myshopify.com/1/orders/{n:032x}/authenticate?key=k",
+        )
+        for n in range(count)
+    ]
+
+
+def raw_update(url: str, documents: list[dict], batch: int) -> None:  # type: ignore[type-arg]
+    session = requests.Session()
+    for start in range(0, len(documents), batch):
+        response = session.post(
+            f"{url}/update",
+            data=json.dumps(documents[start : start + batch]),
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
+        response.raise_for_status()
+
+
+def timed(action) -> float:  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="loginsights-bench-"))
+    local = LocalSolr(
+        launcher_dir=REPO_ROOT / "solr" / "launcher",
+        configset_dir=REPO_ROOT / "solr" / "configsets" / "logInsights" / "conf",
+        state_dir=state,
+    )
+    local.build()
+    port = free_port()
+    cold = timed(lambda: local.start(mode="cloud", port=port))
+    local.stop(port)
+    warm_runs = []
+    for _ in range(args.rounds):
+        warm_runs.append(timed(lambda: local.start(mode="cloud", port=port)))
+        local.stop(port)
+    standalone_port = free_port()
+    standalone_cold = timed(lambda: local.start(mode="standalone", port=standalone_port))
+    local.stop(standalone_port)
+
+    solr, _ = local.start(mode="cloud", port=port)
+    try:
+        index = LogInsightsIndex(solr.solr_url, batch_size=args.batch, timeout=60)
+        collection_url = index.collection_url
+        shop = "bench"
+        failures = attempts(args.docs, shop)
+        documents = index.build_documents(failures)
+        raw_update(collection_url, documents, args.batch)  # warm-up: JIT, caches
+        raw, posted, recorded = [], [], []
+        for _ in range(args.rounds):
+            raw.append(timed(lambda: raw_update(collection_url, documents, args.batch)))
+            posted.append(timed(lambda: index.post_documents(documents)))
+            recorded.append(timed(lambda: index.record_failures(failures)))
+    finally:
+        local.stop(port)
+
+    def rate(seconds: list[float]) -> float:
+        return args.docs / statistics.median(seconds)
+
+    print(f"### Foundation ({datetime.now(UTC):%Y-%m-%d}, Solr 9.10.1 via launcher, 2 cores)\n")
+    print(f"Command: `.venv/bin/python scripts/bench/solr_bench.py --docs {args.docs} "
+          f"--rounds {args.rounds} --batch {args.batch}`\n")
+    print("| start-up to healthy, logInsights installed | seconds |")
+    print("|---|---|")
+    print(f"| SolrCloud, 1 node, cold (fresh state, collection created) | {cold:.1f} |")
+    print(f"| SolrCloud, 1 node, warm (restart, median of {args.rounds}) | "
+          f"{statistics.median(warm_runs):.1f} |")
+    print(f"| standalone, cold | {standalone_cold:.1f} |\n")
+    print(f"| indexing {args.docs} documents, batches of {args.batch} (median of {args.rounds}) "
+          "| docs/s | ratio to raw /update |")
+    print("|---|---|---|")
+    print(f"| raw `requests` POST /update (baseline) | {rate(raw):,.0f} | 1.00 |")
+    print(f"| `post_documents` (pysolr, tolerant chain) | {rate(posted):,.0f} | "
+          f"{rate(posted) / rate(raw):.2f} |")
+    print(f"| `record_failures` (build + real-time get + post) | {rate(recorded):,.0f} | "
+          f"{rate(recorded) / rate(raw):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
