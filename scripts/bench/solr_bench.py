@@ -118,22 +118,32 @@ def main() -> None:
         return args.docs / statistics.median(seconds)
 
     print(f"### Foundation ({datetime.now(UTC):%Y-%m-%d}, Solr 9.10.1 via launcher, 2 cores)\n")
-    print(f"Command: `.venv/bin/python scripts/bench/solr_bench.py --docs {args.docs} "
-          f"--rounds {args.rounds} --batch {args.batch}`\n")
+    print(
+        f"Command: `.venv/bin/python scripts/bench/solr_bench.py --docs {args.docs} "
+        f"--rounds {args.rounds} --batch {args.batch}`\n"
+    )
     print("| start-up to healthy, logInsights installed | seconds |")
     print("|---|---|")
     print(f"| SolrCloud, 1 node, cold (fresh state, collection created) | {cold:.1f} |")
-    print(f"| SolrCloud, 1 node, warm (restart, median of {args.rounds}) | "
-          f"{statistics.median(warm_runs):.1f} |")
+    print(
+        f"| SolrCloud, 1 node, warm (restart, median of {args.rounds}) | "
+        f"{statistics.median(warm_runs):.1f} |"
+    )
     print(f"| standalone, cold | {standalone_cold:.1f} |\n")
-    print(f"| indexing {args.docs} documents, batches of {args.batch} (median of {args.rounds}) "
-          "| docs/s | ratio to raw /update |")
+    print(
+        f"| indexing {args.docs} documents, batches of {args.batch} (median of {args.rounds}) "
+        "| docs/s | ratio to raw /update |"
+    )
     print("|---|---|---|")
     print(f"| raw `requests` POST /update (baseline) | {rate(raw):,.0f} | 1.00 |")
-    print(f"| `post_documents` (pysolr, tolerant chain) | {rate(posted):,.0f} | "
-          f"{rate(posted) / rate(raw):.2f} |")
-    print(f"| `record_failures` (build + real-time get + post) | {rate(recorded):,.0f} | "
-          f"{rate(recorded) / rate(raw):.2f} |")
+    print(
+        f"| `post_documents` (pysolr, tolerant chain) | {rate(posted):,.0f} | "
+        f"{rate(posted) / rate(raw):.2f} |"
+    )
+    print(
+        f"| `record_failures` (build + real-time get + post) | {rate(recorded):,.0f} | "
+        f"{rate(recorded) / rate(raw):.2f} |"
+    )
 
 
 if __name__ == "__main__":
