@@ -7,7 +7,13 @@
     ├── SolrError                    Solr answered with an error, or did not answer
     │   ├── SolrUnavailableError     retriable: connection refused, timeout, 5xx; keep and replay
     │   └── SolrRequestError         fatal for this request: Solr's 4xx, with Solr's message
-    └── LocalSolrError               the Maven-built local Solr failed to build, start or stop
+    ├── LocalSolrError               the Maven-built local Solr failed to build, start or stop
+    ├── SourceError                  a shop's API did not give what was asked
+    │   ├── SourceUnavailableError   retriable: 5xx, 429, timeouts, still failing after retries;
+    │   │                            the window stays open and is tried again on the next pass
+    │   └── SourceRequestError       fatal: 4xx such as bad credentials or parameters
+    ├── LedgerError                  the local order store (SQLite) cannot be read or written
+    └── WorkerStopped                a stop was asked for (SIGTERM) in the middle of a window
 
 Errors carry data (status, the Solr URL, the offending document id) so callers decide what to do
 without parsing messages, and every message ends with what the user can do next.
@@ -64,12 +70,45 @@ class LocalSolrError(LogInsightsError):
     """The local Solr built from Maven Central could not be built, started or stopped."""
 
 
+class SourceError(LogInsightsError):
+    """A shop platform's API failed us."""
+
+    def __init__(
+        self, message: str, *, shop: str, status: int | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.shop = shop
+        self.status = status
+        self.url = url
+
+
+class SourceUnavailableError(SourceError):
+    """The platform kept failing (5xx, 429, network) after every retry; try the window later."""
+
+
+class SourceRequestError(SourceError):
+    """The platform refused the request itself (4xx); retrying unchanged will not help."""
+
+
+class LedgerError(LogInsightsError):
+    """The ledger (order store) could not be opened, read or written."""
+
+
+class WorkerStopped(LogInsightsError):
+    """A stop was requested; the current window was left unfinished and will be redone."""
+
+
 __all__ = [
     "ConfigurationError",
     "InvalidDocumentError",
+    "LedgerError",
     "LocalSolrError",
     "LogInsightsError",
     "SolrError",
     "SolrRequestError",
     "SolrUnavailableError",
+    "SourceError",
+    "SourceRequestError",
+    "SourceUnavailableError",
+    "WorkerStopped",
 ]

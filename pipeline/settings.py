@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         REPO_ROOT / "solr",
         description="Folder holding configsets/logInsights and launcher/ (the Maven project).",
     )
+    ledger_path: Path | None = Field(
+        None, description="The SQLite order store [default: <state_dir>/ledger.sqlite3]."
+    )
+    shops_file: Path = Field(Path("shops.toml"), description="The TOML file naming the shops.")
+    poll_seconds: float = Field(30.0, gt=0, description="Pause between passes of `run`.")
     auto_delete_period_seconds: int = Field(
         300, ge=1, description="How often the local Solr deletes expired documents."
     )
@@ -79,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def launcher_dir(self) -> Path:
         return self.solr_assets_dir / "launcher"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.ledger_path or self.state_dir / "ledger.sqlite3"
 
     def ttl_for(self, doc_type: DocType) -> str:
         return self.ttl_by_doc_type.get(doc_type, "+60DAYS")

@@ -1,0 +1,104 @@
+"""The ``loginsights`` command: parse, call one library function, print.
+
+Library errors become ``click.ClickException`` here and nowhere else. Logs go to stderr so that
+stdout stays data (tables, or JSON with ``--json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+
+from pipeline.errors import LogInsightsError
+from pipeline.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
+
+
+def library_errors(command: F) -> F:
+    """Turn the library's errors into one clear line and exit status 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LogInsightsError as err:
+            raise click.ClickException(str(err)) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(command: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--solr-url",
+    envvar="LOGINSIGHTS_SOLR_URL",
+    help="Solr base URL ending in /solr [default: http://127.0.0.1:8983/solr].",
+)
+@click.option("--collection", envvar="LOGINSIGHTS_COLLECTION", help="[default: logInsights]")
+@click.option(
+    "--shops-file",
+    type=click.Path(path_type=Path),
+    envvar="LOGINSIGHTS_SHOPS_FILE",
+    help="TOML file of shops [default: shops.toml].",
+)
+@click.option(
+    "--ledger",
+    type=click.Path(path_type=Path),
+    envvar="LOGINSIGHTS_LEDGER_PATH",
+    help="SQLite order store [default: ~/.local/state/loginsights/ledger.sqlite3].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    solr_url: str | None,
+    collection: str | None,
+    shops_file: Path | None,
+    ledger: Path | None,
+    verbose: bool,
+) -> None:
+    """Import shop orders and find every failed import in Solr's logInsights.
+
+    \b
+    Example:
+      loginsights solr start
+      loginsights import --shop hc-demo
+      loginsights query 'docType:SHOPIFY_ORDER'
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    logging.getLogger("pysolr").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
+    overrides: dict[str, Any] = {}
+    if solr_url:
+        overrides["solr_url"] = solr_url
+    if collection:
+        overrides["collection"] = collection
+    if shops_file:
+        overrides["shops_file"] = shops_file
+    if ledger:
+        overrides["ledger_path"] = ledger
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as err:
+        raise click.ClickException(f"invalid settings: {err}") from err
+
+
+def _register() -> None:
+    from pipeline.cli import imports, query, solr  # noqa: F401  (commands attach themselves)
+
+
+_register()

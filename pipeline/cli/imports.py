@@ -1,0 +1,238 @@
+"""`loginsights simulate | import | run | outbox`: getting orders in, keeping failures visible."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from pipeline.cli import json_option, library_errors, main
+from pipeline.settings import Settings
+from pipeline.shops import load_shops, shop_named
+from pipeline.simulators import (
+    Faults,
+    OrderCatalog,
+    SfccSimulator,
+    ShopifySimulator,
+    ShoplazzaSimulator,
+)
+from pipeline.worker import WindowReport, open_ledger, run_forever, worker_for
+
+
+def _when(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.argument("platform", type=click.Choice(["shopify", "shoplazza", "sfcc"]))
+@click.option("--port", default=0, show_default=True, help="0 picks a free port.")
+@click.option("--orders", default=1000, show_default=True, help="How many orders the shop holds.")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same orders.")
+@click.option("--hours", default=24.0, show_default=True, help="Orders spread over the last HOURS.")
+@click.option("--shop", default="hc-demo", show_default=True, help="The shop's name in URLs.")
+@click.option("--token", default=None, help="Access token (Shopify, Shoplazza) it accepts.")
+@click.option("--rate", default="40:2", show_default=True, help="Shopify bucket SIZE:LEAK_PER_S.")
+@click.option("--fault", "faults", multiple=True, help="A fault, e.g. burst5xx:0.05 (repeat).")
+def simulate(
+    platform: str,
+    port: int,
+    orders: int,
+    seed: int,
+    hours: float,
+    shop: str,
+    token: str | None,
+    rate: str,
+    faults: tuple[str, ...],
+) -> None:
+    """Serve a simulated shop API on 127.0.0.1 until stopped (Ctrl-C or SIGTERM).
+
+    Faults: outage:START-END, outage-requests:A-B, burst5xx:SHARE, storm429:START-END,
+    storm429-requests:A-B, latency:SECONDS, late:SHARE:SECONDS, missing-address:SHARE,
+    missing-phone:SHARE, bad-email:SHARE, unicode:SHARE (times in seconds after start-up).
+
+    \b
+    Example:
+      loginsights simulate shopify --port 8701 --orders 500 --fault missing-address:0.03
+    """
+    try:
+        parsed = Faults.parse(faults)
+        size, _, leak = rate.partition(":")
+        now = datetime.now(UTC)
+        catalog = OrderCatalog.generate(
+            orders, seed=seed, start=now - timedelta(hours=hours), end=now, faults=parsed
+        )
+    except (ValueError, Exception) as err:
+        raise click.ClickException(str(err)) from err
+    server: Any
+    if platform == "shopify":
+        server = ShopifySimulator(
+            catalog,
+            shop=shop,
+            access_token=token or "shpat_simulated",
+            bucket_size=int(size),
+            leak_rate=float(leak),
+            faults=parsed,
+            port=port,
+            seed=seed,
+        )
+    elif platform == "shoplazza":
+        server = ShoplazzaSimulator(
+            catalog,
+            shop=shop,
+            access_token=token or "shoplazza_simulated",
+            faults=parsed,
+            port=port,
+        )
+    else:
+        server = SfccSimulator(catalog, faults=parsed, port=port, seed=seed)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.stop).start())
+    click.echo(f"{platform} simulator with {orders} orders at {server.url}", err=True)
+    click.echo(json.dumps({"platform": platform, "url": server.url, "port": server.port}))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def _window_line(report: WindowReport) -> str:
+    return (
+        f"{report.window}: {report.seen} seen, {report.imported} imported, "
+        f"{report.already} already imported, {report.failed} failed"
+    )
+
+
+@main.command("import")
+@click.option("--shop", "shop_name", required=True, help="A shop of the shops file.")
+@click.option("--from", "start", help="Start of an explicit range (ISO 8601).")
+@click.option("--to", "end", help="End of an explicit range, exclusive (ISO 8601).")
+@json_option
+@click.pass_obj
+@library_errors
+def import_orders(
+    settings: Settings, shop_name: str, start: str | None, end: str | None, as_json: bool
+) -> None:
+    """Import a shop's orders once: from its checkpoint up to now, or an explicit range.
+
+    Failed orders are recorded in the ledger and posted to logInsights; the checkpoint moves
+    only past windows that were imported completely.
+
+    \b
+    Example:
+      loginsights --shops-file shops.toml import --shop hc-demo
+      loginsights import --shop hc-demo --from 2026-11-21T00:00:00Z --to 2026-11-22T00:00:00Z
+    """
+    shop = shop_named(load_shops(settings.shops_file), shop_name)
+    ledger, flusher = open_ledger(settings)
+    worker = worker_for(settings, shop, ledger, flusher, os.environ)
+    reports: list[WindowReport] = []
+    with click.progressbar(length=0, label=f"importing {shop_name}", file=sys.stderr) as bar:
+
+        def tick(_: str) -> None:
+            bar.update(1)
+
+        if start or end:
+            if not (start and end):
+                raise click.UsageError("--from and --to go together")
+            reports = worker.import_range(_when(start), _when(end), on_order=tick)
+        else:
+            reports = worker.catch_up(on_order=tick)
+    flushed = flusher.flush()
+    waiting, dead = ledger.outbox_counts()
+    totals = {
+        "shop": shop_name,
+        "windows": len(reports),
+        "seen": sum(r.seen for r in reports),
+        "imported": sum(r.imported for r in reports),
+        "alreadyImported": sum(r.already for r in reports),
+        "failed": sum(r.failed for r in reports),
+        "failedUnchanged": sum(r.unchanged for r in reports),
+        "checkpoint": (cp.isoformat() if (cp := ledger.checkpoint(shop_name)) else None),
+        "outboxWaiting": waiting,
+        "outboxDead": dead,
+        "solrDown": flushed.solr_down,
+    }
+    if as_json:
+        click.echo(json.dumps(totals))
+        return
+    for report in reports:
+        click.echo(_window_line(report))
+    click.echo(
+        f"{shop_name}: {totals['imported']} imported, {totals['failed']} failed, "
+        f"{totals['alreadyImported']} already imported; checkpoint {totals['checkpoint']}"
+    )
+    if waiting:
+        click.echo(
+            f"{waiting} log documents wait for Solr in the outbox; they are posted by the next "
+            "`loginsights import`, `loginsights run` or `loginsights outbox --flush`",
+            err=True,
+        )
+
+
+@main.command()
+@click.option("--shop", "shop_names", multiple=True, help="Only these shops [default: all].")
+@click.option("--poll", type=float, help="Seconds between passes [default: 30].")
+@click.pass_obj
+@library_errors
+def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> None:
+    """Import continuously: every shop caught up, pass after pass, until SIGTERM or Ctrl-C.
+
+    On SIGTERM the current window is abandoned (its checkpoint does not move), the outbox is
+    flushed, and the command exits 0.
+
+    \b
+    Example:
+      loginsights --shops-file shops.toml run --poll 15
+    """
+    shops = load_shops(settings.shops_file)
+    chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    ledger, flusher = open_ledger(settings)
+    workers = [
+        worker_for(settings, shop, ledger, flusher, os.environ, stop=stop) for shop in chosen
+    ]
+    click.echo(f"importing {', '.join(s.name for s in chosen)}; stop with SIGTERM", err=True)
+    run_forever(
+        workers,
+        flusher,
+        stop=stop,
+        poll_seconds=poll or settings.poll_seconds,
+        on_window=lambda report: click.echo(_window_line(report), err=True),
+    )
+    click.echo("stopped cleanly", err=True)
+
+
+@main.command()
+@click.option("--flush", is_flag=True, help="Post waiting documents to Solr now.")
+@json_option
+@click.pass_obj
+@library_errors
+def outbox(settings: Settings, flush: bool, as_json: bool) -> None:
+    """Show how many log documents wait for Solr (and how many Solr refused).
+
+    \b
+    Example:
+      loginsights outbox --flush --json
+    """
+    ledger, flusher = open_ledger(settings)
+    report = flusher.flush() if flush else None
+    waiting, dead = ledger.outbox_counts()
+    result = {
+        "waiting": waiting,
+        "refusedBySolr": dead,
+        "posted": report.posted if report else 0,
+        "solrDown": report.solr_down if report else None,
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{waiting} waiting, {dead} refused by Solr (kept in {ledger.path})")

@@ -1,0 +1,18 @@
+"""Orders as the order store knows them: the canonical model, platform mappings, import rules."""
+
+from pipeline.orders.mapping import UnmappableOrder, raw_order_id, to_order
+from pipeline.orders.model import Address, LineItem, Order, OrderStatus
+from pipeline.orders.rules import Problem, explain, problems
+
+__all__ = [
+    "Address",
+    "LineItem",
+    "Order",
+    "OrderStatus",
+    "Problem",
+    "UnmappableOrder",
+    "explain",
+    "problems",
+    "raw_order_id",
+    "to_order",
+]

@@ -1,0 +1,198 @@
+"""From each platform's order JSON to the canonical ``Order``.
+
+Mapping is lenient: whatever is missing stays empty and the rules decide whether the order can
+be imported. Only an order without an id or a creation time cannot be mapped at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from pipeline.models import Platform
+from pipeline.orders.model import Address, LineItem, Order, OrderStatus, parse_time
+
+
+class UnmappableOrder(ValueError):
+    """The payload lacks what every order has (an id, a creation time)."""
+
+
+def _money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal("0")
+    except InvalidOperation:
+        return Decimal("0")
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(tag).strip() for tag in value if str(tag).strip()]
+    return [tag.strip() for tag in str(value or "").split(",") if tag.strip()]
+
+
+def _address(raw: dict[str, Any] | None, keys: dict[str, str]) -> Address | None:
+    if not raw:
+        return None
+    values = {field: str(raw.get(source) or "") for field, source in keys.items()}
+    name = values.pop("first", "") + " " + values.pop("last", "")
+    return Address(name=name.strip(), phone=values.pop("phone") or None, **values)
+
+
+SNAKE_ADDRESS = {
+    "first": "first_name",
+    "last": "last_name",
+    "line1": "address1",
+    "city": "city",
+    "region": "province_code",
+    "postal_code": "zip",
+    "country_code": "country_code",
+    "phone": "phone",
+}
+SFCC_ADDRESS = {
+    "first": "firstName",
+    "last": "lastName",
+    "line1": "address1",
+    "city": "city",
+    "region": "stateCode",
+    "postal_code": "postalCode",
+    "country_code": "countryCode",
+    "phone": "phone",
+}
+
+
+def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
+    customer = raw.get("customer") or {}
+    if raw.get("cancelled_at"):
+        status = OrderStatus.CANCELLED
+    else:
+        status = OrderStatus.CREATED
+    return Order(
+        platform=Platform.SHOPIFY,
+        shop=shop,
+        order_id=str(raw["id"]),
+        name=str(raw.get("name") or raw["id"]),
+        created_at=_required_time(raw.get("created_at")),
+        updated_at=parse_time(raw.get("updated_at")),
+        email=raw.get("email") or customer.get("email"),
+        phone=raw.get("phone") or customer.get("phone"),
+        shipping_address=_address(raw.get("shipping_address"), SNAKE_ADDRESS),
+        billing_address=_address(raw.get("billing_address"), SNAKE_ADDRESS),
+        line_items=[
+            LineItem(
+                sku=str(item.get("sku") or ""),
+                title=str(item.get("title") or ""),
+                quantity=int(item.get("quantity") or 0),
+                price=_money(item.get("price")),
+                requires_shipping=bool(item.get("requires_shipping", True)),
+            )
+            for item in raw.get("line_items") or []
+        ],
+        total=_money(raw.get("total_price")),
+        currency=str(raw.get("currency") or ""),
+        status=status,
+        platform_fulfilled=raw.get("fulfillment_status") == "fulfilled",
+        channel="pos" if raw.get("source_name") == "pos" else "web",
+        tags=_tags(raw.get("tags")),
+        note=str(raw.get("note") or ""),
+        site_url=str(raw.get("order_status_url") or ""),
+    )
+
+
+def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
+    customer = raw.get("customer") or {}
+    return Order(
+        platform=Platform.SHOPLAZZA,
+        shop=shop,
+        order_id=str(raw["id"]),
+        name=str(raw.get("number") or raw["id"]),
+        created_at=_required_time(raw.get("created_at")),
+        updated_at=parse_time(raw.get("updated_at")),
+        email=customer.get("email") or None,
+        phone=customer.get("phone") or None,
+        shipping_address=_address(raw.get("shipping_address"), SNAKE_ADDRESS),
+        billing_address=_address(raw.get("billing_address"), SNAKE_ADDRESS),
+        line_items=[
+            LineItem(
+                sku=str(item.get("sku") or ""),
+                title=str(item.get("title") or ""),
+                quantity=int(item.get("quantity") or 0),
+                price=_money(item.get("price")),
+                requires_shipping=bool(item.get("requires_shipping", True)),
+            )
+            for item in raw.get("line_items") or []
+        ],
+        total=_money(raw.get("total_price")),
+        currency=str(raw.get("currency") or ""),
+        status=OrderStatus.CANCELLED if raw.get("status") == "cancelled" else OrderStatus.CREATED,
+        platform_fulfilled=raw.get("fulfillment_status") == "finished",
+        tags=_tags(raw.get("tags")),
+        note=str(raw.get("note") or ""),
+        site_url=str(raw.get("checkout_url") or ""),
+    )
+
+
+def from_sfcc(shop: str, raw: dict[str, Any]) -> Order:
+    customer = raw.get("customerInfo") or {}
+    shipments = raw.get("shipments") or [{}]
+    shipping = _address(shipments[0].get("shippingAddress"), SFCC_ADDRESS)
+    billing = _address(raw.get("billingAddress"), SFCC_ADDRESS)
+    return Order(
+        platform=Platform.SFCC,
+        shop=shop,
+        order_id=str(raw["orderNo"]),
+        name=str(raw["orderNo"]),
+        created_at=_required_time(raw.get("creationDate")),
+        updated_at=parse_time(raw.get("lastModified")),
+        email=customer.get("email"),
+        phone=None,
+        shipping_address=shipping,
+        billing_address=billing,
+        line_items=[
+            LineItem(
+                sku=str(item.get("productId") or ""),
+                title=str(item.get("productName") or ""),
+                quantity=int(item.get("quantity") or 0),
+                price=_money(item.get("basePrice")),
+            )
+            for item in raw.get("productItems") or []
+        ],
+        total=_money(raw.get("orderTotal")),
+        currency=str(raw.get("currency") or ""),
+        status=OrderStatus.CANCELLED if raw.get("status") == "cancelled" else OrderStatus.CREATED,
+        platform_fulfilled=raw.get("shippingStatus") == "shipped"
+        or raw.get("status") == "completed",
+        note=str(raw.get("notes") or ""),
+    )
+
+
+MAPPERS: dict[Platform, Callable[[str, dict[str, Any]], Order]] = {
+    Platform.SHOPIFY: from_shopify,
+    Platform.SHOPLAZZA: from_shoplazza,
+    Platform.SFCC: from_sfcc,
+}
+
+
+def raw_order_id(platform: Platform, raw: dict[str, Any]) -> str | None:
+    value = raw.get("orderNo" if platform is Platform.SFCC else "id")
+    return None if value in (None, "") else str(value)
+
+
+def to_order(platform: Platform, shop: str, raw: dict[str, Any]) -> Order:
+    """The canonical order, or ``UnmappableOrder`` naming what is missing."""
+    if raw_order_id(platform, raw) is None:
+        raise UnmappableOrder("the order has no id")
+    try:
+        return MAPPERS[platform](shop, raw)
+    except (KeyError, TypeError, ValueError, ValidationError) as err:
+        raise UnmappableOrder(f"the order cannot be read: {err}") from err
+
+
+def _required_time(value: str | None) -> datetime:
+    moment = parse_time(value)
+    if moment is None:
+        raise UnmappableOrder("the order has no creation time")
+    return moment

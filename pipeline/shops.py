@@ -1,0 +1,167 @@
+"""The shops file: which shops to import, from where, and under which credentials.
+
+TOML, one table per shop; credentials are never written in it, only the names of the
+environment variables that hold them, resolved once at the edge (CLI)::
+
+    [shops.hc-demo]
+    platform = "shopify"
+    base_url = "https://hc-demo.myshopify.com"
+    access_token_env = "HC_DEMO_SHOPIFY_TOKEN"
+    time_zone = "America/New_York"
+
+    [shops.eu-sfcc]
+    platform = "sfcc"
+    base_url = "https://fd4gt8.api.commercecloud.salesforce.com"
+    auth_url = "https://account.demandware.com"
+    organization_id = "f_ecom_zzxy_prd"
+    site_id = "RefArch"
+    client_id_env = "EU_SFCC_CLIENT_ID"
+    client_secret_env = "EU_SFCC_CLIENT_SECRET"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, ValidationError, field_validator
+
+from pipeline.errors import ConfigurationError
+from pipeline.models import Platform, validate_ttl
+from pipeline.sources import OrderSource
+from pipeline.sources.sfcc import SfccSource
+from pipeline.sources.shopify import ShopifySource
+from pipeline.sources.shoplazza import ShoplazzaSource
+from pipeline.sources.transport import Auth, ShopTransport
+
+
+class ShopConfig(BaseModel):
+    name: str
+    platform: Platform
+    base_url: str
+    time_zone: str = "UTC"
+    ttl: str | None = Field(None, description="Overrides the docType's default ttl.")
+    start: AwareDatetime | None = Field(None, description="Where the first window begins.")
+    window_minutes: int = Field(60, ge=1)
+    settle_lag_seconds: int = Field(120, ge=0)
+    overlap_seconds: int = Field(0, ge=0)
+    page_size: int | None = Field(None, ge=1)
+    api_version: str = "2024-10"
+    access_token_env: str | None = None
+    auth_url: str | None = None
+    organization_id: str | None = None
+    site_id: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    max_attempts: int = Field(8, ge=1, description="Tries per API call before the window waits.")
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        return None if value is None else validate_ttl(value)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+    @property
+    def settle_lag(self) -> timedelta:
+        return timedelta(seconds=self.settle_lag_seconds)
+
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(seconds=self.overlap_seconds)
+
+    def required_env(self) -> list[str]:
+        if self.platform is Platform.SFCC:
+            return [v for v in (self.client_id_env, self.client_secret_env) if v]
+        return [self.access_token_env] if self.access_token_env else []
+
+
+def load_shops(path: Path) -> dict[str, ShopConfig]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigurationError(
+            f"no shops file at {path}; create one (see examples/shops.example.toml) or pass "
+            "--shops-file"
+        ) from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+    shops = {}
+    for name, table in (data.get("shops") or {}).items():
+        try:
+            shops[name] = ShopConfig.model_validate({**table, "name": name})
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            )
+            raise ConfigurationError(f"{path}, shop {name!r}: {problems}") from err
+    if not shops:
+        raise ConfigurationError(f"{path} defines no [shops.<name>] tables")
+    return shops
+
+
+def shop_named(shops: Mapping[str, ShopConfig], name: str) -> ShopConfig:
+    if name not in shops:
+        raise ConfigurationError(
+            f"no shop {name!r} in the shops file; known: {', '.join(sorted(shops))}"
+        )
+    return shops[name]
+
+
+def _secret(
+    shop: ShopConfig, variable: str | None, what: str, environ: Mapping[str, str]
+) -> SecretStr:
+    if not variable:
+        raise ConfigurationError(f"shop {shop.name!r} needs {what}_env in the shops file")
+    value = environ.get(variable)
+    if not value:
+        raise ConfigurationError(
+            f"shop {shop.name!r}: environment variable {variable} (its {what}) is not set; "
+            f"export it and run again"
+        )
+    return SecretStr(value)
+
+
+def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
+    """The shop's connector, with credentials read from ``environ`` (the edge passes os.environ)."""
+    transport = ShopTransport(shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts)
+    if shop.platform is Platform.SHOPIFY:
+        return ShopifySource(
+            shop.name,
+            shop.base_url,
+            _secret(shop, shop.access_token_env, "access_token", environ),
+            api_version=shop.api_version,
+            page_size=shop.page_size or 250,
+            transport=transport,
+        )
+    if shop.platform is Platform.SHOPLAZZA:
+        return ShoplazzaSource(
+            shop.name,
+            shop.base_url,
+            _secret(shop, shop.access_token_env, "access_token", environ),
+            page_size=shop.page_size or 250,
+            transport=transport,
+        )
+    missing = [n for n in ("auth_url", "organization_id", "site_id") if not getattr(shop, n)]
+    if missing:
+        raise ConfigurationError(
+            f"shop {shop.name!r} (sfcc) needs {', '.join(missing)} in the shops file"
+        )
+    return SfccSource(
+        shop.name,
+        shop.base_url,
+        auth_url=shop.auth_url or "",
+        organization_id=shop.organization_id or "",
+        site_id=shop.site_id or "",
+        client_id=_secret(shop, shop.client_id_env, "client_id", environ).get_secret_value(),
+        client_secret=_secret(shop, shop.client_secret_env, "client_secret", environ),
+        page_size=shop.page_size or 200,
+        transport=transport,
+    )
+
+
+__all__ = ["ShopConfig", "connect", "load_shops", "shop_named"]

@@ -1,0 +1,197 @@
+"""The HTTP side shared by the shop simulators: a threaded server on 127.0.0.1 and the faults.
+
+Each platform subclass answers ``route``; this class counts calls, applies latency, outages,
+5xx bursts and 429 storms before the platform sees a call, and serves a small control API under
+``/_sim/`` (change an order as the merchant would, read call counts) for tests and demos.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pipeline.simulators.catalog import OrderCatalog
+from pipeline.simulators.faults import Faults
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+class SimulatorServer:
+    """A simulated shop API; subclasses implement ``route`` for their platform."""
+
+    platform = "base"
+
+    def __init__(
+        self,
+        catalog: OrderCatalog,
+        *,
+        faults: Faults | None = None,
+        port: int = 0,
+        seed: int = 1,
+    ) -> None:
+        self.catalog = catalog
+        self.faults = faults or Faults()
+        self.calls = 0
+        self.fault_replies = 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> SimulatorServer:
+        self._started = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"{self.platform}-simulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._started = time.monotonic()
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    # -- request flow -----------------------------------------------------------------------
+
+    def dispatch(self, call: Call) -> Reply:
+        if call.path.startswith("/_sim/"):
+            return self._control(call)
+        with self._lock:
+            self.calls += 1
+            number = self.calls
+        if self.faults.latency_seconds:
+            time.sleep(self.faults.latency_seconds)
+        fault = self._fault_for(number)
+        if fault is not None:
+            with self._lock:
+                self.fault_replies += 1
+            return fault
+        return self.route(call)
+
+    def _fault_for(self, number: int) -> Reply | None:
+        elapsed = time.monotonic() - self._started
+        if any(s.holds(elapsed) for s in self.faults.outages) or any(
+            s.holds(number) for s in self.faults.outage_requests
+        ):
+            return self.server_error(503)
+        if any(s.holds(elapsed) for s in self.faults.storms_429) or any(
+            s.holds(number) for s in self.faults.storm_429_requests
+        ):
+            return self.too_many_requests(self.faults.retry_after_seconds)
+        if self.faults.burst_5xx_share and self._rng.random() < self.faults.burst_5xx_share:
+            return self.server_error(self._rng.choice([500, 502, 504]))
+        return None
+
+    def route(self, call: Call) -> Reply:  # pragma: no cover - every platform overrides it
+        raise NotImplementedError
+
+    def server_error(self, status: int) -> Reply:
+        return Reply(status, {"errors": "Internal Server Error"})
+
+    def too_many_requests(self, retry_after: float) -> Reply:
+        return Reply(429, {"errors": "Too Many Requests"}, {"Retry-After": f"{retry_after:.1f}"})
+
+    # -- control API for tests and demos ----------------------------------------------------
+
+    def _control(self, call: Call) -> Reply:
+        parts = call.path.strip("/").split("/")
+        if parts == ["_sim", "stats"]:
+            return Reply(
+                200,
+                {
+                    "calls": self.calls,
+                    "faultReplies": self.fault_replies,
+                    "orders": len(self.catalog),
+                },
+            )
+        if len(parts) == 3 and parts[1] == "orders" and call.method == "POST":
+            changes = json.loads(call.body or b"{}")
+            try:
+                order = self.catalog.update(int(parts[2]), **changes)
+            except (KeyError, ValueError, AttributeError) as err:
+                return Reply(400, {"errors": f"cannot change order {parts[2]}: {err}"})
+            return Reply(200, {"number": order.number, "updated_at": order.updated_at.isoformat()})
+        return Reply(404, {"errors": "Not Found"})
+
+
+def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            call = Call(
+                method=method,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=self.rfile.read(length) if length else b"",
+            )
+            reply = server.dispatch(call)
+            payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+            self._serve("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    return Handler

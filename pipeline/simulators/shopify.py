@@ -1,0 +1,299 @@
+"""Shopify Admin REST (orders), as the connector meets it at a real shop.
+
+- ``GET /admin/api/{version}/orders.json``: ``status`` (default ``open``: fulfilled and
+  cancelled orders are left out unless ``status=any``), ``created_at_min`` / ``created_at_max``
+  (both inclusive, compared with the order's exact creation time), ``limit`` (default 50, at most
+  250); cursor paging by ``Link: <…page_info=…>; rel="next"``, and once ``page_info`` is given
+  only ``limit`` and ``fields`` may go with it.
+- ``GET /admin/api/{version}/orders/{id}.json`` and ``orders/count.json``.
+- ``X-Shopify-Access-Token`` or 401; a leaky bucket (``X-Shopify-Shop-Api-Call-Limit``, 429 with
+  ``Retry-After`` when full). Timestamps in the shop's zone, to the second.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
+from pipeline.simulators.faults import Faults
+from pipeline.simulators.server import Call, Reply, SimulatorServer
+
+ID_BASE = 5_500_000_000_000
+UNAUTHORIZED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+THROTTLED = (
+    "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted "
+    "service."
+)
+LIST_PARAMS = {"status", "created_at_min", "created_at_max", "limit", "fields", "page_info"}
+
+
+class LeakyBucket:
+    """Shopify's REST limit: a bucket of ``size`` calls that leaks ``rate`` calls per second."""
+
+    def __init__(self, size: int = 40, rate: float = 2.0) -> None:
+        self.size = size
+        self.rate = rate
+        self._level = 0.0
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[bool, int]:
+        with self._lock:
+            now = time.monotonic()
+            self._level = max(0.0, self._level - (now - self._at) * self.rate)
+            self._at = now
+            if self._level + 1 > self.size:
+                return False, self.size
+            self._level += 1
+            return True, int(round(self._level))
+
+
+class ShopifySimulator(SimulatorServer):
+    platform = "shopify"
+
+    def __init__(
+        self,
+        catalog: OrderCatalog,
+        *,
+        shop: str = "hc-demo",
+        access_token: str = "shpat_simulated",
+        time_zone: str = "America/New_York",
+        bucket_size: int = 40,
+        leak_rate: float = 2.0,
+        faults: Faults | None = None,
+        port: int = 0,
+        seed: int = 1,
+    ) -> None:
+        super().__init__(catalog, faults=faults, port=port, seed=seed)
+        self.shop = shop
+        self.access_token = access_token
+        self.zone = ZoneInfo(time_zone)
+        self.bucket = LeakyBucket(bucket_size, leak_rate)
+
+    def route(self, call: Call) -> Reply:
+        if call.headers.get("x-shopify-access-token") != self.access_token:
+            return Reply(
+                401,
+                {
+                    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+                },
+            )
+        allowed, level = self.bucket.take()
+        limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{level}/{self.bucket.size}"}
+        if not allowed:
+            return Reply(
+                429,
+                {"errors": THROTTLED},
+                {**limit_header, "Retry-After": "2.0"},
+            )
+        parts = call.path.strip("/").split("/")
+        if len(parts) < 4 or parts[:2] != ["admin", "api"]:
+            return Reply(404, {"errors": "Not Found"}, limit_header)
+        resource = "/".join(parts[3:])
+        if resource == "orders.json":
+            reply = self._list(call)
+        elif resource == "orders/count.json":
+            reply = self._count(call)
+        elif resource.startswith("orders/") and resource.endswith(".json"):
+            reply = self._one(resource[len("orders/") : -len(".json")])
+        else:
+            reply = Reply(404, {"errors": "Not Found"})
+        reply.headers.update(limit_header)
+        return reply
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def _filters(self, call: Call) -> tuple[dict[str, Any] | None, Reply | None]:
+        filters: dict[str, Any] = {"status": call.param("status") or "open"}
+        for name in ("created_at_min", "created_at_max"):
+            value = call.param(name)
+            if value:
+                try:
+                    filters[name] = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    return None, Reply(400, {"errors": {name: ["is not a valid date"]}})
+                if filters[name].tzinfo is None:
+                    filters[name] = filters[name].replace(tzinfo=self.zone)
+        if filters["status"] not in ("open", "closed", "cancelled", "any"):
+            return None, Reply(400, {"errors": {"status": ["is not included in the list"]}})
+        return filters, None
+
+    def _matching(self, filters: dict[str, Any]) -> list[SimOrder]:
+        orders = self.catalog.created_between(
+            filters.get("created_at_min"),
+            filters.get("created_at_max"),
+            high_inclusive=True,
+            now=self.now(),
+        )
+        status = filters["status"]
+        if status == "any":
+            return orders
+        if status == "cancelled":
+            return [o for o in orders if o.cancelled]
+        if status == "closed":
+            return [o for o in orders if o.fulfilled and not o.cancelled]
+        return [o for o in orders if not o.fulfilled and not o.cancelled]
+
+    def _list(self, call: Call) -> Reply:
+        try:
+            limit = int(call.param("limit") or 50)
+        except ValueError:
+            return Reply(400, {"errors": {"limit": ["is not a number"]}})
+        if not 1 <= limit <= 250:
+            return Reply(400, {"errors": {"limit": ["must be between 1 and 250"]}})
+        token = call.param("page_info")
+        if token:
+            extra = set(call.query) - {"limit", "fields", "page_info"}
+            if extra:
+                return Reply(
+                    400,
+                    {
+                        "errors": {
+                            "page_info": [
+                                f"{sorted(extra)[0]} cannot be passed when page_info is present"
+                            ]
+                        }
+                    },
+                )
+            try:
+                cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+            except ValueError:
+                return Reply(400, {"errors": {"page_info": ["Invalid value."]}})
+            filters = {
+                "status": cursor["status"],
+                "created_at_min": _parse(cursor.get("min")),
+                "created_at_max": _parse(cursor.get("max")),
+            }
+            after = (cursor["after"][0], cursor["after"][1])
+            resume_at = datetime.fromisoformat(after[0])
+            if filters["created_at_min"] is None or filters["created_at_min"] < resume_at:
+                filters["created_at_min"] = resume_at
+        else:
+            unknown = set(call.query) - LIST_PARAMS
+            if unknown:
+                return Reply(400, {"errors": {sorted(unknown)[0]: ["is not a known parameter"]}})
+            parsed, error = self._filters(call)
+            if error:
+                return error
+            assert parsed is not None
+            filters, after = parsed, None
+        orders = self._matching(filters)
+        if after is not None:
+            orders = [o for o in orders if (o.created_at.isoformat(), o.number) > after]
+        page, rest = orders[:limit], orders[limit:]
+        headers: dict[str, str] = {}
+        if rest:
+            last = page[-1]
+            cursor = {
+                "status": filters["status"],
+                "min": _iso(filters.get("created_at_min")),
+                "max": _iso(filters.get("created_at_max")),
+                "after": [last.created_at.isoformat(), last.number],
+            }
+            next_token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+            base = f"{self.url}{call.path}"
+            headers["Link"] = (
+                f'<{base}?{urlencode({"limit": limit, "page_info": next_token})}>; rel="next"'
+            )
+        return Reply(200, {"orders": [self.render(o) for o in page]}, headers)
+
+    def _count(self, call: Call) -> Reply:
+        filters, error = self._filters(call)
+        if error:
+            return error
+        assert filters is not None
+        return Reply(200, {"count": len(self._matching(filters))})
+
+    def _one(self, raw_id: str) -> Reply:
+        try:
+            number = int(raw_id) - ID_BASE
+        except ValueError:
+            return Reply(404, {"errors": "Not Found"})
+        order = self.catalog.get(number, self.now())
+        if order is None:
+            return Reply(404, {"errors": "Not Found"})
+        return Reply(200, {"order": self.render(order)})
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _time(self, moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        return moment.astimezone(self.zone).replace(microsecond=0).isoformat()
+
+    def render(self, order: SimOrder) -> dict[str, Any]:
+        order_id = ID_BASE + order.number
+        token = hashlib.md5(f"{self.shop}:{order_id}".encode()).hexdigest()
+        key = hashlib.sha1(f"key:{self.shop}:{order_id}".encode()).hexdigest()[:32]
+        address = None
+        if order.address is not None:
+            address = {
+                **order.address,
+                "name": f"{order.address['first_name']} {order.address['last_name']}",
+                "phone": order.phone,
+                "country": "United States",
+            }
+        customer = {
+            "id": 7_100_000_000_000 + order.number,
+            "email": order.email,
+            "first_name": order.first_name,
+            "last_name": order.last_name,
+            "phone": order.phone,
+        }
+        return {
+            "id": order_id,
+            "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
+            "name": f"#{1001 + order.number}",
+            "order_number": 1001 + order.number,
+            "email": order.email,
+            "contact_email": order.email,
+            "phone": order.phone,
+            "created_at": self._time(order.created_at),
+            "updated_at": self._time(order.updated_at),
+            "processed_at": self._time(order.created_at),
+            "cancelled_at": self._time(order.updated_at) if order.cancelled else None,
+            "closed_at": self._time(order.updated_at) if order.fulfilled else None,
+            "financial_status": "paid",
+            "fulfillment_status": "fulfilled" if order.fulfilled else None,
+            "currency": "USD",
+            "total_price": total(order),
+            "subtotal_price": total(order),
+            "total_tax": "0.00",
+            "note": order.note,
+            "tags": ", ".join(order.extra.get("tags", [])),
+            "source_name": order.source,
+            "token": token,
+            "order_status_url": (
+                f"https://{self.shop}.myshopify.com/83950764316/orders/{token}/authenticate?key={key}"
+            ),
+            "customer": customer,
+            "shipping_address": address,
+            "billing_address": address,
+            "line_items": [
+                {
+                    "id": 13_000_000_000_000 + order.number * 10 + index,
+                    "title": item["title"],
+                    "sku": item["sku"],
+                    "quantity": item["quantity"],
+                    "price": item["price"],
+                    "requires_shipping": True,
+                }
+                for index, item in enumerate(order.items)
+            ],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

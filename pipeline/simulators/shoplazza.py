@@ -1,0 +1,229 @@
+"""Shoplazza OpenAPI 2022-01 (orders), as seed 003 and DESIGN.md describe it.
+
+- ``GET /openapi/2022-01/orders``: ``created_at_min`` / ``created_at_max`` (inclusive),
+  ``limit`` (default 10, at most 250), cursor paging with ``next_token`` (returned in the body,
+  empty on the last page; the filters travel inside the token).
+- ``GET /openapi/2022-01/orders/{id}``: ``{"order": …}``; 404 ``{"error": "Unable to find
+  resource"}``. ``GET /openapi/2022-01/orders/count``.
+- Header ``Access-Token`` or 401 ``{"errors": ["Unauthorized"]}``. Ids are 19-digit strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
+from pipeline.simulators.faults import Faults
+from pipeline.simulators.server import Call, Reply, SimulatorServer
+
+ID_BASE = 1_580_000_000_000_000_000
+ID_STEP = 1_000_003
+PREFIX = "/openapi/2022-01/"
+
+
+def order_id(number: int) -> str:
+    return str(ID_BASE + number * ID_STEP)
+
+
+class ShoplazzaSimulator(SimulatorServer):
+    platform = "shoplazza"
+
+    def __init__(
+        self,
+        catalog: OrderCatalog,
+        *,
+        shop: str = "lazza-demo",
+        access_token: str = "shoplazza_simulated",
+        time_zone: str = "Asia/Shanghai",
+        faults: Faults | None = None,
+        port: int = 0,
+        seed: int = 1,
+    ) -> None:
+        super().__init__(catalog, faults=faults, port=port, seed=seed)
+        self.shop = shop
+        self.access_token = access_token
+        self.zone = ZoneInfo(time_zone)
+
+    def server_error(self, status: int) -> Reply:
+        return Reply(status, {"error": "service unavailable"})
+
+    def route(self, call: Call) -> Reply:
+        if call.headers.get("access-token") != self.access_token:
+            return Reply(401, {"errors": ["Unauthorized"]})
+        if not call.path.startswith(PREFIX):
+            return Reply(404, {"error": "Unable to find resource"})
+        resource = call.path[len(PREFIX) :].strip("/")
+        if resource == "orders":
+            return self._list(call)
+        if resource == "orders/count":
+            filters, error = self._filters(call)
+            return error or Reply(200, {"count": len(self._matching(filters or {}))})
+        if resource.startswith("orders/"):
+            return self._one(resource[len("orders/") :])
+        return Reply(404, {"error": "Unable to find resource"})
+
+    def _filters(self, call: Call) -> tuple[dict[str, Any] | None, Reply | None]:
+        filters: dict[str, Any] = {}
+        for name in ("created_at_min", "created_at_max"):
+            value = call.param(name)
+            if value:
+                try:
+                    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    return None, Reply(400, {"errors": [f"{name} is not a valid time"]})
+                filters[name] = moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        return filters, None
+
+    def _matching(self, filters: dict[str, Any]) -> list[SimOrder]:
+        return self.catalog.created_between(
+            filters.get("created_at_min"),
+            filters.get("created_at_max"),
+            high_inclusive=True,
+            now=self.now(),
+        )
+
+    def _list(self, call: Call) -> Reply:
+        try:
+            limit = int(call.param("limit") or 10)
+        except ValueError:
+            return Reply(400, {"errors": ["limit must be a number"]})
+        if not 1 <= limit <= 250:
+            return Reply(400, {"errors": ["limit must be between 1 and 250"]})
+        token = call.param("next_token")
+        after: tuple[str, int] | None = None
+        if token:
+            try:
+                cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+            except ValueError:
+                return Reply(400, {"errors": ["next_token is invalid"]})
+            filters = {
+                "created_at_min": datetime.fromisoformat(cursor["after"][0]),
+                "created_at_max": _parse(cursor.get("max")),
+            }
+            after = (cursor["after"][0], cursor["after"][1])
+        else:
+            parsed, error = self._filters(call)
+            if error:
+                return error
+            filters = parsed or {}
+        orders = self._matching(filters)
+        if after is not None:
+            orders = [o for o in orders if (o.created_at.isoformat(), o.number) > after]
+        page, rest = orders[:limit], orders[limit:]
+        next_token = ""
+        if rest:
+            last = page[-1]
+            cursor = {
+                "max": filters["created_at_max"].isoformat()
+                if filters.get("created_at_max")
+                else None,
+                "after": [last.created_at.isoformat(), last.number],
+            }
+            next_token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+        return Reply(200, {"orders": [self.render(o) for o in page], "next_token": next_token})
+
+    def _one(self, raw_id: str) -> Reply:
+        try:
+            number, remainder = divmod(int(raw_id) - ID_BASE, ID_STEP)
+        except ValueError:
+            return Reply(404, {"error": "Unable to find resource"})
+        order = self.catalog.get(number, self.now()) if remainder == 0 else None
+        if order is None:
+            return Reply(404, {"error": "Unable to find resource"})
+        return Reply(200, {"order": self.render(order)})
+
+    def _time(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return moment.astimezone(self.zone).replace(microsecond=0).isoformat()
+
+    def render(self, order: SimOrder) -> dict[str, Any]:
+        address = None
+        if order.address is not None:
+            address = {
+                "first_name": order.address["first_name"],
+                "last_name": order.address["last_name"],
+                "address1": order.address["address1"],
+                "city": order.address["city"],
+                "province_code": order.address["province_code"],
+                "zip": order.address["zip"],
+                "country_code": order.address["country_code"],
+                "phone": order.phone or "",
+            }
+        amount = total(order)
+        status = "cancelled" if order.cancelled else ("finished" if order.fulfilled else "opened")
+        return {
+            "id": order_id(order.number),
+            "number": str(1001 + order.number),
+            "note": order.note,
+            "status": status,
+            "financial_status": "paid",
+            "fulfillment_status": "finished" if order.fulfilled else "waiting",
+            "email_status": "send",
+            "cancel_reason": "",
+            "recovery_status": "",
+            "payment_method": "credit_card",
+            "discount_applications": "",
+            "customer_note": order.note,
+            "buyer_accepts_marketing": False,
+            "currency": "USD",
+            "total_price": amount,
+            "sub_total": amount,
+            "total_discount": "0.00",
+            "total_tax": "0.00",
+            "total_shipping": "0.00",
+            "code_discount_total": "0.00",
+            "gift_card_total": "0.00",
+            "total_refund_price": "0.00",
+            "additional_total": "0.00",
+            "addtional_prices": [],
+            "shipping_tax_total": "0.00",
+            "customer_deleted_at": "",
+            "created_at": self._time(order.created_at),
+            "updated_at": self._time(order.updated_at),
+            "deleted_at": "",
+            "canceled_at": self._time(order.updated_at) if order.cancelled else "",
+            "placed_at": self._time(order.created_at),
+            "total_tip_received": "0.00",
+            "tags": ",".join(order.extra.get("tags", [])),
+            "total_paid": amount,
+            "shipping_line": {"name": "Standard"},
+            "customer": {
+                "id": f"c{order.number:012d}",
+                "email": order.email or "",
+                "phone": order.phone or "",
+                "first_name": order.first_name,
+                "last_name": order.last_name,
+            },
+            "shipping_address": address,
+            "billing_address": address,
+            "payment_line": {"payment_channel": "stripe", "payment_method": "credit_card"},
+            "line_items": [
+                {
+                    "id": f"li{order.number:010d}{index}",
+                    "product_id": item["sku"],
+                    "variant_id": f"{item['sku']}-1",
+                    "title": item["title"],
+                    "sku": item["sku"],
+                    "quantity": item["quantity"],
+                    "price": item["price"],
+                    "requires_shipping": True,
+                }
+                for index, item in enumerate(order.items)
+            ],
+            "fulfillments": [],
+            "logistics_code": "",
+            "refer_info": {},
+            "config": {"product_tax_included": False},
+            "checkout_url": f"https://{self.shop}.myshoplaza.com/checkout/{order_id(order.number)}",
+            "location_line": {},
+            "invoice_url": f"/checkout/{order_id(order.number)}",
+        }
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,286 @@
+"""The import worker: windows in, orders stored, failures recorded, checkpoints advanced.
+
+For each window the connector lists the orders created in it; each order is skipped if the store
+has it, else mapped and checked: a good order is stored (and its earlier failure, if any, marked
+resolved), a bad one recorded as a failed attempt with a message a person can act on. Only when
+every order of the window is stored or recorded does the shop's checkpoint move to the window's
+end. A crash, an outage or a stop leaves the checkpoint where it was, and the next pass redoes
+the window; storing is idempotent, so nothing is imported twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline.errors import SourceError, WorkerStopped
+from pipeline.indexing import LogInsightsIndex
+from pipeline.ledger import Ledger
+from pipeline.models import DocType, ErrorCode, FailedAttempt
+from pipeline.orders import UnmappableOrder, explain, problems, raw_order_id, to_order
+from pipeline.outbox import FlushReport, OutboxFlusher
+from pipeline.settings import Settings
+from pipeline.shops import ShopConfig, connect
+from pipeline.sources import OrderSource
+from pipeline.windows import ImportWindow, plan_windows, whole_second
+
+log = logging.getLogger(__name__)
+
+IMPORTED, ALREADY, FAILED, UNCHANGED = "imported", "already imported", "failed", "failed, unchanged"
+
+
+@dataclass
+class WindowReport:
+    window: ImportWindow
+    seen: int = 0
+    imported: int = 0
+    already: int = 0
+    failed: int = 0
+    unchanged: int = 0
+
+    def count(self, outcome: str) -> None:
+        self.seen += 1
+        if outcome == IMPORTED:
+            self.imported += 1
+        elif outcome == ALREADY:
+            self.already += 1
+        elif outcome == FAILED:
+            self.failed += 1
+        else:
+            self.unchanged += 1
+
+
+class ImportWorker:
+    """Imports one shop's orders into the ledger."""
+
+    def __init__(
+        self,
+        shop: ShopConfig,
+        source: OrderSource,
+        ledger: Ledger,
+        *,
+        ttl: str,
+        time_zone: str = "America/New_York",
+        flusher: OutboxFlusher | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.shop = shop
+        self.source = source
+        self.ledger = ledger
+        self.ttl = shop.ttl or ttl
+        self.zone = ZoneInfo(time_zone)
+        self.flusher = flusher
+        self.stop = stop or threading.Event()
+        self.clock = clock
+
+    # -- one order ------------------------------------------------------------------------
+
+    def process(self, raw: dict[str, Any]) -> str:
+        """Store or record one order as the platform sent it; returns the outcome."""
+        platform, shop = self.source.platform, self.shop.name
+        order_id = raw_order_id(platform, raw)
+        if order_id is not None and self.ledger.has_order(shop, order_id):
+            return ALREADY
+        try:
+            order = to_order(platform, shop, raw)
+        except UnmappableOrder as err:
+            return self._record(self._unreadable(raw, order_id, str(err)), raw)
+        found = problems(order)
+        if found:
+            attempt = FailedAttempt(
+                platform=platform,
+                shop=shop,
+                order_id=order.order_id,
+                order_name=order.name,
+                order_created_at=order.created_at,
+                attempted_at=self.clock(),
+                error_message=explain(order, found),
+                error_code=found[0].code,
+                site=order.site_url or self._order_url(order.order_id),
+            )
+            return self._record(attempt, raw)
+        resolved = self.ledger.resolution_document(
+            shop, order.order_id, ttl=self.ttl, zone=self.zone
+        )
+        stored = self.ledger.save_order(order, raw, resolved_document=resolved)
+        return IMPORTED if stored else ALREADY
+
+    def _record(self, attempt: FailedAttempt, raw: dict[str, Any]) -> str:
+        recorded = self.ledger.record_failure(
+            attempt,
+            payload=raw,
+            ttl=self.ttl,
+            zone=self.zone,
+            retry_unchanged=attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR),
+        )
+        return FAILED if recorded else UNCHANGED
+
+    def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:
+        digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+        key = order_id or f"unidentified-{digest}"
+        return FailedAttempt(
+            platform=self.source.platform,
+            shop=self.shop.name,
+            order_id=key,
+            order_name=str(raw.get("name") or raw.get("number") or key),
+            order_created_at=self.clock(),
+            attempted_at=self.clock(),
+            error_message=(
+                f"Order {key} of shop {self.shop.name} cannot be imported: {reason}. Check the "
+                f"order in the platform's admin, then re-import it with `loginsights reimport "
+                f"--shop {self.shop.name} --order-id {key}`"
+            ),
+            error_code=ErrorCode.INVALID_ORDER,
+            site=self._order_url(key),
+        )
+
+    def _order_url(self, order_id: str) -> str:
+        return f"{self.shop.base_url.rstrip('/')}/orders/{order_id}"
+
+    # -- windows --------------------------------------------------------------------------
+
+    def import_window(
+        self,
+        window: ImportWindow,
+        *,
+        on_order: Callable[[str], None] | None = None,
+        advance_checkpoint: bool = True,
+    ) -> WindowReport:
+        """Import every order of the window; the checkpoint moves only if all of them made it."""
+        report = WindowReport(window)
+        for raw in self.source.list_orders(window):
+            if self.stop.is_set():
+                raise WorkerStopped(
+                    f"{self.shop.name}: stopped inside window {window}; it is redone next time"
+                )
+            outcome = self.process(raw)
+            report.count(outcome)
+            if on_order:
+                on_order(outcome)
+        if advance_checkpoint:
+            self.ledger.advance_checkpoint(self.shop.name, window.end)
+        self.flush()
+        return report
+
+    def resume_point(self) -> datetime:
+        checkpoint = self.ledger.checkpoint(self.shop.name)
+        if checkpoint is not None:
+            return checkpoint
+        return self.shop.start or whole_second(self.clock() - timedelta(hours=24))
+
+    def pending_windows(self) -> list[ImportWindow]:
+        return plan_windows(
+            self.resume_point(),
+            self.clock(),
+            settle_lag=self.shop.settle_lag,
+            max_span=self.shop.window,
+            overlap=self.shop.overlap,
+        )
+
+    def catch_up(
+        self,
+        *,
+        on_order: Callable[[str], None] | None = None,
+        on_window: Callable[[WindowReport], None] | None = None,
+    ) -> list[WindowReport]:
+        """Import every window from the checkpoint to now minus the settle lag."""
+        reports = []
+        for window in self.pending_windows():
+            report = self.import_window(window, on_order=on_order)
+            reports.append(report)
+            if on_window:
+                on_window(report)
+        return reports
+
+    def import_range(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        on_order: Callable[[str], None] | None = None,
+    ) -> list[WindowReport]:
+        """Import an explicit range; the checkpoint follows only if the range touches it."""
+        checkpoint = self.ledger.checkpoint(self.shop.name)
+        contiguous = checkpoint is None or start <= checkpoint
+        reports = []
+        for window in plan_windows(start, end, settle_lag=timedelta(0), max_span=self.shop.window):
+            reports.append(
+                self.import_window(window, on_order=on_order, advance_checkpoint=contiguous)
+            )
+        return reports
+
+    def flush(self) -> FlushReport | None:
+        if self.flusher is None:
+            return None
+        report = self.flusher.flush()
+        if report.solr_down:
+            log.warning(
+                "%s: Solr is unavailable, %d log documents wait in the outbox: %s",
+                self.shop.name,
+                report.waiting,
+                report.error,
+            )
+        return report
+
+
+def open_ledger(settings: Settings) -> tuple[Ledger, OutboxFlusher]:
+    """The ledger and the flusher that drains its outbox into the configured Solr."""
+    ledger = Ledger(settings.ledger_file)
+    index = LogInsightsIndex.from_settings(settings)
+    return ledger, OutboxFlusher(ledger, index, batch_size=settings.index_batch_size)
+
+
+def worker_for(
+    settings: Settings,
+    shop: ShopConfig,
+    ledger: Ledger,
+    flusher: OutboxFlusher | None,
+    environ: Mapping[str, str],
+    *,
+    stop: threading.Event | None = None,
+) -> ImportWorker:
+    """A worker for one shop of the shops file, its credentials read from ``environ``."""
+    return ImportWorker(
+        shop,
+        connect(shop, environ),
+        ledger,
+        ttl=settings.ttl_for(DocType.for_platform(shop.platform)),
+        time_zone=settings.time_zone,
+        flusher=flusher,
+        stop=stop,
+    )
+
+
+def run_forever(
+    workers: Sequence[ImportWorker],
+    flusher: OutboxFlusher,
+    *,
+    stop: threading.Event,
+    poll_seconds: float = 30.0,
+    on_window: Callable[[WindowReport], None] | None = None,
+) -> None:
+    """The continuous worker: every shop caught up, the outbox drained, until ``stop`` is set."""
+    while not stop.is_set():
+        for worker in workers:
+            if stop.is_set():
+                break
+            try:
+                worker.catch_up(on_window=on_window)
+            except WorkerStopped:
+                break
+            except SourceError as err:
+                log.warning("%s: %s", worker.shop.name, err)
+        flusher.flush()
+        stop.wait(poll_seconds)
+    flusher.flush()
+
+
+__all__ = ["ImportWorker", "WindowReport", "open_ledger", "run_forever", "worker_for"]
