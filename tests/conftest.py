@@ -185,6 +185,16 @@ def wait_for(predicate, *, seconds: float, interval: float = 0.25):  # type: ign
         time.sleep(interval)
 
 
+def when_count(fetch, count: int):  # type: ignore[no-untyped-def]
+    """A wait_for predicate: fetch()'s list once it holds exactly ``count`` items."""
+
+    def check():  # type: ignore[no-untyped-def]
+        items = fetch()
+        return items if len(items) == count else None
+
+    return check
+
+
 def select(solr_url: str, **params: object) -> dict:  # type: ignore[type-arg]
     """A plain /select, for checking what Solr holds independently of the code under test."""
     response = requests.get(
@@ -192,3 +202,119 @@ def select(solr_url: str, **params: object) -> dict:  # type: ignore[type-arg]
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
+
+
+# -- shops, simulators and workers ---------------------------------------------------------
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from pydantic import SecretStr  # noqa: E402
+
+from pipeline.ledger import Ledger  # noqa: E402
+from pipeline.models import Platform  # noqa: E402
+from pipeline.outbox import OutboxFlusher  # noqa: E402
+from pipeline.shops import ShopConfig  # noqa: E402
+from pipeline.simulators import (  # noqa: E402
+    Faults,
+    OrderCatalog,
+    SfccSimulator,
+    ShopifySimulator,
+    ShoplazzaSimulator,
+    SimulatorServer,
+)
+from pipeline.sources.sfcc import SfccSource  # noqa: E402
+from pipeline.sources.shopify import ShopifySource  # noqa: E402
+from pipeline.sources.shoplazza import ShoplazzaSource  # noqa: E402
+from pipeline.sources.transport import Auth, ShopTransport  # noqa: E402
+from pipeline.worker import ImportWorker  # noqa: E402
+
+SIMULATORS: dict[Platform, type[SimulatorServer]] = {
+    Platform.SHOPIFY: ShopifySimulator,
+    Platform.SHOPLAZZA: ShoplazzaSimulator,
+    Platform.SFCC: SfccSimulator,
+}
+
+
+def simulator(
+    platform: Platform, catalog: OrderCatalog, faults: Faults | None = None, **options: object
+) -> SimulatorServer:
+    """A running simulator; Shopify's bucket is made roomy unless a test asks otherwise."""
+    if platform is Platform.SHOPIFY:
+        options.setdefault("bucket_size", 10_000)
+        options.setdefault("leak_rate", 10_000.0)
+    return SIMULATORS[platform](catalog, faults=faults, **options).start()  # type: ignore[arg-type]
+
+
+def fast_transport(shop: str, attempts: int = 6) -> ShopTransport:
+    """Real retry policy with short waits, so tests of outages take seconds."""
+    return ShopTransport(
+        shop,
+        auth=Auth(headers=dict),
+        max_attempts=attempts,
+        max_wait_seconds=0.3,
+        backoff_seconds=0.02,
+    )
+
+
+def source_for(sim: SimulatorServer, shop: str, attempts: int = 6):  # type: ignore[no-untyped-def]
+    transport = fast_transport(shop, attempts)
+    if isinstance(sim, ShopifySimulator):
+        return ShopifySource(shop, sim.url, SecretStr(sim.access_token), transport=transport)
+    if isinstance(sim, ShoplazzaSimulator):
+        return ShoplazzaSource(shop, sim.url, SecretStr(sim.access_token), transport=transport)
+    assert isinstance(sim, SfccSimulator)
+    return SfccSource(
+        shop,
+        sim.url,
+        auth_url=sim.url,
+        organization_id=sim.organization_id,
+        site_id=sim.site_id,
+        client_id=sim.client_id,
+        client_secret=SecretStr(sim.client_secret),
+        transport=transport,
+    )
+
+
+def past_day(hours: float = 6) -> tuple[datetime, datetime]:
+    """A span of creation times that ended ten minutes ago, on whole seconds."""
+    end = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    return end - timedelta(hours=hours), end
+
+
+def worker_for_sim(
+    sim: SimulatorServer,
+    shop: str,
+    ledger: Ledger,
+    *,
+    start: datetime,
+    flusher: OutboxFlusher | None = None,
+    attempts: int = 6,
+    **shop_options: object,
+) -> ImportWorker:
+    platform = Platform(sim.platform)
+    config = ShopConfig.model_validate(
+        {
+            "name": shop,
+            "platform": platform,
+            "base_url": sim.url,
+            "start": start,
+            "window_minutes": 60,
+            "settle_lag_seconds": 60,
+            **shop_options,
+        }
+    )
+    return ImportWorker(
+        config, source_for(sim, shop, attempts), ledger, ttl="+60DAYS", flusher=flusher
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    store = Ledger(tmp_path / "ledger.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def flusher(ledger: Ledger, index: LogInsightsIndex) -> OutboxFlusher:
+    return OutboxFlusher(ledger, index)

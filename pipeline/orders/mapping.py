@@ -66,10 +66,7 @@ SFCC_ADDRESS = {
 
 def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
     customer = raw.get("customer") or {}
-    if raw.get("cancelled_at"):
-        status = OrderStatus.CANCELLED
-    else:
-        status = OrderStatus.CREATED
+    status = OrderStatus.CANCELLED if raw.get("cancelled_at") else OrderStatus.CREATED
     return Order(
         platform=Platform.SHOPIFY,
         shop=shop,

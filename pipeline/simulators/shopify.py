@@ -82,9 +82,7 @@ class ShopifySimulator(SimulatorServer):
         if call.headers.get("x-shopify-access-token") != self.access_token:
             return Reply(
                 401,
-                {
-                    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
-                },
+                {"errors": UNAUTHORIZED},
             )
         allowed, level = self.bucket.take()
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{level}/{self.bucket.size}"}

@@ -117,10 +117,9 @@ class ShoplazzaSimulator(SimulatorServer):
         next_token = ""
         if rest:
             last = page[-1]
+            high = filters.get("created_at_max")
             cursor = {
-                "max": filters["created_at_max"].isoformat()
-                if filters.get("created_at_max")
-                else None,
+                "max": high.isoformat() if high else None,
                 "after": [last.created_at.isoformat(), last.number],
             }
             next_token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
