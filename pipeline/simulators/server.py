@@ -64,6 +64,7 @@ class SimulatorServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     @property
     def port(self) -> int:
@@ -75,6 +76,7 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         self._started = time.monotonic()
+        self._serving = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name=f"{self.platform}-simulator", daemon=True
         )
@@ -83,10 +85,12 @@ class SimulatorServer:
 
     def serve_forever(self) -> None:
         self._started = time.monotonic()
+        self._serving = True
         self._httpd.serve_forever()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._serving:
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def __enter__(self) -> SimulatorServer:

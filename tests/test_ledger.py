@@ -1,0 +1,105 @@
+"""The ledger keeps orders, failures, checkpoints and the outbox consistent across crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pipeline.ledger import Ledger
+from pipeline.models import ErrorCode, FailedAttempt, Platform
+from pipeline.orders import to_order
+from pipeline.simulators import OrderCatalog, ShopifySimulator
+
+ZONE = ZoneInfo("America/New_York")
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def attempt(message: str = "no address", at: datetime = T0) -> FailedAttempt:
+    return FailedAttempt(
+        platform=Platform.SHOPIFY,
+        shop="shop-a",
+        order_id="5500000000000",
+        order_name="#1001",
+        order_created_at=T0 - timedelta(hours=1),
+        attempted_at=at,
+        error_message=message,
+        error_code=ErrorCode.MISSING_ADDRESS,
+    )
+
+
+def record(ledger: Ledger, failed: FailedAttempt, payload: dict, retry: bool = False) -> bool:  # type: ignore[type-arg]
+    return ledger.record_failure(
+        failed, payload=payload, ttl="+60DAYS", zone=ZONE, retry_unchanged=retry
+    )
+
+
+def test_a_failure_and_its_log_document_are_written_together(ledger: Ledger) -> None:
+    assert record(ledger, attempt(), {"id": 1})
+    failure = ledger.failure("shop-a", "5500000000000")
+    assert failure is not None and failure.attempts == 1
+    rows = ledger.outbox_batch(10)
+    assert len(rows) == 1 and rows[0].document["errorMessage"] == "no address"
+    assert rows[0].document["version"] == failure.doc_version
+
+
+def test_the_same_failure_of_the_same_payload_is_not_counted_twice(ledger: Ledger) -> None:
+    assert record(ledger, attempt(), {"id": 1})
+    assert not record(ledger, attempt(at=T0 + timedelta(hours=1)), {"id": 1})
+    assert ledger.outbox_counts() == (1, 0)
+    assert record(ledger, attempt(at=T0 + timedelta(hours=2)), {"id": 1, "changed": True})
+    failure = ledger.failure("shop-a", "5500000000000")
+    assert failure is not None and failure.attempts == 2
+    assert failure.first_attempt_at == T0
+    first, second = ledger.outbox_batch(10)
+    assert first.document["firstAttemptedImport"] == second.document["firstAttemptedImport"]
+    assert second.document["version"] > first.document["version"]
+
+
+def test_transient_errors_are_retried_even_with_the_same_payload(ledger: Ledger) -> None:
+    assert record(ledger, attempt("store down"), {"id": 1}, retry=True)
+    assert record(ledger, attempt("store down"), {"id": 1}, retry=True)
+    failure = ledger.failure("shop-a", "5500000000000")
+    assert failure is not None and failure.attempts == 2
+
+
+def test_a_success_resolves_the_failure_document(ledger: Ledger) -> None:
+    record(ledger, attempt(), {"id": 1})
+    catalog = OrderCatalog()
+    sim_order = catalog.add(T0)
+    sim = ShopifySimulator(catalog)
+    raw = sim.render(sim_order)
+    sim.stop()
+    order = to_order(Platform.SHOPIFY, "shop-a", {**raw, "id": 5500000000000})
+    resolved = ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE)
+    assert resolved is not None and resolved["resolved"] is True
+    assert ledger.save_order(order, raw, resolved_document=resolved)
+    assert not ledger.save_order(order, raw), "saving again changes nothing"
+    failure = ledger.failure("shop-a", order.order_id)
+    assert failure is not None and failure.resolved_at is not None
+    assert ledger.failures("shop-a") == []
+    assert [r.document["resolved"] for r in ledger.outbox_batch(10)] == [False, True]
+    assert ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE) is None
+
+
+def test_checkpoints_only_move_forward(ledger: Ledger) -> None:
+    assert ledger.checkpoint("shop-a") is None
+    ledger.advance_checkpoint("shop-a", T0)
+    ledger.advance_checkpoint("shop-a", T0 - timedelta(hours=1))
+    assert ledger.checkpoint("shop-a") == T0
+
+
+def test_refused_outbox_rows_are_kept_not_deleted(ledger: Ledger) -> None:
+    record(ledger, attempt(), {"id": 1})
+    (row,) = ledger.outbox_batch(10)
+    ledger.outbox_failed([row.id], "Solr said no", dead=True)
+    assert ledger.outbox_counts() == (0, 1)
+    assert ledger.outbox_batch(10) == []
+
+
+def test_the_ledger_survives_reopening(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with Ledger(tmp_path / "l.db") as first:
+        record(first, attempt(), {"id": 1})
+        first.advance_checkpoint("shop-a", T0)
+    with Ledger(tmp_path / "l.db") as again:
+        assert again.checkpoint("shop-a") == T0
+        assert again.outbox_counts() == (1, 0)

@@ -1,0 +1,69 @@
+"""The shops file: shops by name, credentials from the environment, never in messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigurationError
+from pipeline.shops import connect, load_shops, shop_named
+from pipeline.sources.sfcc import SfccSource
+from pipeline.sources.shopify import ShopifySource
+
+SHOPS = """
+[shops.hc-demo]
+platform = "shopify"
+base_url = "https://hc-demo.myshopify.com"
+access_token_env = "HC_DEMO_TOKEN"
+time_zone = "America/New_York"
+ttl = "+30DAYS"
+
+[shops.eu]
+platform = "sfcc"
+base_url = "https://fd4gt8.api.commercecloud.salesforce.com"
+auth_url = "https://account.demandware.com"
+organization_id = "f_ecom_zzxy_prd"
+site_id = "RefArch"
+client_id_env = "EU_ID"
+client_secret_env = "EU_SECRET"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "shops.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shops_load_and_connect_with_credentials_from_the_environment(tmp_path: Path) -> None:
+    shops = load_shops(write(tmp_path, SHOPS))
+    assert set(shops) == {"hc-demo", "eu"}
+    assert shops["hc-demo"].ttl == "+30DAYS"
+    shopify = connect(shops["hc-demo"], {"HC_DEMO_TOKEN": "shpat_x"})
+    sfcc = connect(shops["eu"], {"EU_ID": "id", "EU_SECRET": "s3cr3t"})
+    assert isinstance(shopify, ShopifySource) and isinstance(sfcc, SfccSource)
+    assert "s3cr3t" not in repr(sfcc.__dict__)
+
+
+def test_a_missing_variable_is_named_and_no_secret_is_shown(tmp_path: Path) -> None:
+    shops = load_shops(write(tmp_path, SHOPS))
+    with pytest.raises(ConfigurationError, match="environment variable EU_SECRET .* is not set"):
+        connect(shops["eu"], {"EU_ID": "id"})
+
+
+def test_bad_files_are_refused_with_the_place_of_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no shops file"):
+        load_shops(tmp_path / "missing.toml")
+    with pytest.raises(ConfigurationError, match="not valid TOML"):
+        load_shops(write(tmp_path, "[shops.x"))
+    with pytest.raises(ConfigurationError, match=r"shop 'x': platform: Input should be"):
+        load_shops(write(tmp_path, '[shops.x]\nplatform = "ebay"\nbase_url = "http://x"\n'))
+    with pytest.raises(ConfigurationError, match=r"ttl: Value error, ttl '30DAYS'"):
+        load_shops(
+            write(
+                tmp_path, '[shops.x]\nplatform = "shopify"\nbase_url = "http://x"\nttl = "30DAYS"\n'
+            )
+        )
+    with pytest.raises(ConfigurationError, match="known: eu, hc-demo"):
+        shop_named(load_shops(write(tmp_path, SHOPS)), "nope")
