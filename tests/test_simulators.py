@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-
 from conftest import simulator
+
 from pipeline.errors import ConfigurationError
 from pipeline.models import Platform
 from pipeline.simulators import Faults, OrderCatalog, ShopifySimulator

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import fast_transport, simulator, source_for
 from pydantic import SecretStr
 
-from conftest import fast_transport, simulator, source_for
 from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
 from pipeline.orders import raw_order_id

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import (
     CONFIGSET,
     SolrUnderTest,
@@ -23,6 +22,7 @@ from conftest import (
     when_count,
     worker_for_sim,
 )
+
 from pipeline.errors import SourceUnavailableError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
