@@ -2,6 +2,8 @@
 
     LogInsightsError                 root: catch this at the edges (CLI, API) and nowhere wider
     ├── ConfigurationError           settings or input that cannot work; fix it and run again
+    ├── RefusedQueryError            a search request asks for more than searching a log core
+    │                                (another handler or core, streaming, debug, too many rows)
     ├── InvalidDocumentError         one log document that Solr cannot accept (e.g. a bad ttl);
     │                                the rest of its batch is still indexed
     ├── SolrError                    Solr answered with an error, or did not answer
@@ -31,6 +33,14 @@ class LogInsightsError(Exception):
 
 class ConfigurationError(LogInsightsError):
     """A setting or an argument cannot work as given."""
+
+
+class RefusedQueryError(LogInsightsError):
+    """A request to ``/api/solr-query`` that would act beyond searching an allowed core."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class InvalidDocumentError(LogInsightsError):
@@ -104,6 +114,7 @@ __all__ = [
     "LedgerError",
     "LocalSolrError",
     "LogInsightsError",
+    "RefusedQueryError",
     "SolrError",
     "SolrRequestError",
     "SolrUnavailableError",

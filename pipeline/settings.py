@@ -7,10 +7,11 @@ Every field can come from the environment with the prefix ``LOGINSIGHTS_`` (for 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipeline.models import DocType, validate_ttl
 
@@ -58,6 +59,33 @@ class Settings(BaseSettings):
     auto_delete_period_seconds: int = Field(
         300, ge=1, description="How often the local Solr deletes expired documents."
     )
+
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer tokens accepted by the HTTP API, comma-separated in the environment.",
+    )
+    api_allowed_cores: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["logInsights"],
+        description="Cores that /api/solr-query may search; the first is the default.",
+    )
+    api_max_rows: int = Field(1000, ge=1, description="Largest rows (or limit) one request gets.")
+    api_max_facet_limit: int = Field(1000, ge=1, description="Largest facet limit per request.")
+    api_max_body_bytes: int = Field(65_536, ge=256, description="Largest request body accepted.")
+    api_retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent when Solr is down.")
+
+    @field_validator("api_tokens", "api_allowed_cores", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_allowed_cores")
+    @classmethod
+    def _some_core(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("api_allowed_cores needs at least one core, e.g. logInsights")
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -27,7 +27,7 @@ from pipeline.models import DocType, ErrorCode, FailedAttempt
 from pipeline.orders import UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.settings import Settings
-from pipeline.shops import ShopConfig, connect
+from pipeline.shops import ShopConfig, connect, load_shops, shop_named
 from pipeline.sources import OrderSource
 from pipeline.windows import ImportWindow, plan_windows, whole_second
 
@@ -39,6 +39,7 @@ IMPORTED, ALREADY, FAILED, UNCHANGED = "imported", "already imported", "failed",
 @dataclass
 class WindowReport:
     window: ImportWindow
+    shop: str = ""
     seen: int = 0
     imported: int = 0
     already: int = 0
@@ -155,7 +156,7 @@ class ImportWorker:
         advance_checkpoint: bool = True,
     ) -> WindowReport:
         """Import every order of the window; the checkpoint moves only if all of them made it."""
-        report = WindowReport(window)
+        report = WindowReport(window, shop=self.shop.name)
         for raw in self.source.list_orders(window):
             if self.stop.is_set():
                 raise WorkerStopped(
@@ -259,6 +260,21 @@ def worker_for(
     )
 
 
+def shop_workers(
+    settings: Settings,
+    shop_names: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    stop: threading.Event,
+) -> tuple[list[ImportWorker], OutboxFlusher]:
+    """Workers for the named shops of the shops file (all of them when none are named)."""
+    shops = load_shops(settings.shops_file)
+    chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
+    ledger, flusher = open_ledger(settings)
+    workers = [worker_for(settings, shop, ledger, flusher, environ, stop=stop) for shop in chosen]
+    return workers, flusher
+
+
 def run_forever(
     workers: Sequence[ImportWorker],
     flusher: OutboxFlusher,
@@ -283,4 +299,11 @@ def run_forever(
     flusher.flush()
 
 
-__all__ = ["ImportWorker", "WindowReport", "open_ledger", "run_forever", "worker_for"]
+__all__ = [
+    "ImportWorker",
+    "WindowReport",
+    "open_ledger",
+    "run_forever",
+    "shop_workers",
+    "worker_for",
+]

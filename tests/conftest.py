@@ -318,3 +318,29 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 @pytest.fixture
 def flusher(ledger: Ledger, index: LogInsightsIndex) -> OutboxFlusher:
     return OutboxFlusher(ledger, index)
+
+
+# -- the HTTP API, served by uvicorn on a free port ----------------------------------------
+
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` over real HTTP on 127.0.0.1; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started, seconds=20), "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

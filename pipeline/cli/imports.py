@@ -22,7 +22,7 @@ from pipeline.simulators import (
     ShopifySimulator,
     ShoplazzaSimulator,
 )
-from pipeline.worker import WindowReport, open_ledger, run_forever, worker_for
+from pipeline.worker import WindowReport, open_ledger, run_forever, shop_workers, worker_for
 
 
 def _when(value: str) -> datetime:
@@ -191,16 +191,11 @@ def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> 
     Example:
       loginsights --shops-file shops.toml run --poll 15
     """
-    shops = load_shops(settings.shops_file)
-    chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    ledger, flusher = open_ledger(settings)
-    workers = [
-        worker_for(settings, shop, ledger, flusher, os.environ, stop=stop) for shop in chosen
-    ]
-    click.echo(f"importing {', '.join(s.name for s in chosen)}; stop with SIGTERM", err=True)
+    workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
+    click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
     run_forever(
         workers,
         flusher,

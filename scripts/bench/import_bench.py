@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,8 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
     try:
         json.loads(simulator.stdout.readline())  # type: ignore[union-attr]
         url = f"http://127.0.0.1:{port}"
-        window = ("2000-01-01T00:00:00+00:00", datetime.now(UTC).isoformat())
+        began_at = (datetime.now(UTC) - timedelta(hours=25)).replace(microsecond=0)
+        window = (began_at.isoformat(), datetime.now(UTC).isoformat())
         bare = subprocess.run(
             [sys.executable, "-c", BARE_LOOP, f"{url}/admin/api/2024-10/orders.json", *window],
             capture_output=True, text=True, check=True,
@@ -79,8 +80,8 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
         shops = work / f"shops-{size}.toml"
         shops.write_text(
             f'[shops.bench]\nplatform = "shopify"\nbase_url = "{url}"\n'
-            'access_token_env = "BENCH_TOKEN"\nstart = "2000-01-01T00:00:00Z"\n'
-            "window_minutes = 1440\nsettle_lag_seconds = 0\n"
+            f'access_token_env = "BENCH_TOKEN"\nstart = "{began_at.isoformat()}"\n'
+            "window_minutes = 60\nsettle_lag_seconds = 0\n"
         )
         env = {
             **os.environ,

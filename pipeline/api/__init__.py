@@ -1,0 +1,14 @@
+"""The HTTP API (``loginsights serve``): the documented ``/api/solr-query``, health and metrics."""
+
+from pipeline.api.app import create_app, exposure_warning
+from pipeline.api.guard import GuardedQuery, QueryLimits, guard_request
+from pipeline.api.metrics import ApiMetrics
+
+__all__ = [
+    "ApiMetrics",
+    "GuardedQuery",
+    "QueryLimits",
+    "create_app",
+    "exposure_warning",
+    "guard_request",
+]

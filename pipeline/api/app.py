@@ -1,0 +1,302 @@
+"""The HTTP API: ``/api/solr-query`` as seed 000 documents it, plus ``/healthz`` and ``/metrics``.
+
+Handlers are a few lines: authenticate, read a bounded body, let the guard decide, hand the
+request to the query module, return Solr's answer untouched. One exception handler per library
+error maps it to an HTTP status, so every error is JSON shaped like Solr's own
+(``{"error": {"code": 400, "msg": "…"}}``) and callers parse one shape.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.api.guard import QueryLimits, guard_request
+from pipeline.api.metrics import ApiMetrics
+from pipeline.errors import (
+    ConfigurationError,
+    LogInsightsError,
+    RefusedQueryError,
+    SolrUnavailableError,
+)
+from pipeline.models import redact_url
+from pipeline.query import DOCUMENTED_CORE, LogInsightsQuery
+from pipeline.settings import Settings
+
+SEED_REQUEST: dict[str, Any] = {
+    "json": {"params": {"q": "docType:SHOPIFY_ORDER"}},
+    "coreName": DOCUMENTED_CORE,
+}
+
+
+class SolrQueryRequest(BaseModel):
+    """The documented request body (seed 000)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEED_REQUEST]})
+
+    json_: dict[str, Any] = Field(
+        alias="json",
+        description="Solr's JSON Request API value, sent to Solr as its `json` parameter "
+        "(compact). Keys: query, filter, offset, limit, fields, sort, facet, params, queries.",
+    )
+    coreName: str = Field(  # noqa: N815  (the documented name)
+        DOCUMENTED_CORE,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description="The core (collection) to search; only allowed cores are served.",
+    )
+
+
+class ErrorDetail(BaseModel):
+    code: int
+    msg: str
+    key: str | None = Field(None, description="The offending key, when one is to blame.")
+
+
+class ErrorBody(BaseModel):
+    """Errors of this API; Solr's own errors pass through in Solr's shape, which this matches."""
+
+    error: ErrorDetail
+
+
+class SolrResponse(BaseModel):
+    """Solr's search response, exactly as Solr wrote it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    responseHeader: dict[str, Any]  # noqa: N815
+    response: dict[str, Any] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed or refused request, or Solr's own 400."},
+    401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+    413: {"model": ErrorBody, "description": "Request body too large."},
+    503: {"model": ErrorBody, "description": "Solr unavailable; retry after Retry-After seconds."},
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SolrQueryRequest.model_json_schema(by_alias=True)}
+        },
+    }
+}
+
+
+def error_response(
+    status: int, message: str, *, key: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    detail: dict[str, Any] = {"code": status, "msg": message}
+    if key is not None:
+        detail["key"] = key
+    return JSONResponse({"error": detail}, status_code=status, headers=headers)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(settings: Settings, host: str) -> str | None:
+    """Refuse to serve an open API beyond this machine; warn when serving one on loopback."""
+    if settings.api_tokens:
+        return None
+    if not is_loopback(host):
+        raise ConfigurationError(
+            f"refusing to serve on {host} without a token: anyone who reaches it could read the "
+            "failure log; set LOGINSIGHTS_API_TOKENS (comma-separated) or serve on 127.0.0.1"
+        )
+    return (
+        "WARNING: no API token is configured: /api/solr-query answers anyone on this machine "
+        "without authentication. Set LOGINSIGHTS_API_TOKENS before exposing it."
+    )
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(settings: Settings, *, metrics: ApiMetrics | None = None) -> FastAPI:
+    """The API for one Solr and its allowed cores; ``metrics`` may be shared with a worker."""
+    metrics = metrics or ApiMetrics()
+    cores = tuple(settings.api_allowed_cores)
+    limits = QueryLimits(
+        max_rows=settings.api_max_rows, max_facet_limit=settings.api_max_facet_limit
+    )
+    query = LogInsightsQuery(
+        settings.solr_url, allowed_cores=cores, timeout=settings.solr_timeout_seconds
+    )
+    tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
+    retry_after = {"Retry-After": str(settings.api_retry_after_seconds)}
+    bearer = HTTPBearer(auto_error=False, description="One of LOGINSIGHTS_API_TOKENS.")
+
+    app = FastAPI(
+        title="loginsights",
+        version="0.1.0",
+        description="Search the logInsights core of failed order imports (seed 000).",
+    )
+    app.state.metrics = metrics
+
+    def authenticated(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> None:
+        if not tokens:
+            return
+        given = credentials.credentials.encode() if credentials else b""
+        matched = False
+        for token in tokens:
+            matched |= hmac.compare_digest(given, token)
+        if not matched:
+            raise _Unauthorized
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        began = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.latency.labels(route).observe(time.perf_counter() - began)
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(_Unauthorized)
+    async def unauthorized(_: Request, __: Exception) -> JSONResponse:
+        metrics.refused.labels("unauthenticated").inc()
+        return error_response(
+            401,
+            "a bearer token is required: send 'Authorization: Bearer <token>' with one of the "
+            "configured LOGINSIGHTS_API_TOKENS",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(PayloadTooLarge)
+    async def too_large(_: Request, __: Exception) -> JSONResponse:
+        metrics.refused.labels("too_large").inc()
+        return error_response(
+            413,
+            f"the request body is over {settings.api_max_body_bytes} bytes; send a smaller query",
+        )
+
+    @app.exception_handler(RefusedQueryError)
+    async def refused(_: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, RefusedQueryError)
+        metrics.refused.labels("guard").inc()
+        return error_response(400, str(err), key=err.key)
+
+    @app.exception_handler(SolrUnavailableError)
+    async def solr_down(_: Request, err: Exception) -> JSONResponse:
+        metrics.solr_errors.labels("unavailable").inc()
+        return error_response(503, str(err), headers=retry_after)
+
+    @app.exception_handler(LogInsightsError)
+    async def other_error(_: Request, err: Exception) -> JSONResponse:
+        return error_response(400, str(err))
+
+    async def solr_query(request: Request) -> Response:
+        raw = await read_bounded(request, settings.api_max_body_bytes)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as err:
+            metrics.refused.labels("malformed_json").inc()
+            return error_response(
+                400,
+                f"the request body is not valid JSON ({err}); send e.g. {json.dumps(SEED_REQUEST)}",
+                key="(body)",
+            )
+        guarded = guard_request(body, allowed_cores=cores, limits=limits)
+        answer = await run_in_threadpool(query.run, guarded.json, guarded.core)
+        if not answer.ok:
+            metrics.solr_errors.labels("refused" if answer.status < 500 else "failed").inc()
+        return Response(
+            content=answer.text, status_code=answer.status, media_type=answer.content_type
+        )
+
+    documented: dict[str, Any] = {
+        "dependencies": [Depends(authenticated)],
+        "responses": {200: {"model": SolrResponse, "description": "Solr's response, untouched."}}
+        | ERROR_RESPONSES,
+        "openapi_extra": REQUEST_BODY,
+        "summary": "Search a log core (documented request of seed 000)",
+        "tags": ["logInsights"],
+    }
+    app.add_api_route(
+        "/api/solr-query",
+        solr_query,
+        methods=["GET"],
+        operation_id="solr_query_get",
+        description="The documented form: a GET carrying the JSON body.",
+        **documented,
+    )
+    app.add_api_route(
+        "/api/solr-query",
+        solr_query,
+        methods=["POST"],
+        operation_id="solr_query_post",
+        description="The same request as a POST, for clients that cannot send a GET body.",
+        **documented,
+    )
+
+    @app.get(
+        "/healthz",
+        summary="Solr reachable and every allowed core searchable",
+        responses={503: {"model": ErrorBody, "description": "Solr or a core unavailable."}},
+    )
+    async def healthz() -> JSONResponse:
+        found: dict[str, Any] = {}
+        for core in cores:
+            try:
+                answer = await run_in_threadpool(
+                    query.run, {"params": {"q": "*:*", "rows": 0}}, core
+                )
+            except SolrUnavailableError as err:
+                return error_response(503, str(err), headers=retry_after)
+            if not answer.ok:
+                return error_response(
+                    503,
+                    f"core {core!r} did not answer a search (HTTP {answer.status}); create it "
+                    "with `loginsights solr init`",
+                    headers=retry_after,
+                )
+            found[core] = {"numFound": answer.json()["response"]["numFound"]}
+        return JSONResponse({"status": "ok", "solr": redact_url(settings.solr_url), "cores": found})
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    return app
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+__all__ = ["SolrQueryRequest", "create_app", "exposure_warning", "is_loopback"]

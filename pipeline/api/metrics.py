@@ -1,0 +1,78 @@
+"""Prometheus metrics of the API and, when it runs in the same process, of the import worker.
+
+Each app gets its own registry, so that several apps (tests, a worker thread) never collide on
+metric names. Labels are bounded: endpoints are the app's routes, refusals are counted by rule
+category, never by the caller's key.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from pipeline.worker import WindowReport
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ApiMetrics:
+    """The counters and histograms ``/metrics`` exposes."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "loginsights_api_requests",
+            "HTTP requests answered, by route and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "loginsights_api_request_seconds",
+            "Time to answer a request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.solr_errors = Counter(
+            "loginsights_api_solr_errors",
+            "Solr calls that failed: unavailable (no answer, 5xx) or refused (Solr's 4xx).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "loginsights_api_refused",
+            "Requests refused before reaching Solr, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.worker_orders = Counter(
+            "loginsights_worker_orders",
+            "Orders the in-process worker handled, by shop and outcome.",
+            ["shop", "outcome"],
+            registry=self.registry,
+        )
+        self.worker_windows = Counter(
+            "loginsights_worker_windows",
+            "Import windows the in-process worker completed, by shop.",
+            ["shop"],
+            registry=self.registry,
+        )
+
+    def observe_window(self, report: WindowReport) -> None:
+        """Hook for ``run_forever(on_window=…)`` when a worker runs inside the API process."""
+        self.worker_windows.labels(report.shop).inc()
+        for outcome, count in (
+            ("imported", report.imported),
+            ("already_imported", report.already),
+            ("failed", report.failed),
+            ("failed_unchanged", report.unchanged),
+        ):
+            self.worker_orders.labels(report.shop, outcome).inc(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+__all__ = ["ApiMetrics"]

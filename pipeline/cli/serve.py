@@ -1,0 +1,74 @@
+"""`loginsights serve`: the HTTP API, optionally with the import worker in the same process."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import click
+import uvicorn
+
+from pipeline.api import ApiMetrics, create_app, exposure_warning
+from pipeline.cli import library_errors, main
+from pipeline.settings import Settings
+from pipeline.worker import run_forever, shop_workers
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option("--worker", is_flag=True, help="Also run the import worker (like `run`) here.")
+@click.option("--shop", "shop_names", multiple=True, help="With --worker: only these shops.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.pass_obj
+@library_errors
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    worker: bool,
+    shop_names: tuple[str, ...],
+    access_log: bool,
+) -> None:
+    """Serve /api/solr-query (seed 000), /healthz, /metrics and /openapi.json.
+
+    Callers send 'Authorization: Bearer <token>' with one of LOGINSIGHTS_API_TOKENS
+    (comma-separated). Without a token the API is served on a loopback address only.
+    Stops cleanly on SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+      LOGINSIGHTS_API_TOKENS=s3cret loginsights serve --port 8080
+      curl -X GET -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \\
+        -d '{"json":{"params":{"q":"docType:SHOPIFY_ORDER"}},"coreName":"logInsights"}' \\
+        http://127.0.0.1:8080/api/solr-query
+    """
+    warning = exposure_warning(settings, host)
+    if warning:
+        click.secho(warning, err=True, fg="red", bold=True)
+    metrics = ApiMetrics()
+    stop = threading.Event()
+    thread = None
+    if worker:
+        workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
+        thread = threading.Thread(
+            target=run_forever,
+            args=(workers, flusher),
+            kwargs={
+                "stop": stop,
+                "poll_seconds": settings.poll_seconds,
+                "on_window": metrics.observe_window,
+            },
+            name="import-worker",
+            daemon=True,
+        )
+        thread.start()
+    config = uvicorn.Config(
+        create_app(settings, metrics=metrics), host=host, port=port, access_log=access_log
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        stop.set()
+        if thread:
+            thread.join(timeout=60)

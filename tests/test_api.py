@@ -1,0 +1,343 @@
+"""`/api/solr-query` served by uvicorn over real HTTP, in front of a real Solr.
+
+The endpoint answers seed 000's request with Solr's own response, requires a bearer token, and
+refuses, before Solr sees it, anything that would act beyond searching an allowed core.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from conftest import SolrUnderTest, free_port, served
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+
+from pipeline.api import create_app, exposure_warning
+from pipeline.errors import ConfigurationError
+from pipeline.indexing import LogInsightsIndex
+from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
+from pipeline.settings import Settings
+
+TOKEN = "test-token-not-a-secret"
+SEED_REQUEST = {"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def api_settings(solr_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        solr_url=solr_url, api_tokens=[TOKEN, "second-token"], solr_retry_attempts=1, **overrides
+    )
+
+
+@pytest.fixture(scope="module")
+def api(solr: SolrUnderTest) -> Iterator[str]:
+    with served(create_app(api_settings(solr.url))) as url:
+        yield url
+
+
+@pytest.fixture
+def failure(index: LogInsightsIndex, shop: str) -> str:
+    """One Shopify failure document in Solr; returns its shop."""
+    index.record_failures(
+        [
+            FailedAttempt(
+                platform=Platform.SHOPIFY,
+                shop=shop,
+                order_id="10101011010",
+                order_name="#10101011010",
+                order_created_at=datetime.fromtimestamp(1704335862, UTC),
+                error_message="Order #10101011010 has no shipping address",
+                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
+            )
+        ]
+    )
+    index.refresh()
+    return shop
+
+
+def ask(api: str, body: Any, method: str = "GET", headers: dict[str, str] | None = None) -> Any:
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return requests.request(
+        method,
+        f"{api}/api/solr-query",
+        data=data,
+        headers={"Content-Type": "application/json", **(AUTH if headers is None else headers)},
+        timeout=30,
+    )
+
+
+# -- the documented request ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_seed_request_returns_solrs_response(api: str, failure: str, method: str) -> None:
+    response = ask(api, SEED_REQUEST, method)
+    assert response.status_code == 200
+    body = response.json()
+    header = body["responseHeader"]
+    assert header["zkConnected"] is True and header["status"] == 0
+    assert isinstance(header["QTime"], int)
+    assert header["params"]["json"] == '{"params":{"q":"docType:SHOPIFY_ORDER"}}'
+    assert set(body["response"]) == {"numFound", "start", "numFoundExact", "docs"}
+    assert body["response"]["numFound"] >= 1
+    for doc in body["response"]["docs"]:
+        assert set(doc) == set(LOG_DOCUMENT_FIELDS)
+        assert doc["docType"] == "SHOPIFY_ORDER"
+
+
+def test_curl_with_the_seeds_exact_request_works(api: str, failure: str) -> None:
+    completed = subprocess.run(
+        [
+            "curl", "--silent", "--show-error", "-X", "GET", f"{api}/api/solr-query",
+            "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {TOKEN}",
+            "-d", json.dumps(SEED_REQUEST, indent=2), "-w", "\n%{http_code}",
+        ],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    body, status = completed.stdout.rsplit("\n", 1)
+    assert status == "200"
+    assert json.loads(body)["responseHeader"]["params"]["json"] == (
+        '{"params":{"q":"docType:SHOPIFY_ORDER"}}'
+    )
+
+
+def test_a_search_for_one_shop_finds_its_failure(api: str, failure: str) -> None:
+    request = {"json": {"params": {"q": "*:*", "fq": f"shop:{failure}"}}}
+    docs = ask(api, request).json()["response"]["docs"]
+    assert [doc["shopifyOrderName"] for doc in docs] == ["#10101011010"]
+    assert docs[0]["site"].endswith("key="), "the secret key never reaches Solr"
+
+
+def test_solrs_own_400_is_passed_through(api: str) -> None:
+    response = ask(api, {"json": {"params": {"q": "docType:(", "sort": "nosuchfield asc"}}})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["responseHeader"]["status"] == 400, "Solr's body, not ours"
+    assert body["error"]["code"] == 400 and body["error"]["msg"]
+
+
+# -- authentication --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}],
+    ids=["none", "wrong token", "not bearer"],
+)
+def test_without_a_valid_token_the_answer_is_401(api: str, headers: dict[str, str]) -> None:
+    response = ask(api, SEED_REQUEST, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "Bearer" in response.json()["error"]["msg"]
+    assert TOKEN not in response.text
+
+
+def test_every_configured_token_is_accepted(api: str) -> None:
+    response = ask(api, SEED_REQUEST, headers={"Authorization": "Bearer second-token"})
+    assert response.status_code == 200
+
+
+def test_an_open_api_is_served_on_loopback_only() -> None:
+    open_settings = Settings(api_tokens=[])
+    with pytest.raises(ConfigurationError, match="LOGINSIGHTS_API_TOKENS"):
+        exposure_warning(open_settings, "0.0.0.0")
+    warning = exposure_warning(open_settings, "127.0.0.1")
+    assert warning and "no API token" in warning
+    assert exposure_warning(Settings(api_tokens=[TOKEN]), "0.0.0.0") is None
+
+
+def test_without_tokens_configured_no_token_is_needed_on_loopback(solr: SolrUnderTest) -> None:
+    with served(create_app(Settings(solr_url=solr.url, api_tokens=[]))) as url:
+        assert ask(url, SEED_REQUEST, headers={}).status_code == 200
+
+
+# -- refusals: only the search handler of an allowed core -----------------------------------
+
+REFUSED: list[tuple[str, dict[str, Any], str]] = [
+    ("unknown core", {**SEED_REQUEST, "coreName": "otherCore"}, "coreName"),
+    ("core with a path", {**SEED_REQUEST, "coreName": "logInsights/update"}, "coreName"),
+    ("core climbing up", {**SEED_REQUEST, "coreName": "../admin/cores"}, "coreName"),
+    ("unknown body key", {**SEED_REQUEST, "handler": "/update"}, "handler"),
+    ("qt", {"json": {"params": {"q": "*:*", "qt": "/update"}}}, "qt"),
+    ("qt at the top", {"json": {"query": "*:*", "qt": "/update"}}, "qt"),
+    ("shards", {"json": {"params": {"q": "*:*", "shards": "evil:8983/solr/x"}}}, "shards"),
+    ("shards.qt", {"json": {"params": {"q": "*:*", "shards.qt": "/update"}}}, "shards.qt"),
+    ("collection", {"json": {"params": {"q": "*:*", "collection": "other"}}}, "collection"),
+    ("_route_", {"json": {"params": {"q": "*:*", "_route_": "a!"}}}, "_route_"),
+    ("stream.body", {"json": {"params": {"stream.body": "<delete/>"}}}, "stream.body"),
+    ("stream.url at the top", {"json": {"stream.url": "file:///etc/passwd"}}, "stream.url"),
+    ("wt xml", {"json": {"params": {"q": "*:*", "wt": "xml"}}}, "wt"),
+    ("tr", {"json": {"params": {"q": "*:*", "tr": "example.xsl"}}}, "tr"),
+    ("velocity", {"json": {"params": {"q": "*:*", "v.template": "x"}}}, "v.template"),
+    ("expandMacros", {"json": {"params": {"q": "*:*", "expandMacros": "false"}}}, "expandMacros"),
+    ("debugQuery", {"json": {"params": {"q": "*:*", "debugQuery": "true"}}}, "debugQuery"),
+    ("debug at the top", {"json": {"query": "*:*", "debug": "all"}}, "debug"),
+    ("explainOther", {"json": {"params": {"q": "*:*", "explainOther": "id:1"}}}, "explainOther"),
+    ("defType xml", {"json": {"params": {"q": "<x/>", "defType": "xmlparser"}}}, "defType"),
+    ("join local params", {"json": {"params": {"q": "{!join from=a to=b}x:y"}}}, "{!join}"),
+    ("fromIndex", {"json": {"query": "{!lucene fromIndex=other}x"}}, "fromIndex"),
+    ("xmlparser in fq", {"json": {"filter": ["{!xmlparser v='<a/>'}"]}}, "{!xmlparser}"),
+    ("nested join", {"json": {"query": 'a:b AND _query_:"{!join from=x to=y}z"'}}, "{!join}"),
+    ("DSL join", {"json": {"query": {"join": {"from": "a", "to": "b", "query": "x"}}}}, "join"),
+    ("subquery", {"json": {"params": {"q": "*:*", "fl": "id,[subquery]"}}}, "subquery"),
+    ("unknown json key", {"json": {"query": "*:*", "frobnicate": 1}}, "frobnicate"),
+    ("rows over the cap", {"json": {"params": {"q": "*:*", "rows": 100000}}}, "rows"),
+    ("limit over the cap", {"json": {"query": "*:*", "limit": 100000}}, "limit"),
+    ("facet.limit -1", {"json": {"params": {"q": "*:*", "facet.limit": -1}}}, "facet.limit"),
+    (
+        "JSON facet limit",
+        {"json": {"query": "*:*", "facet": {"t": {"type": "terms", "field": "shop", "limit": -1}}}},
+        "facet.t.limit",
+    ),
+    ("json param", {"json": {"params": {"json": '{"query":"*:*"}'}}}, "json"),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_body", "key"),
+    [(body, key) for _, body, key in REFUSED],
+    ids=[name for name, _, _ in REFUSED],
+)
+def test_what_goes_beyond_searching_is_refused_naming_the_key(
+    api: str, request_body: dict[str, Any], key: str
+) -> None:
+    response = ask(api, request_body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["key"] == key
+    assert error["code"] == 400
+    assert "responseHeader" not in response.json(), "refused before Solr saw it"
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"json": {"query": "docType:SHOPIFY_ORDER", "filter": ["{!tag=t}shop:x"], "limit": 5}},
+        {"json": {"params": {"q": "{!edismax qf=errorMessage}address", "rows": 1000}}},
+        {"json": {"query": {"bool": {"must": ["docType:SHOPIFY_ORDER"]}}, "fields": "site"}},
+        {"json": {"query": "*:*", "facet": {"types": {"type": "terms", "field": "docType"}}}},
+        {"json": {"params": {"q": "*:*", "facet": "true", "facet.field": "docType", "wt": "json"}}},
+    ],
+    ids=["filters and tags", "edismax", "bool DSL", "JSON facet", "classic facet"],
+)
+def test_ordinary_searches_pass(api: str, request_body: dict[str, Any]) -> None:
+    response = ask(api, request_body)
+    assert response.status_code == 200, response.text
+    assert response.json()["responseHeader"]["status"] == 0
+
+
+def test_malformed_json_is_a_400(api: str) -> None:
+    response = ask(api, '{"json": {"params": ')
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]["msg"]
+
+
+def test_an_oversized_body_is_a_413(api: str) -> None:
+    big = {"json": {"params": {"q": "a" * 70_000}}}
+    response = ask(api, big)
+    assert response.status_code == 413
+    assert "bytes" in response.json()["error"]["msg"]
+
+
+# -- Solr down or hung -----------------------------------------------------------------------
+
+
+def test_solr_down_is_a_503_with_retry_after() -> None:
+    dead = f"http://127.0.0.1:{free_port()}/solr"
+    with served(create_app(api_settings(dead))) as url:
+        response = ask(url, SEED_REQUEST)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert "Solr" in response.json()["error"]["msg"]
+        health = requests.get(f"{url}/healthz", timeout=30)
+        assert health.status_code == 503 and health.headers["Retry-After"] == "5"
+
+
+def test_a_hung_solr_times_out_as_a_503() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # accepts connections, never answers
+        hung = f"http://127.0.0.1:{silent.getsockname()[1]}/solr"
+        with served(create_app(api_settings(hung, solr_timeout_seconds=0.5))) as url:
+            response = ask(url, SEED_REQUEST)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+
+
+# -- health, metrics, schema -----------------------------------------------------------------
+
+
+def test_healthz_reports_solr_and_the_collection(api: str) -> None:
+    response = requests.get(f"{api}/healthz", timeout=30)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert isinstance(body["cores"]["logInsights"]["numFound"], int)
+
+
+def test_metrics_count_requests_refusals_and_solr_errors(api: str) -> None:
+    ask(api, SEED_REQUEST)
+    ask(api, {"json": {"params": {"qt": "/update"}}})
+    ask(api, {"json": {"params": {"q": "docType:("}}})
+    text = requests.get(f"{api}/metrics", timeout=30).text
+    assert 'loginsights_api_requests_total{method="GET",route="/api/solr-query",status="200"}' in (
+        text
+    )
+    assert 'loginsights_api_refused_total{reason="guard"}' in text
+    assert 'loginsights_api_solr_errors_total{kind="refused"}' in text
+    assert "loginsights_api_request_seconds_bucket" in text
+    assert TOKEN not in text
+
+
+def test_openapi_describes_the_endpoint(api: str) -> None:
+    schema = requests.get(f"{api}/openapi.json", timeout=30).json()
+    operations = schema["paths"]["/api/solr-query"]
+    assert set(operations) == {"get", "post"}
+    for operation in operations.values():
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert set(body["properties"]) == {"json", "coreName"}
+        assert body["required"] == ["json"]
+        assert {"200", "400", "401", "413", "503"} <= set(operation["responses"])
+        assert operation["security"] == [{"HTTPBearer": []}]
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+# -- schemathesis: whatever the schema allows, no 5xx ---------------------------------------
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_request_schemathesis_makes_up_gives_a_5xx(api: str, mode: GenerationMode) -> None:
+    schema = schemathesis.openapi.from_url(f"{api}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.label for op in operations} >= {"GET /api/solr-query", "POST /api/solr-query"}
+    for operation in operations:
+        if mode is GenerationMode.NEGATIVE and not operation.get_request_payload_content_types():
+            continue  # nothing to make invalid
+
+        @given(case=operation.as_strategy(mode))
+        @hypothesis_settings(
+            max_examples=40,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def no_server_error(case: Any) -> None:
+            case.call_and_validate(
+                headers=AUTH,
+                checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+                timeout=30,
+            )
+
+        no_server_error()
