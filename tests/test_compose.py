@@ -34,3 +34,22 @@ def test_the_pinned_image_matches_the_launcher_version() -> None:
     pom = (REPO_ROOT / "solr" / "launcher" / "pom.xml").read_text()
     launcher = re.search(r"<solr.version>([^<]+)</solr.version>", pom)
     assert launcher and COMPOSE["services"]["solr"]["image"] == f"solr:{launcher.group(1)}"
+
+
+def test_the_api_runs_next_to_solr_with_a_required_token() -> None:
+    api = COMPOSE["services"]["api"]
+    assert api["command"][:2] == ["loginsights", "serve"]
+    assert api["environment"]["LOGINSIGHTS_API_TOKENS"].startswith("${LOGINSIGHTS_API_TOKENS:?")
+    assert api["environment"]["LOGINSIGHTS_SOLR_URL"] == "http://solr:8983/solr"
+    assert api["depends_on"]["solr-init"]["condition"] == "service_completed_successfully"
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert all(port.startswith("127.0.0.1:") for port in api["ports"])
+
+
+def test_a_worker_imports_with_a_durable_ledger_and_stops_on_sigterm() -> None:
+    worker = COMPOSE["services"]["worker"]
+    assert worker["command"] == ["loginsights", "run"]
+    assert worker["stop_signal"] == "SIGTERM"
+    state = worker["environment"]["LOGINSIGHTS_STATE_DIR"]
+    assert any(v.startswith("ledger:") and v.endswith(state) for v in worker["volumes"])
+    assert "ledger" in COMPOSE["volumes"]

@@ -1,0 +1,186 @@
+"""Benchmark /api/solr-query against the same queries sent to Solr directly, in the same run.
+
+Run:  .venv/bin/python scripts/bench/api_bench.py [--requests 2000] [--clients 16]
+
+A local SolrCloud (Maven-built launcher) holds DOCS failure documents; `loginsights serve` runs
+in its own process (one uvicorn worker). The same mix of documented requests is sent by CLIENTS
+concurrent clients (threads, one HTTP session each) first straight to Solr's /select (exactly as
+the query module sends it: the `json` parameter, compact) and then through the API; the pair is
+repeated for ROUNDS rounds and the medians are reported. Prints a Markdown section for
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.indexing import LogInsightsIndex  # noqa: E402
+from pipeline.models import FailedAttempt, Platform  # noqa: E402
+from pipeline.query import compact_json  # noqa: E402
+from pipeline.solr.local import LocalSolr  # noqa: E402
+
+TOKEN = "bench-token"
+SHOPS = [f"bench-shop-{n}" for n in range(20)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def seed(solr_url: str, docs: int) -> None:
+    index = LogInsightsIndex(solr_url)
+    base = datetime.now(UTC) - timedelta(days=1)
+    attempts = [
+        FailedAttempt(
+            platform=Platform.SHOPIFY,
+            shop=SHOPS[n % len(SHOPS)],
+            order_id=str(500000 + n),
+            order_name=f"#{500000 + n}",
+            order_created_at=base + timedelta(seconds=n),
+            error_message=f"Order #{500000 + n} has no shipping address; fix it and re-import",
+            site=f"https://{SHOPS[n % len(SHOPS)]}.myshopify.com/1/orders/{n}/authenticate?key=",
+        )
+        for n in range(docs)
+    ]
+    index.record_failures(attempts)
+    index.refresh()
+
+
+def queries() -> list[dict[str, object]]:
+    mix: list[dict[str, object]] = [{"params": {"q": "docType:SHOPIFY_ORDER"}}]
+    mix += [{"params": {"q": "*:*", "fq": f"shop:{shop}", "rows": 10}} for shop in SHOPS]
+    mix += [{"params": {"q": "errorMessage:address", "sort": "timestamp desc", "rows": 20}}]
+    return mix
+
+
+def load(send: Callable[[requests.Session, dict[str, object]], int], total: int, clients: int):
+    """Send ``total`` requests from ``clients`` threads; latencies (s) and wall time (s)."""
+    mix = queries()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    local = threading.local()
+
+    def one(n: int) -> None:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        began = time.perf_counter()
+        status = send(session, mix[n % len(mix)])
+        elapsed = time.perf_counter() - began
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}")
+        with lock:
+            latencies.append(elapsed)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(total)))
+    return latencies, time.perf_counter() - began
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--docs", type=int, default=5000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="loginsights-api-bench-"))
+    local = LocalSolr(
+        launcher_dir=ROOT / "solr" / "launcher",
+        configset_dir=ROOT / "solr" / "configsets" / "logInsights" / "conf",
+        state_dir=work / "solr",
+    )
+    solr_port, api_port = free_port(), free_port()
+    solr, _ = local.start(mode="cloud", port=solr_port)
+    api = None
+    try:
+        seed(solr.solr_url, args.docs)
+        env = {**os.environ, "LOGINSIGHTS_SOLR_URL": solr.solr_url, "LOGINSIGHTS_API_TOKENS": TOKEN}
+        api = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(api_port),
+             "--no-access-log"],
+            cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        api_url = f"http://127.0.0.1:{api_port}"
+        for _ in range(100):
+            try:
+                if requests.get(f"{api_url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        select = f"{solr.solr_url}/logInsights/select"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+
+        def direct(session: requests.Session, value: dict[str, object]) -> int:
+            return session.post(select, data={"json": compact_json(value)}, timeout=30).status_code
+
+        def through_api(session: requests.Session, value: dict[str, object]) -> int:
+            body = json.dumps({"json": value, "coreName": "logInsights"})
+            return session.post(
+                f"{api_url}/api/solr-query",
+                data=body,
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=30,
+            ).status_code
+
+        load(direct, 200, args.clients)  # warm both paths
+        load(through_api, 200, args.clients)
+        rows: dict[str, list[tuple[float, float, float]]] = {"direct": [], "api": []}
+        for _ in range(args.rounds):
+            for name, send in (("direct", direct), ("api", through_api)):
+                latencies, wall = load(send, args.requests, args.clients)
+                throughput = len(latencies) / wall
+                rows[name].append((pct(latencies, 0.5), pct(latencies, 0.99), throughput))
+    finally:
+        if api:
+            api.terminate()
+            api.wait()
+        local.stop(solr_port)
+
+    def median(name: str, column: int) -> float:
+        return statistics.median(row[column] for row in rows[name])
+
+    d50, d99, dput = median("direct", 0), median("direct", 1), median("direct", 2)
+    a50, a99, aput = median("api", 0), median("api", 1), median("api", 2)
+    print(f"### /api/solr-query vs Solr direct ({datetime.now(UTC):%Y-%m-%d}, 2 cores)\n")
+    print(
+        f"Command: `.venv/bin/python scripts/bench/api_bench.py --requests {args.requests} "
+        f"--clients {args.clients} --rounds {args.rounds} --docs {args.docs}`\n"
+    )
+    print("| path | p50 ms | p99 ms | requests/s |")
+    print("|---|---|---|---|")
+    print(f"| Solr /select directly (baseline) | {d50 * 1e3:.1f} | {d99 * 1e3:.1f} | {dput:,.0f} |")
+    print(f"| through /api/solr-query | {a50 * 1e3:.1f} | {a99 * 1e3:.1f} | {aput:,.0f} |")
+    print(
+        f"| added by the API | +{(a50 - d50) * 1000:.1f} | +{(a99 - d99) * 1000:.1f} "
+        f"| ratio {aput / dput:.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
