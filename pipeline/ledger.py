@@ -5,6 +5,8 @@ Tables:
     failures     one row per failing order: first and last attempt, count, last error
     checkpoints  per shop, the end of the last window imported completely
     outbox       log documents for Solr not yet accepted by it
+    attempts     every failed attempt of every order (the history ``loginsights show`` prints)
+    reconciliations  the daily reconciliation reports
 
 A failed attempt and its outbox row are written in one transaction, and so are a success and
 the outbox row that marks the failure resolved: if the process dies, either both exist or
@@ -27,7 +29,9 @@ from zoneinfo import ZoneInfo
 
 from pipeline.errors import LedgerError
 from pipeline.models import FailedAttempt, next_version
-from pipeline.orders.model import Order
+from pipeline.orders.model import Order, OrderStatus
+
+OLD_VERSION_TAG = "old version"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -66,6 +70,22 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     shop TEXT PRIMARY KEY,
     window_end TEXT NOT NULL,
     updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    shop TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    attempted_at TEXT NOT NULL,
+    error_code TEXT NOT NULL,
+    error TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_by_order ON attempts (shop, order_id);
+CREATE TABLE IF NOT EXISTS reconciliations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    ran_at TEXT NOT NULL,
+    report TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -179,12 +199,15 @@ class Ledger:
                 return False
             self._insert_order(db, order, payload, version=1)
             if resolved_document is not None:
-                db.execute(
-                    "UPDATE failures SET resolved_at=?, doc_version=? WHERE shop=? AND order_id=?",
-                    (_now(), resolved_document["version"], order.shop, order.order_id),
-                )
-                self._enqueue(db, resolved_document)
+                self._resolve(db, order, resolved_document)
             return True
+
+    def _resolve(self, db: sqlite3.Connection, order: Order, document: dict[str, Any]) -> None:
+        db.execute(
+            "UPDATE failures SET resolved_at=?, doc_version=? WHERE shop=? AND order_id=?",
+            (_now(), document["version"], order.shop, order.order_id),
+        )
+        self._enqueue(db, document)
 
     def _insert_order(
         self, db: sqlite3.Connection, order: Order, payload: dict[str, Any], *, version: int
@@ -203,6 +226,60 @@ class Ledger:
                 json.dumps(payload, ensure_ascii=False),
                 _now(),
             ),
+        )
+
+    def refresh_order(
+        self,
+        order: Order,
+        payload: dict[str, Any],
+        *,
+        resolved_document: dict[str, Any] | None = None,
+    ) -> int:
+        """Store the platform's current state as a new version; the previous one is cancelled
+        and tagged ``old version`` (seed 001). Returns the new version number."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT MAX(version) AS v FROM orders WHERE shop=? AND order_id=?",
+                (order.shop, order.order_id),
+            ).fetchone()
+            previous = row["v"] if row is not None and row["v"] is not None else 0
+            if previous:
+                old = db.execute(
+                    "SELECT tags FROM orders WHERE shop=? AND order_id=? AND version=?",
+                    (order.shop, order.order_id, previous),
+                ).fetchone()
+                tags = [t for t in json.loads(old["tags"]) if t != OLD_VERSION_TAG]
+                db.execute(
+                    "UPDATE orders SET status=?, tags=? WHERE shop=? AND order_id=? AND version=?",
+                    (
+                        OrderStatus.CANCELLED.value,
+                        json.dumps([*tags, OLD_VERSION_TAG]),
+                        order.shop,
+                        order.order_id,
+                        previous,
+                    ),
+                )
+            self._insert_order(db, order, payload, version=previous + 1)
+            if resolved_document is not None:
+                self._resolve(db, order, resolved_document)
+            return int(previous + 1)
+
+    def latest_orders(self, shop: str, *, status: str | None = None) -> list[sqlite3.Row]:
+        """The newest version of each order of the shop, oldest order first."""
+        sql = (
+            "SELECT o.* FROM orders o JOIN (SELECT order_id, MAX(version) AS v FROM orders "
+            "WHERE shop=? GROUP BY order_id) l ON o.order_id=l.order_id AND o.version=l.v "
+            "WHERE o.shop=?"
+        )
+        params: tuple[Any, ...] = (shop, shop)
+        if status is not None:
+            sql += " AND o.status=?"
+            params += (status,)
+        return self._query(sql + " ORDER BY o.created_at", params)
+
+    def order_versions(self, shop: str, order_id: str) -> list[sqlite3.Row]:
+        return self._query(
+            "SELECT * FROM orders WHERE shop=? AND order_id=? ORDER BY version", (shop, order_id)
         )
 
     def order_ids(self, shop: str) -> set[str]:
@@ -293,8 +370,64 @@ class Ledger:
                     version,
                 ),
             )
+            db.execute(
+                "INSERT INTO attempts VALUES (?,?,?,?,?)",
+                (
+                    attempt.shop,
+                    attempt.order_id,
+                    attempt.attempted_at.astimezone(UTC).isoformat(),
+                    attempt.error_code.value,
+                    attempt.error_message,
+                ),
+            )
             self._enqueue(db, document)
             return True
+
+    def outstanding_failures(
+        self,
+        *,
+        shop: str | None = None,
+        platform: str | None = None,
+        error_code: str | None = None,
+        since: datetime | None = None,
+    ) -> list[FailureRecord]:
+        """Unresolved failed orders, newest attempt first, narrowed by whatever is given."""
+        sql, params = "SELECT * FROM failures WHERE resolved_at IS NULL", []
+        for column, value in (("shop", shop), ("platform", platform), ("error_code", error_code)):
+            if value is not None:
+                sql += f" AND {column}=?"
+                params.append(value)
+        if since is not None:
+            sql += " AND last_attempt_at>=?"
+            params.append(since.astimezone(UTC).isoformat())
+        rows = self._query(sql + " ORDER BY last_attempt_at DESC", tuple(params))
+        return [_failure(r) for r in rows]
+
+    def attempt_history(self, shop: str, order_id: str) -> list[sqlite3.Row]:
+        return self._query(
+            "SELECT attempted_at, error_code, error FROM attempts WHERE shop=? AND order_id=? "
+            "ORDER BY attempted_at",
+            (shop, order_id),
+        )
+
+    def failed_payload(self, shop: str, order_id: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT payload FROM failures WHERE shop=? AND order_id=?", (shop, order_id)
+        )
+        return json.loads(rows[0]["payload"]) if rows and rows[0]["payload"] else None
+
+    def find_orders(self, reference: str, *, shop: str | None = None) -> list[tuple[str, str]]:
+        """(shop, order id) pairs whose id or name is ``reference`` ('#1001' or '1001')."""
+        names = {reference, f"#{reference.lstrip('#')}"}
+        found: set[tuple[str, str]] = set()
+        for table in ("orders", "failures"):
+            sql = f"SELECT DISTINCT shop, order_id FROM {table} WHERE (order_id=? OR name IN (?,?))"
+            params: tuple[Any, ...] = (reference, *sorted(names))
+            if shop is not None:
+                sql += " AND shop=?"
+                params += (shop,)
+            found |= {(r["shop"], r["order_id"]) for r in self._query(sql, params)}
+        return sorted(found)
 
     def resolution_document(
         self, shop: str, order_id: str, *, ttl: str, zone: ZoneInfo
@@ -336,6 +469,39 @@ class Ledger:
                 "window_end=excluded.window_end, updated_at=excluded.updated_at",
                 (shop, window_end.astimezone(UTC).isoformat(), _now()),
             )
+
+    # -- reconciliations ------------------------------------------------------------------
+
+    def save_reconciliation(
+        self,
+        shop: str,
+        start: datetime,
+        end: datetime,
+        report: dict[str, Any],
+        document: dict[str, Any],
+    ) -> None:
+        """Keep a reconciliation report and queue its log document, in one transaction."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO reconciliations (shop, window_start, window_end, ran_at, report) "
+                "VALUES (?,?,?,?,?)",
+                (
+                    shop,
+                    start.astimezone(UTC).isoformat(),
+                    end.astimezone(UTC).isoformat(),
+                    _now(),
+                    json.dumps(report),
+                ),
+            )
+            self._enqueue(db, document)
+
+    def reconciliations(self, shop: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT report FROM reconciliations WHERE shop=? ORDER BY id", (shop,))
+        return [json.loads(r["report"]) for r in rows]
+
+    def last_reconciliation_at(self, shop: str) -> datetime | None:
+        rows = self._query("SELECT MAX(ran_at) AS t FROM reconciliations WHERE shop=?", (shop,))
+        return datetime.fromisoformat(rows[0]["t"]) if rows and rows[0]["t"] else None
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -391,4 +557,4 @@ def _failure(row: sqlite3.Row) -> FailureRecord:
     )
 
 
-__all__ = ["FailureRecord", "Ledger", "OutboxRow", "payload_hash"]
+__all__ = ["OLD_VERSION_TAG", "FailureRecord", "Ledger", "OutboxRow", "payload_hash"]

@@ -43,6 +43,7 @@ class DocType(StrEnum):
     SHOPIFY_ORDER = "SHOPIFY_ORDER"
     SHOPLAZZA_ORDER = "SHOPLAZZA_ORDER"
     SFCC_ORDER = "SFCC_ORDER"
+    RECONCILIATION = "ORDER_RECONCILIATION"
 
     @classmethod
     def for_platform(cls, platform: Platform) -> DocType:

@@ -41,6 +41,9 @@ class ImportWindow(BaseModel):
             raise ValueError(f"window {self} is too small to split")
         return ImportWindow(start=self.start, end=middle), ImportWindow(start=middle, end=self.end)
 
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 

@@ -14,20 +14,20 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import SourceError, WorkerStopped
+from pipeline.errors import WorkerStopped
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, ErrorCode, FailedAttempt
 from pipeline.orders import UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.settings import Settings
-from pipeline.shops import ShopConfig, connect, load_shops, shop_named
+from pipeline.shops import ShopConfig, connect
 from pipeline.sources import OrderSource
 from pipeline.windows import ImportWindow, plan_windows, whole_second
 
@@ -84,8 +84,12 @@ class ImportWorker:
 
     # -- one order ------------------------------------------------------------------------
 
-    def process(self, raw: dict[str, Any]) -> str:
-        """Store or record one order as the platform sent it; returns the outcome."""
+    def process(self, raw: dict[str, Any], *, force: bool = False) -> str:
+        """Store or record one order as the platform sent it; returns the outcome.
+
+        ``force`` records a failure even when the same payload already failed the same way (a
+        person asked for this attempt, so it counts and the log document moves forward).
+        """
         platform, shop = self.source.platform, self.shop.name
         order_id = raw_order_id(platform, raw)
         if order_id is not None and self.ledger.has_order(shop, order_id):
@@ -93,7 +97,7 @@ class ImportWorker:
         try:
             order = to_order(platform, shop, raw)
         except UnmappableOrder as err:
-            return self._record(self._unreadable(raw, order_id, str(err)), raw)
+            return self._record(self._unreadable(raw, order_id, str(err)), raw, force)
         found = problems(order)
         if found:
             attempt = FailedAttempt(
@@ -107,20 +111,21 @@ class ImportWorker:
                 error_code=found[0].code,
                 site=order.site_url or self._order_url(order.order_id),
             )
-            return self._record(attempt, raw)
+            return self._record(attempt, raw, force)
         resolved = self.ledger.resolution_document(
             shop, order.order_id, ttl=self.ttl, zone=self.zone
         )
         stored = self.ledger.save_order(order, raw, resolved_document=resolved)
         return IMPORTED if stored else ALREADY
 
-    def _record(self, attempt: FailedAttempt, raw: dict[str, Any]) -> str:
+    def _record(self, attempt: FailedAttempt, raw: dict[str, Any], force: bool = False) -> str:
+        transient = attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR)
         recorded = self.ledger.record_failure(
             attempt,
             payload=raw,
             ttl=self.ttl,
             zone=self.zone,
-            retry_unchanged=attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR),
+            retry_unchanged=force or transient,
         )
         return FAILED if recorded else UNCHANGED
 
@@ -260,50 +265,9 @@ def worker_for(
     )
 
 
-def shop_workers(
-    settings: Settings,
-    shop_names: Sequence[str],
-    environ: Mapping[str, str],
-    *,
-    stop: threading.Event,
-) -> tuple[list[ImportWorker], OutboxFlusher]:
-    """Workers for the named shops of the shops file (all of them when none are named)."""
-    shops = load_shops(settings.shops_file)
-    chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
-    ledger, flusher = open_ledger(settings)
-    workers = [worker_for(settings, shop, ledger, flusher, environ, stop=stop) for shop in chosen]
-    return workers, flusher
-
-
-def run_forever(
-    workers: Sequence[ImportWorker],
-    flusher: OutboxFlusher,
-    *,
-    stop: threading.Event,
-    poll_seconds: float = 30.0,
-    on_window: Callable[[WindowReport], None] | None = None,
-) -> None:
-    """The continuous worker: every shop caught up, the outbox drained, until ``stop`` is set."""
-    while not stop.is_set():
-        for worker in workers:
-            if stop.is_set():
-                break
-            try:
-                worker.catch_up(on_window=on_window)
-            except WorkerStopped:
-                break
-            except SourceError as err:
-                log.warning("%s: %s", worker.shop.name, err)
-        flusher.flush()
-        stop.wait(poll_seconds)
-    flusher.flush()
-
-
 __all__ = [
     "ImportWorker",
     "WindowReport",
     "open_ledger",
-    "run_forever",
-    "shop_workers",
     "worker_for",
 ]

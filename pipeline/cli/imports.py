@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from pipeline.cli import json_option, library_errors, main
+from pipeline.runner import run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
 from pipeline.simulators import (
@@ -22,7 +23,7 @@ from pipeline.simulators import (
     ShopifySimulator,
     ShoplazzaSimulator,
 )
-from pipeline.worker import WindowReport, open_ledger, run_forever, shop_workers, worker_for
+from pipeline.worker import WindowReport, open_ledger, worker_for
 
 
 def _when(value: str) -> datetime:
@@ -184,6 +185,7 @@ def import_orders(
 def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> None:
     """Import continuously: every shop caught up, pass after pass, until SIGTERM or Ctrl-C.
 
+    Each shop is also reconciled once a day, just after midnight in its time zone (seed 002).
     On SIGTERM the current window is abandoned (its checkpoint does not move), the outbox is
     flushed, and the command exits 0.
 
@@ -202,6 +204,7 @@ def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> 
         stop=stop,
         poll_seconds=poll or settings.poll_seconds,
         on_window=lambda report: click.echo(_window_line(report), err=True),
+        on_reconciliation=lambda report: click.echo(report.summary(), err=True),
     )
     click.echo("stopped cleanly", err=True)
 

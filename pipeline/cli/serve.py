@@ -10,8 +10,8 @@ import uvicorn
 
 from pipeline.api import ApiMetrics, create_app, exposure_warning
 from pipeline.cli import library_errors, main
+from pipeline.runner import run_forever, shop_workers
 from pipeline.settings import Settings
-from pipeline.worker import run_forever, shop_workers
 
 
 @main.command()

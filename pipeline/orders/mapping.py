@@ -178,6 +178,14 @@ def raw_order_id(platform: Platform, raw: dict[str, Any]) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
+    """The creation time as the platform sent it, or None if it is missing or unreadable."""
+    try:
+        return parse_time(raw.get("creationDate" if platform is Platform.SFCC else "created_at"))
+    except (TypeError, ValueError):
+        return None
+
+
 def to_order(platform: Platform, shop: str, raw: dict[str, Any]) -> Order:
     """The canonical order, or ``UnmappableOrder`` naming what is missing."""
     if raw_order_id(platform, raw) is None:

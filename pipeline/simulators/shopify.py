@@ -201,7 +201,11 @@ class ShopifySimulator(SimulatorServer):
             headers["Link"] = (
                 f'<{base}?{urlencode({"limit": limit, "page_info": next_token})}>; rel="next"'
             )
-        return Reply(200, {"orders": [self.render(o) for o in page]}, headers)
+        rendered = [self.render(o) for o in page]
+        fields = [f.strip() for f in (call.param("fields") or "").split(",") if f.strip()]
+        if fields:
+            rendered = [{k: v for k, v in order.items() if k in fields} for order in rendered]
+        return Reply(200, {"orders": rendered}, headers)
 
     def _count(self, call: Call) -> Reply:
         filters, error = self._filters(call)

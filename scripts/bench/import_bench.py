@@ -4,10 +4,10 @@ Run:  .venv/bin/python scripts/bench/import_bench.py [--sizes 10000 100000]
 
 For each size: a Shopify simulator (its own process, rate limit lifted) holding SIZE orders over
 24 hours, 2 % of them flawed; then, in this order, in the same run:
-1. the baseline: a bare loop that only fetches and parses the same pages (Link paging, 250 per
-   page) in a child process;
+1. the baseline: a bare loop that only fetches and parses the same pages (the same hourly
+   windows, Link paging, 250 per page) in a child process;
 2. `loginsights import` of the same day into an empty ledger, with a local Solr receiving the
-   failure documents, in a child process; its peak RSS is read from the kernel (ru_maxrss).
+   failure documents, in a child process that reports its own peak RSS (ru_maxrss).
 Prints a Markdown section for BENCHMARKS.md.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -32,17 +31,34 @@ from pipeline.solr.local import LocalSolr  # noqa: E402
 
 BARE_LOOP = """
 import json, sys, time, requests
-url, count = sys.argv[1], 0
-session = requests.Session()
+from datetime import datetime, timedelta
+api = sys.argv[1]
+start, end = datetime.fromisoformat(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
+session, count = requests.Session(), 0
 headers = {"X-Shopify-Access-Token": "shpat_simulated"}
-params = {"status": "any", "limit": 250}
-params.update(created_at_min=sys.argv[2], created_at_max=sys.argv[3])
 began = time.perf_counter()
-while url:
-    response = session.get(url, params=params, headers=headers, timeout=60)
-    count += len(response.json()["orders"])
-    url, params = response.links.get("next", {}).get("url"), None
+while start < end:  # the same hourly windows the worker reads
+    stop = min(start + timedelta(hours=1), end)
+    url, params = api, {"status": "any", "limit": 250}
+    params.update(created_at_min=start.isoformat(), created_at_max=stop.isoformat())
+    while url:
+        response = session.get(url, params=params, headers=headers, timeout=60)
+        count += sum(1 for o in response.json()["orders"]
+                     if start <= datetime.fromisoformat(o["created_at"]) < stop)
+        url, params = response.links.get("next", {}).get("url"), None
+    start = stop
 print(json.dumps({"orders": count, "seconds": time.perf_counter() - began}))
+"""
+
+# Runs the CLI in this child and reports the child's own peak RSS (KiB on Linux) on stderr.
+MEASURED_CLI = """
+import json, resource, runpy, sys
+sys.argv = ["loginsights", *sys.argv[1:]]
+try:
+    runpy.run_module("pipeline.cli", run_name="__main__")
+finally:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_kib": peak}), file=sys.stderr)
 """
 
 
@@ -50,11 +66,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def child_peak_rss_mb(before: int) -> float:
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
 
 
 def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
@@ -89,11 +100,10 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
             "LOGINSIGHTS_SOLR_URL": solr_url,
             "LOGINSIGHTS_STATE_DIR": str(work),
         }
-        rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         began = time.perf_counter()
         result = subprocess.run(
             [
-                sys.executable, "-m", "pipeline.cli", "--shops-file", str(shops),
+                sys.executable, "-c", MEASURED_CLI, "--shops-file", str(shops),
                 "--ledger", str(work / f"ledger-{size}.sqlite3"),
                 "import", "--shop", "bench", "--json",
             ],
@@ -101,6 +111,7 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
         )  # fmt: skip
         seconds = time.perf_counter() - began
         totals = json.loads(result.stdout)
+        peak = json.loads(result.stderr.strip().splitlines()[-1])
         assert totals["imported"] + totals["failed"] == baseline["orders"] == size, totals
         return {
             "size": size,
@@ -108,7 +119,7 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
             "orders_per_second": size / seconds,
             "bare_seconds": baseline["seconds"],
             "bare_per_second": size / baseline["seconds"],
-            "peak_rss_mb": child_peak_rss_mb(rss_before),
+            "peak_rss_mb": peak["peak_rss_kib"] / 1024,
             "failed": totals["failed"],
         }
     finally:

@@ -1,0 +1,338 @@
+"""`loginsights reconcile | reimport | refresh | stuck | failures | retry | show`.
+
+Seed 002's daily reconciliation and seed 001's troubleshooting flows, as commands.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from pipeline.cli import console, json_option, library_errors, main
+from pipeline.models import DocType, ErrorCode, Platform
+from pipeline.reconcile import reconcile as run_reconciliation
+from pipeline.settings import Settings
+from pipeline.shops import load_shops, shop_named
+from pipeline.troubleshooting import (
+    OrderOutcome,
+    describe_order,
+    find_stuck,
+    retry_outstanding,
+)
+from pipeline.troubleshooting import (
+    refresh as refresh_order,
+)
+from pipeline.troubleshooting import (
+    reimport as reimport_order,
+)
+from pipeline.worker import ImportWorker, open_ledger, worker_for
+
+shop_option = click.option("--shop", "shop_name", required=True, help="The shop's name.")
+order_option = click.option("--order-id", required=True, help="The platform's order id.")
+
+
+def _worker(settings: Settings, shop_name: str) -> ImportWorker:
+    shop = shop_named(load_shops(settings.shops_file), shop_name)
+    ledger, flusher = open_ledger(settings)
+    return worker_for(settings, shop, ledger, flusher, os.environ)
+
+
+def _outcome(result: OrderOutcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(asdict(result)))
+    else:
+        click.echo(f"{result.shop} order {result.order_id}: {result.outcome}. {result.detail}")
+    if result.outcome in ("failed", "not found"):
+        sys.exit(1)
+
+
+@main.command()
+@shop_option
+@click.option("--hours", default=24.0, show_default=True, help="Orders created this far back.")
+@click.option("--dry-run", is_flag=True, help="Count and list what is missing; import nothing.")
+@json_option
+@click.pass_obj
+@library_errors
+def reconcile(
+    settings: Settings, shop_name: str, hours: float, dry_run: bool, as_json: bool
+) -> None:
+    """Import every order the platform created in the last HOURS that the store lacks.
+
+    The report (at the source, already imported, imported now, failed now) is kept in the
+    ledger and indexed in logInsights as docType ORDER_RECONCILIATION. `loginsights run`
+    does this daily at midnight in each shop's time zone; from cron instead:
+    `0 0 * * * loginsights reconcile --shop hc-demo` (with CRON_TZ set to the shop's zone).
+
+    \b
+    Example:
+      loginsights reconcile --shop hc-demo --dry-run
+      loginsights reconcile --shop hc-demo --hours 48 --json
+    """
+    worker = _worker(settings, shop_name)
+    with console.status(f"reconciling {shop_name}", spinner="dots"):
+        report = run_reconciliation(worker, hours=hours, dry_run=dry_run, ttl=worker.ttl)
+    if as_json:
+        click.echo(report.model_dump_json())
+        return
+    table = Table("at the source", "already imported", "imported now", "failed now", "missing")
+    table.add_row(
+        *(
+            str(n)
+            for n in (
+                report.at_source,
+                report.already_imported,
+                report.imported_now,
+                report.failed_now,
+                report.missing,
+            )
+        )
+    )
+    console.print(table)
+    console.print(report.summary())
+
+
+@main.command()
+@shop_option
+@order_option
+@json_option
+@click.pass_obj
+@library_errors
+def reimport(settings: Settings, shop_name: str, order_id: str, as_json: bool) -> None:
+    """Fetch one order now and import it (after the merchant fixed it on the platform).
+
+    Success resolves the order's failure document; another failure updates it. Exits 1 if the
+    order still fails or is not found.
+
+    \b
+    Example:
+      loginsights reimport --shop hc-demo --order-id 450789469
+    """
+    _outcome(reimport_order(_worker(settings, shop_name), order_id), as_json)
+
+
+@main.command()
+@shop_option
+@order_option
+@json_option
+@click.pass_obj
+@library_errors
+def refresh(settings: Settings, shop_name: str, order_id: str, as_json: bool) -> None:
+    """Store the platform's current state of an order as a new version (seed 001).
+
+    The previous version is cancelled and tagged 'old version'.
+
+    \b
+    Example:
+      loginsights refresh --shop hc-demo --order-id 450789469
+    """
+    _outcome(refresh_order(_worker(settings, shop_name), order_id), as_json)
+
+
+@main.command()
+@shop_option
+@click.option("--refresh", "fix", is_flag=True, help="Refresh each stuck order.")
+@click.option("--limit", default=500, show_default=True, help="Check at most this many orders.")
+@json_option
+@click.pass_obj
+@library_errors
+def stuck(settings: Settings, shop_name: str, fix: bool, limit: int, as_json: bool) -> None:
+    """Orders still 'created' in the store that the platform has fulfilled or cancelled.
+
+    \b
+    Example:
+      loginsights stuck --shop hc-demo
+      loginsights stuck --shop hc-demo --refresh --json
+    """
+    worker = _worker(settings, shop_name)
+    total = len(worker.ledger.latest_orders(shop_name, status="created")[:limit])
+    with click.progressbar(length=total, label="checking", file=sys.stderr) as bar:
+        report = find_stuck(worker, fix=fix, limit=limit, on_order=lambda: bar.update(1))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "checked": report.checked,
+                    "stuck": [asdict(o) for o in report.stuck],
+                    "refreshed": [asdict(o) for o in report.refreshed],
+                }
+            )
+        )
+        return
+    for outcome in report.stuck:
+        click.echo(f"{outcome.order_id}: {outcome.detail}")
+    for outcome in report.refreshed:
+        click.echo(f"{outcome.order_id}: {outcome.outcome}. {outcome.detail}")
+    click.echo(f"{len(report.stuck)} stuck of {report.checked} checked", err=True)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _platform(doc_type: str | None) -> str | None:
+    if doc_type is None:
+        return None
+    for platform in Platform:
+        if DocType.for_platform(platform).value == doc_type:
+            return platform.value
+    raise click.BadParameter(f"{doc_type!r} is not an order docType", param_hint="--doc-type")
+
+
+ORDER_DOC_TYPES = [DocType.for_platform(p).value for p in Platform]
+filter_options = [
+    click.option("--shop", "shop_name", help="Only this shop."),
+    click.option("--error-code", type=click.Choice([c.value for c in ErrorCode])),
+]
+
+
+@main.command()
+@filter_options[0]
+@click.option("--doc-type", type=click.Choice(ORDER_DOC_TYPES), help="Only this docType.")
+@filter_options[1]
+@click.option("--since", help="Last attempt at or after this time (ISO 8601).")
+@json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV for spreadsheets.")
+@click.pass_obj
+@library_errors
+def failures(
+    settings: Settings,
+    shop_name: str | None,
+    doc_type: str | None,
+    error_code: str | None,
+    since: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Outstanding (unresolved) failed orders, newest first.
+
+    \b
+    Example:
+      loginsights failures --shop hc-demo --error-code missing_address
+      loginsights failures --since 2026-11-20T00:00:00Z --csv > failures.csv
+    """
+    ledger, _ = open_ledger(settings)
+    found = ledger.outstanding_failures(
+        shop=shop_name, platform=_platform(doc_type), error_code=error_code, since=_since(since)
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "shop": f.shop,
+            "orderId": f.order_id,
+            "name": f.name,
+            "errorCode": f.error_code,
+            "attempts": f.attempts,
+            "firstAttemptAt": f.first_attempt_at.isoformat(),
+            "lastAttemptAt": f.last_attempt_at.isoformat(),
+            "lastError": f.last_error,
+        }
+        for f in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["shop"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table("shop", "order", "name", "error code", "attempts", "last attempt", "error")
+        for row in rows:
+            table.add_row(
+                row["shop"],
+                row["orderId"],
+                row["name"],
+                row["errorCode"],
+                str(row["attempts"]),
+                row["lastAttemptAt"][:19],
+                row["lastError"][:80],
+            )
+        console.print(table)
+        click.echo(f"{len(rows)} outstanding", err=True)
+
+
+@main.command()
+@filter_options[0]
+@filter_options[1]
+@json_option
+@click.pass_obj
+@library_errors
+def retry(settings: Settings, shop_name: str | None, error_code: str | None, as_json: bool) -> None:
+    """Re-import every outstanding failed order and report how many pass now.
+
+    \b
+    Example:
+      loginsights retry --shop hc-demo --error-code missing_phone
+    """
+    ledger, flusher = open_ledger(settings)
+    outstanding = ledger.outstanding_failures(shop=shop_name, error_code=error_code)
+    shops = load_shops(settings.shops_file)
+    workers = {
+        name: worker_for(settings, shops[name], ledger, flusher, os.environ)
+        for name in {f.shop for f in outstanding}
+        if name in shops
+    }
+    with click.progressbar(length=len(outstanding), label="retrying", file=sys.stderr) as bar:
+        report = retry_outstanding(workers, outstanding, on_order=lambda _: bar.update(1))
+    summary = {
+        "retried": report.retried,
+        "passed": report.passed,
+        "stillFailing": report.still_failing,
+        "notFound": report.not_found,
+        "skippedUnknownShop": len(outstanding) - report.retried,
+    }
+    if as_json:
+        click.echo(json.dumps({**summary, "orders": [asdict(o) for o in report.outcomes]}))
+    else:
+        click.echo(
+            f"{report.passed} of {report.retried} now pass; {report.still_failing} still fail, "
+            f"{report.not_found} not found at the platform"
+        )
+
+
+@main.command()
+@click.argument("order")
+@click.option("--shop", "shop_name", help="Only this shop (when ids repeat across shops).")
+@json_option
+@click.pass_obj
+@library_errors
+def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -> None:
+    """The failure history and raw payload of an order, by id or name (#1001).
+
+    \b
+    Example:
+      loginsights show '#1001'
+      loginsights show 450789469 --shop hc-demo --json
+    """
+    ledger, _ = open_ledger(settings)
+    stories = describe_order(ledger, order, shop=shop_name)
+    if not stories:
+        raise click.ClickException(
+            f"no order {order!r} in the ledger ({ledger.path}); check the id or name, or import "
+            "it with `loginsights reimport --shop S --order-id ID`"
+        )
+    if as_json:
+        click.echo(json.dumps(stories, ensure_ascii=False))
+        return
+    for story in stories:
+        click.echo(f"{story['shop']} order {story['orderId']} {story['name']}")
+        failure = story["failure"]
+        if failure:
+            state = f"resolved {failure['resolvedAt']}" if failure["resolvedAt"] else "outstanding"
+            click.echo(f"  failure: {failure['attempts']} attempts, {state}")
+        for attempt in story["history"]:
+            click.echo(f"  {attempt['at'][:19]}  {attempt['errorCode']}: {attempt['error']}")
+        for version in story["versions"]:
+            tags = ", ".join(version["tags"])
+            click.echo(f"  version {version['version']}: {version['status']} [{tags}]")
+        click.echo("  payload as the platform sent it:")
+        click.echo(json.dumps(story["payload"], indent=2, ensure_ascii=False))

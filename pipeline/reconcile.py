@@ -1,0 +1,210 @@
+"""Daily reconciliation (seed 002): every order the platform created in the last day, accounted for.
+
+The windows of the import worker should already have caught every order; reconciliation is the
+independent check that they did. It lists the platform's orders created in the span (ids and
+times only where the API allows it: Shopify's ``fields``), compares them with the ledger, and
+imports exactly the ones the ledger lacks, through the same worker code as a normal import. The
+report (at the source, already imported, imported now, failed now) is kept in the ledger and
+indexed in logInsights as docType ``ORDER_RECONCILIATION``, next to the failures it explains.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from pipeline.models import (
+    DocType,
+    Platform,
+    log_document_id,
+    next_version,
+    redact_url,
+    solr_time,
+)
+from pipeline.orders import raw_created_at, raw_order_id
+from pipeline.sources.shopify import ShopifySource
+from pipeline.windows import ImportWindow, plan_windows
+from pipeline.worker import ALREADY, FAILED, IMPORTED, UNCHANGED, ImportWorker
+
+# Beyond this many missing orders, re-listing full pages is cheaper than one call per order.
+FETCH_ONE_BY_ONE_UP_TO = 50
+
+
+class ReconciliationReport(BaseModel):
+    """What reconciliation found and did for one shop and span."""
+
+    shop: str
+    platform: str
+    window_start: datetime
+    window_end: datetime
+    at_source: int = 0
+    already_imported: int = 0
+    imported_now: int = 0
+    failed_now: int = 0
+    missing_ids: list[str] = Field(default_factory=list, description="Lacking before this run.")
+    dry_run: bool = False
+    ran_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def missing(self) -> int:
+        return len(self.missing_ids)
+
+    def summary(self) -> str:
+        verb = "would import" if self.dry_run else "imported now"
+        done = self.missing if self.dry_run else self.imported_now
+        return (
+            f"Reconciliation of {self.shop} ({self.platform}) for orders created "
+            f"{self.window_start:%Y-%m-%d %H:%M:%S} to {self.window_end:%Y-%m-%d %H:%M:%S} UTC: "
+            f"{self.at_source} at the source, {self.already_imported} already imported, "
+            f"{done} {verb}, {self.failed_now} failed now"
+            + (
+                f" (search docType:{DocType.for_platform(Platform(self.platform)).value} AND "
+                f"shop:{self.shop} for them)"
+                if self.failed_now
+                else ""
+            )
+        )
+
+    def to_log_document(self, *, site: str, ttl: str) -> dict[str, Any]:
+        return {
+            "document-id": log_document_id(
+                DocType.RECONCILIATION, self.shop, solr_time(self.window_start)
+            ),
+            "docType": DocType.RECONCILIATION.value,
+            "site": redact_url(site),
+            "ttl": ttl,
+            "errorMessage": self.summary(),
+            "version": next_version(None),
+            "platform": self.platform,
+            "shop": self.shop,
+            "windowStart": solr_time(self.window_start),
+            "windowEnd": solr_time(self.window_end),
+            "countAtSource": self.at_source,
+            "countAlreadyImported": self.already_imported,
+            "countImportedNow": self.imported_now,
+            "countFailedNow": self.failed_now,
+        }
+
+
+def reconcile(
+    worker: ImportWorker,
+    *,
+    hours: float = 24,
+    end: datetime | None = None,
+    dry_run: bool = False,
+    ttl: str = "+60DAYS",
+) -> ReconciliationReport:
+    """Import what the ledger lacks of the orders created in the ``hours`` before ``end``."""
+    end = (end or worker.clock()).astimezone(UTC).replace(microsecond=0)
+    span = ImportWindow(start=end - timedelta(hours=hours), end=end)
+    shop, platform = worker.shop.name, worker.source.platform
+    report = ReconciliationReport(
+        shop=shop,
+        platform=platform.value,
+        window_start=span.start,
+        window_end=span.end,
+        dry_run=dry_run,
+    )
+    known = worker.ledger.order_ids(shop)
+    cheap = isinstance(worker.source, ShopifySource)
+    listed: dict[str, dict[str, Any]] = {}
+    for window in plan_windows(
+        span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
+    ):
+        for raw in _list(worker, window, cheap):
+            order_id = raw_order_id(platform, raw)
+            created = raw_created_at(platform, raw)
+            if order_id is None or (created is not None and not span.contains(created)):
+                continue
+            listed[order_id] = raw
+    report.at_source = len(listed)
+    missing = [order_id for order_id in listed if order_id not in known]
+    report.already_imported = report.at_source - len(missing)
+    report.missing_ids = missing
+    if dry_run or not missing:
+        return _kept(worker, report, ttl)
+    wanted = set(missing)
+    for raw in _full_orders(worker, span, listed, wanted, cheap):
+        outcome = worker.process(raw)
+        if outcome == IMPORTED:
+            report.imported_now += 1
+        elif outcome in (FAILED, UNCHANGED):
+            report.failed_now += 1
+        elif outcome == ALREADY:  # imported meanwhile by the running worker
+            report.already_imported += 1
+    worker.flush()
+    return _kept(worker, report, ttl)
+
+
+def _list(worker: ImportWorker, window: ImportWindow, cheap: bool) -> Any:
+    if cheap:
+        assert isinstance(worker.source, ShopifySource)
+        return worker.source.list_orders(window, fields="id,created_at")
+    return worker.source.list_orders(window)
+
+
+def _full_orders(
+    worker: ImportWorker,
+    span: ImportWindow,
+    listed: dict[str, dict[str, Any]],
+    wanted: set[str],
+    cheap: bool,
+) -> Any:
+    """The full payloads of the wanted orders: already in hand, fetched, or re-listed."""
+    platform = worker.source.platform
+    if not cheap:
+        yield from (listed[order_id] for order_id in listed if order_id in wanted)
+    elif len(wanted) <= FETCH_ONE_BY_ONE_UP_TO:
+        for order_id in listed:
+            if order_id in wanted:
+                yield worker.source.fetch_order(order_id)
+    else:
+        for window in plan_windows(
+            span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
+        ):
+            for raw in worker.source.list_orders(window):
+                listed_id = raw_order_id(platform, raw)
+                if listed_id is not None and listed_id in wanted:
+                    wanted.discard(listed_id)
+                    yield raw
+
+
+def _kept(worker: ImportWorker, report: ReconciliationReport, ttl: str) -> ReconciliationReport:
+    if not report.dry_run:
+        worker.ledger.save_reconciliation(
+            report.shop,
+            report.window_start,
+            report.window_end,
+            report.model_dump(mode="json"),
+            report.to_log_document(site=worker.shop.base_url, ttl=ttl),
+        )
+        worker.flush()
+    return report
+
+
+# -- scheduling --------------------------------------------------------------------------------
+
+
+def last_midnight(zone: ZoneInfo, now: datetime) -> datetime:
+    """The most recent midnight in ``zone`` at or before ``now`` (UTC-aware)."""
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def reconciliation_due(zone: ZoneInfo, now: datetime, last_run: datetime) -> bool:
+    """Due once per local day, at the first check after midnight; a missed midnight (the worker
+    was down) is made up at the next check. ``last_run`` is the last reconciliation, or when the
+    worker started for a shop never reconciled (its first one is at the next midnight).
+    """
+    return last_run < last_midnight(zone, now) <= now
+
+
+__all__ = [
+    "ReconciliationReport",
+    "last_midnight",
+    "reconcile",
+    "reconciliation_due",
+]

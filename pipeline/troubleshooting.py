@@ -1,0 +1,258 @@
+"""The troubleshooting flows of seed 001, one order at a time.
+
+- **Re-import**: the merchant fixed an order (added the address, the phone); fetch it now and
+  import it. Success resolves its failure document; another failure updates it.
+- **Refresh**: the platform's state moved on (a POS order fulfilled after it was imported); store
+  the current state as a new version and cancel the old one with the tag ``old version``.
+- **Stuck**: orders still ``created`` in the store that the platform already fulfilled or
+  cancelled.
+- **Retry**: re-import every outstanding failure, and say how many pass now.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.errors import SourceRequestError
+from pipeline.ledger import FailureRecord, Ledger
+from pipeline.models import FailedAttempt
+from pipeline.orders import OrderStatus, UnmappableOrder, explain, problems, to_order
+from pipeline.worker import ALREADY, FAILED, IMPORTED, ImportWorker
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What happened to one order: ``imported``, ``already imported``, ``failed``, ``refreshed``,
+    or ``not found``; ``detail`` says why in words a person can act on."""
+
+    shop: str
+    order_id: str
+    outcome: str
+    detail: str = ""
+    version: int | None = None
+
+
+def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
+    """Fetch one order from the platform now and import it (or record why it still fails)."""
+    shop = worker.shop.name
+    raw = _fetch(worker, order_id)
+    if raw is None:
+        return OrderOutcome(shop, order_id, "not found", _not_found(worker, order_id))
+    outcome = worker.process(raw, force=True)
+    worker.flush()
+    if outcome == IMPORTED:
+        return OrderOutcome(shop, order_id, IMPORTED, "imported; its failure is resolved")
+    if outcome == ALREADY:
+        return OrderOutcome(
+            shop,
+            order_id,
+            ALREADY,
+            "already in the order store; use `loginsights refresh` to take the platform's "
+            "current state",
+        )
+    failure = worker.ledger.failure(shop, order_id)
+    return OrderOutcome(shop, order_id, FAILED, failure.last_error if failure else "")
+
+
+def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
+    """A new version of the order from the platform's current state (seed 001's refresh)."""
+    shop = worker.shop.name
+    if not worker.ledger.has_order(shop, order_id):
+        return reimport(worker, order_id)
+    raw = _fetch(worker, order_id)
+    if raw is None:
+        return OrderOutcome(shop, order_id, "not found", _not_found(worker, order_id))
+    try:
+        order = to_order(worker.source.platform, shop, raw)
+    except UnmappableOrder as err:
+        return OrderOutcome(shop, order_id, FAILED, f"cannot read the platform's order: {err}")
+    found = problems(order)
+    if found:
+        attempt = FailedAttempt(
+            platform=order.platform,
+            shop=shop,
+            order_id=order_id,
+            order_name=order.name,
+            order_created_at=order.created_at,
+            error_message=explain(order, found),
+            error_code=found[0].code,
+            site=order.site_url,
+        )
+        worker.ledger.record_failure(
+            attempt, payload=raw, ttl=worker.ttl, zone=worker.zone, retry_unchanged=True
+        )
+        worker.flush()
+        return OrderOutcome(shop, order_id, FAILED, attempt.error_message)
+    if order.platform_fulfilled and order.status is OrderStatus.CREATED:
+        order = order.model_copy(update={"status": OrderStatus.COMPLETED})
+    resolved = worker.ledger.resolution_document(shop, order_id, ttl=worker.ttl, zone=worker.zone)
+    version = worker.ledger.refresh_order(order, raw, resolved_document=resolved)
+    worker.flush()
+    return OrderOutcome(
+        shop,
+        order_id,
+        "refreshed",
+        f"version {version} is {order.status.value}; version {version - 1} is cancelled and "
+        "tagged 'old version'",
+        version=version,
+    )
+
+
+@dataclass
+class StuckReport:
+    checked: int = 0
+    stuck: list[OrderOutcome] = field(default_factory=list)
+    refreshed: list[OrderOutcome] = field(default_factory=list)
+
+
+def find_stuck(
+    worker: ImportWorker,
+    *,
+    fix: bool = False,
+    limit: int = 500,
+    on_order: Callable[[], None] | None = None,
+) -> StuckReport:
+    """Orders ``created`` in the store whose platform state is fulfilled or cancelled."""
+    shop, report = worker.shop.name, StuckReport()
+    for row in worker.ledger.latest_orders(shop, status=OrderStatus.CREATED.value)[:limit]:
+        report.checked += 1
+        if on_order:
+            on_order()
+        raw = _fetch(worker, row["order_id"])
+        if raw is None:
+            continue
+        try:
+            current = to_order(worker.source.platform, shop, raw)
+        except UnmappableOrder:
+            continue
+        state = (
+            "cancelled"
+            if current.status is OrderStatus.CANCELLED
+            else "fulfilled"
+            if current.platform_fulfilled
+            else None
+        )
+        if state is None:
+            continue
+        report.stuck.append(
+            OrderOutcome(
+                shop, row["order_id"], "stuck", f"{row['name']} is {state} at the platform"
+            )
+        )
+        if fix:
+            report.refreshed.append(refresh(worker, row["order_id"]))
+    return report
+
+
+@dataclass
+class RetryReport:
+    retried: int = 0
+    passed: int = 0
+    still_failing: int = 0
+    not_found: int = 0
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+
+def retry_outstanding(
+    workers: dict[str, ImportWorker],
+    failures: Iterable[FailureRecord],
+    *,
+    on_order: Callable[[OrderOutcome], None] | None = None,
+) -> RetryReport:
+    """Re-import each outstanding failure through its shop's worker."""
+    report = RetryReport()
+    for failure in failures:
+        worker = workers.get(failure.shop)
+        if worker is None:
+            continue
+        outcome = reimport(worker, failure.order_id)
+        report.retried += 1
+        if outcome.outcome in (IMPORTED, ALREADY):
+            report.passed += 1
+        elif outcome.outcome == "not found":
+            report.not_found += 1
+        else:
+            report.still_failing += 1
+        report.outcomes.append(outcome)
+        if on_order:
+            on_order(outcome)
+    return report
+
+
+def _fetch(worker: ImportWorker, order_id: str) -> dict[str, Any] | None:
+    try:
+        return worker.source.fetch_order(order_id)
+    except SourceRequestError as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def _not_found(worker: ImportWorker, order_id: str) -> str:
+    return (
+        f"order {order_id} was not found at {worker.shop.name} ({worker.source.platform.value}); "
+        "check the id in the platform's admin (the platform's order id, not its name)"
+    )
+
+
+def describe_order(
+    ledger: Ledger, reference: str, *, shop: str | None = None
+) -> list[dict[str, Any]]:
+    """Everything the store knows of an order (by id or name): its failure history, its
+    versions, and the raw payload exactly as the platform sent it."""
+    stories = []
+    for found_shop, order_id in ledger.find_orders(reference, shop=shop):
+        failure = ledger.failure(found_shop, order_id)
+        versions = ledger.order_versions(found_shop, order_id)
+        payload = (
+            json.loads(versions[-1]["payload"])
+            if versions
+            else ledger.failed_payload(found_shop, order_id)
+        )
+        stories.append(
+            {
+                "shop": found_shop,
+                "orderId": order_id,
+                "name": versions[-1]["name"] if versions else (failure.name if failure else ""),
+                "failure": None
+                if failure is None
+                else {
+                    "attempts": failure.attempts,
+                    "firstAttemptAt": failure.first_attempt_at.isoformat(),
+                    "lastAttemptAt": failure.last_attempt_at.isoformat(),
+                    "errorCode": failure.error_code,
+                    "lastError": failure.last_error,
+                    "resolvedAt": failure.resolved_at.isoformat() if failure.resolved_at else None,
+                },
+                "history": [
+                    {"at": r["attempted_at"], "errorCode": r["error_code"], "error": r["error"]}
+                    for r in ledger.attempt_history(found_shop, order_id)
+                ],
+                "versions": [
+                    {
+                        "version": row["version"],
+                        "status": row["status"],
+                        "tags": json.loads(row["tags"]),
+                        "importedAt": row["imported_at"],
+                    }
+                    for row in versions
+                ],
+                "payload": payload,
+            }
+        )
+    return stories
+
+
+__all__ = [
+    "OrderOutcome",
+    "RetryReport",
+    "StuckReport",
+    "describe_order",
+    "find_stuck",
+    "refresh",
+    "reimport",
+    "retry_outstanding",
+]
