@@ -418,11 +418,11 @@ class Ledger:
 
     def find_orders(self, reference: str, *, shop: str | None = None) -> list[tuple[str, str]]:
         """(shop, order id) pairs whose id or name is ``reference`` ('#1001' or '1001')."""
-        names = {reference, f"#{reference.lstrip('#')}"}
+        names = (reference, f"#{reference.lstrip('#')}")
         found: set[tuple[str, str]] = set()
         for table in ("orders", "failures"):
             sql = f"SELECT DISTINCT shop, order_id FROM {table} WHERE (order_id=? OR name IN (?,?))"
-            params: tuple[Any, ...] = (reference, *sorted(names))
+            params: tuple[Any, ...] = (reference, *names)
             if shop is not None:
                 sql += " AND shop=?"
                 params += (shop,)

@@ -112,3 +112,67 @@ def test_the_demo_can_be_rerun_and_the_first_attempt_stays(solr: SolrUnderTest) 
     before = wait_for(first_attempt, seconds=10)
     run(solr, "demo")
     assert first_attempt() == before
+
+
+# -- working the failure log from the command line ---------------------------------------------
+
+
+def test_import_then_work_the_failures_from_the_command_line(
+    solr: SolrUnderTest,
+    tmp_path,
+    shop: str,  # type: ignore[no-untyped-def]
+) -> None:
+    import csv
+    import io
+    from datetime import timedelta
+
+    from conftest import past_day, simulator
+
+    from pipeline.models import Platform
+    from pipeline.simulators import OrderCatalog
+
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(30, seed=41, start=start, end=end)
+    broken = catalog.add(start + timedelta(minutes=5), address=None)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        shops = tmp_path / "shops.toml"
+        shops.write_text(
+            f'[shops.{shop}]\nplatform = "shopify"\nbase_url = "{sim.url}"\n'
+            f'access_token_env = "CLI_TEST_TOKEN"\nstart = "{start.isoformat()}"\n'
+            "settle_lag_seconds = 0\n"
+        )
+        base = ["--solr-url", solr.url, "--shops-file", str(shops), "--ledger", str(tmp_path / "l")]
+        env = {"CLI_TEST_TOKEN": "shpat_simulated"}
+
+        def cli(*args: str) -> tuple[int, str]:
+            result = CliRunner().invoke(main, [*base, *args], env=env)
+            return result.exit_code, result.stdout
+
+        code, out = cli("reconcile", "--shop", shop, "--hours", "2", "--json")
+        assert code == 0, out
+        report = json.loads(out)
+        assert (report["at_source"], report["imported_now"], report["failed_now"]) == (31, 30, 1)
+
+        code, out = cli("failures", "--shop", shop, "--json")
+        rows = json.loads(out)
+        order_id = str(sim.render(broken)["id"])  # type: ignore[attr-defined]
+        assert [(r["orderId"], r["errorCode"]) for r in rows] == [(order_id, "missing_address")]
+        code, out = cli("failures", "--shop", shop, "--csv")
+        assert next(csv.DictReader(io.StringIO(out)))["orderId"] == order_id
+        code, out = cli("failures", "--shop", shop, "--error-code", "bad_email", "--json")
+        assert json.loads(out) == []
+
+        code, out = cli("reimport", "--shop", shop, "--order-id", order_id, "--json")
+        assert code == 1 and json.loads(out)["outcome"] == "failed", "still broken: exit 1"
+
+        catalog.update(broken.number, address=catalog.get(0, end + timedelta(days=1)).address)  # type: ignore[union-attr]
+        code, out = cli("retry", "--shop", shop, "--json")
+        assert code == 0 and json.loads(out)["passed"] == 1
+
+        code, out = cli("show", order_id, "--json")
+        story = json.loads(out)[0]
+        assert story["failure"]["resolvedAt"] and len(story["history"]) == 2
+        assert story["versions"][0]["status"] == "created"
+
+        code, out = cli("show", "#does-not-exist")
+        assert code == 1
