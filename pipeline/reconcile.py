@@ -153,7 +153,8 @@ def _full_orders(
     wanted: set[str],
     cheap: bool,
 ) -> Any:
-    """The full payloads of the wanted orders: already in hand, fetched, or re-listed."""
+    """The full payloads of the wanted orders: already in hand, fetched one by one when they
+    are few, else re-listed from full pages of only the windows that hold them."""
     platform = worker.source.platform
     if not cheap:
         yield from (listed[order_id] for order_id in listed if order_id in wanted)
@@ -162,9 +163,12 @@ def _full_orders(
             if order_id in wanted:
                 yield worker.source.fetch_order(order_id)
     else:
+        times = [raw_created_at(platform, listed[order_id]) for order_id in wanted]
         for window in plan_windows(
             span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
         ):
+            if not any(moment is None or window.contains(moment) for moment in times):
+                continue  # nothing missing here: no need to read its full pages
             for raw in worker.source.list_orders(window):
                 listed_id = raw_order_id(platform, raw)
                 if listed_id is not None and listed_id in wanted:

@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipeline.errors import SourceRequestError, SourceUnavailableError
+
+T = TypeVar("T")
 
 
 class Action(Enum):
@@ -126,22 +128,12 @@ class ShopTransport:
                 url=_path(url),
             )
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(_TryAgain),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            reraise=True,
+        return self._retried(
+            attempt,
+            url,
+            f"{_path(url)} kept failing ({{err}}) after {self.max_attempts} tries; the window "
+            "stays open and is imported on the next pass",
         )
-        try:
-            return retrying(attempt)
-        except _TryAgain as err:
-            raise SourceUnavailableError(
-                f"{self.shop}: {_path(url)} kept failing ({err}) after {self.max_attempts} tries; "
-                "the window stays open and is imported on the next pass",
-                shop=self.shop,
-                status=err.status,
-                url=_path(url),
-            ) from err
 
     def post_form(
         self, url: str, data: dict[str, str], *, basic_auth: tuple[str, str]
@@ -171,6 +163,12 @@ class ShopTransport:
                 url=_path(url),
             )
 
+        return self._retried(
+            attempt, url, "the token endpoint kept failing ({err}); try again later"
+        )
+
+    def _retried(self, attempt: Callable[[], T], url: str, giving_up: str) -> T:
+        """Run ``attempt`` under the retry policy; when it runs out, say what gave up."""
         retrying = Retrying(
             retry=retry_if_exception_type(_TryAgain),
             stop=stop_after_attempt(self.max_attempts),
@@ -181,7 +179,7 @@ class ShopTransport:
             return retrying(attempt)
         except _TryAgain as err:
             raise SourceUnavailableError(
-                f"{self.shop}: the token endpoint kept failing ({err}); try again later",
+                f"{self.shop}: " + giving_up.format(err=err),
                 shop=self.shop,
                 status=err.status,
                 url=_path(url),
