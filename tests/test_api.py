@@ -28,6 +28,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
 from pipeline.settings import Settings
+from pipeline.windows import ImportWindow
 
 TOKEN = "test-token-not-a-secret"
 SEED_REQUEST = {"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}
@@ -341,3 +342,19 @@ def test_no_request_schemathesis_makes_up_gives_a_5xx(api: str, mode: Generation
             )
 
         no_server_error()
+
+
+def test_metrics_carry_the_in_process_workers_counters(solr: SolrUnderTest) -> None:
+    from pipeline.api import ApiMetrics
+    from pipeline.worker import WindowReport
+
+    metrics = ApiMetrics()
+    window = ImportWindow(
+        start=datetime(2026, 11, 22, tzinfo=UTC), end=datetime(2026, 11, 23, tzinfo=UTC)
+    )
+    metrics.observe_window(WindowReport(window, shop="hc-demo", seen=5, imported=3, failed=2))
+    with served(create_app(api_settings(solr.url), metrics=metrics)) as url:
+        text = requests.get(f"{url}/metrics", timeout=30).text
+    assert 'loginsights_worker_orders_total{outcome="imported",shop="hc-demo"} 3.0' in text
+    assert 'loginsights_worker_orders_total{outcome="failed",shop="hc-demo"} 2.0' in text
+    assert 'loginsights_worker_windows_total{shop="hc-demo"} 1.0' in text
