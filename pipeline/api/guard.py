@@ -44,10 +44,22 @@ SAFE_PARSERS = frozenset(
 # Keys that point a parser, a facet domain or a transformer at another core, cluster or host.
 ELSEWHERE_KEYS = frozenset({"fromIndex", "zkHost", "solrUrl", "collection", "shards", "qt"})
 SAFE_TRANSFORMERS = frozenset({"docid", "value", "json", "elevated", "excluded"})
-REFUSED_PARAMS = frozenset(
-    {"qt", "shards", "collection", "_route_", "tr", "expandMacros", "explainOther", "json.wrf"}
-)
-REFUSED_PREFIXES = ("shards.", "stream.", "v.", "debug")
+REFUSED_PARAMS = {
+    "qt": "it would choose another request handler",
+    "shards": "it would send the search to other hosts",
+    "collection": "it would search other collections",
+    "_route_": "it would route the search to chosen shards",
+    "tr": "it would transform the response with an XSLT file",
+    "expandMacros": "it changes how parameters are expanded",
+    "explainOther": "it is a debugging option",
+    "json.wrf": "JSONP callbacks are not served",
+}
+REFUSED_PREFIXES = {
+    "shards.": "it would send the search to other hosts or handlers",
+    "stream.": "it would stream content into Solr",
+    "v.": "it would render a Velocity template",
+    "debug": "it is a debugging option",
+}
 ALLOWED_JSON_PARAMS = frozenset({"json.facet", "json.nl"})
 LIMIT_PARAMS = ("facet.limit", "group.limit", "terms.limit", "facet.pivot.limit")
 CORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -149,10 +161,13 @@ def _check_json(value: dict[str, Any], limits: QueryLimits) -> None:
 
 def _check_param(key: str, value: Any, limits: QueryLimits, *, where: str) -> None:
     name = f"{where}.{key}" if where == "params" else key
-    if key in REFUSED_PARAMS or key.startswith(REFUSED_PREFIXES):
+    reason = REFUSED_PARAMS.get(key) or next(
+        (why for prefix, why in REFUSED_PREFIXES.items() if key.startswith(prefix)), None
+    )
+    if reason:
         raise RefusedQueryError(
-            f"parameter {key!r} is not allowed here: it would change the handler, route the "
-            "request elsewhere, stream content or switch on debugging; remove it",
+            f"parameter {key!r} is not allowed: {reason}; remove it (only searching "
+            "this core is served)",
             key=key,
         )
     if key == "json" or (key.startswith("json.") and key not in ALLOWED_JSON_PARAMS):
