@@ -95,10 +95,10 @@ def test_importing_the_same_window_twice_changes_nothing(
     with simulator(Platform.SHOPIFY, catalog) as sim:
         worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
         first = worker.import_range(start, end)
-        before = {
-            d["document-id"]: d["version"]
-            for d in wait_for(lambda: solr_docs(solr, shop), seconds=10)
-        }
+        failed_first = sum(r.failed for r in first)
+        visible = wait_for(when_count(lambda: solr_docs(solr, shop), failed_first), seconds=15)
+        assert visible, f"expected {failed_first} failure documents after the first import"
+        before = {d["document-id"]: d["version"] for d in visible}
         rows_before = [tuple(r) for r in ledger.order_rows(shop)]
         second = worker.import_range(start, end)
 
