@@ -260,7 +260,10 @@ def create_app(settings: Settings, *, metrics: ApiMetrics | None = None) -> Fast
         if not answer.ok:
             metrics.solr_errors.labels("refused" if answer.status < 500 else "failed").inc()
         return Response(
-            content=answer.text, status_code=answer.status, media_type=answer.content_type
+            content=answer.text,
+            status_code=answer.status,
+            media_type=answer.content_type,
+            headers=retry_after if answer.status >= 500 else None,  # Solr's own 5xx
         )
 
     documented: dict[str, Any] = {
