@@ -14,7 +14,7 @@ from pipeline.orders import raw_order_id
 from pipeline.simulators import Faults, OrderCatalog, SfccSimulator
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
-from pipeline.sources.transport import SOURCE_RETRY_POLICY, Action, action_for
+from pipeline.sources.transport import SOURCE_RETRY_POLICY, Action, action_for, listed
 from pipeline.windows import ImportWindow
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -113,3 +113,20 @@ def test_sfcc_splits_a_window_deeper_than_10000_orders() -> None:
         listed = list(source.list_orders(ImportWindow(start=T0, end=T0 + timedelta(hours=2))))
     assert source.windows_split == 1
     assert len({o["orderNo"] for o in listed}) == len(listed) == 10_500
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"errors": "Not Found"}, {"orders": None}, {"data": {"orders": []}}, ["orders"]],
+    ids=["error body", "null", "other envelope", "not an object"],
+)
+def test_a_listing_without_its_orders_is_an_error_never_an_empty_window(body: object) -> None:
+    with pytest.raises(SourceRequestError, match="answered without a 'orders' list") as caught:
+        listed(body, "orders", shop="hc-demo", url="https://hc-demo.example/openapi/orders?x=1")
+    assert "API version" in str(caught.value)
+    assert "x=1" not in str(caught.value), "query strings (and any secrets in them) stay out"
+
+
+def test_the_listing_list_is_returned_as_sent() -> None:
+    orders = [{"id": "1"}, {"id": "2"}]
+    assert listed({"orders": orders}, "orders", shop="s", url="https://s.example/o") is orders

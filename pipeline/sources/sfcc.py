@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pipeline.errors import SourceRequestError
+from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
-from pipeline.sources.transport import Auth, ShopTransport
+from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
 MAX_DEPTH = 10_000
@@ -105,15 +105,25 @@ class SfccSource:
             for half in halves:
                 yield from self.list_orders(half)
             return
-        yield from first.get("data") or []
-        offset = len(first.get("data") or [])
+        data = self._data(first, total)
+        yield from data
+        offset = len(data)
         while offset < total:
-            page = self._page(window, offset)
-            data = page.get("data") or []
+            data = self._data(self._page(window, offset), total)
             if not data:
-                return
+                raise SourceUnavailableError(
+                    f"{self.shop}: SFCC gave an empty page at offset {offset} of {total} orders "
+                    f"in {window}; the window stays open and is read again on the next pass",
+                    shop=self.shop,
+                )
             yield from data
             offset += len(data)
+
+    def _data(self, page: dict[str, Any], total: int) -> list[dict[str, Any]]:
+        """SCAPI leaves ``data`` out of an empty result; anywhere else it must be there."""
+        if total == 0 and "data" not in page:
+            return []
+        return listed(page, "data", shop=self.shop, url=self.orders_url)
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.orders_url}/{order_id}", {"siteId": self.site_id})

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from pipeline.errors import SourceRequestError
 from pipeline.models import Platform
-from pipeline.sources.transport import Auth, ShopTransport
+from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
 
@@ -54,7 +54,7 @@ class ShopifySource:
         seen_pages: set[str] = set()
         while url is not None:
             body, response = self.transport.get_json(url, params)
-            yield from body["orders"]
+            yield from listed(body, "orders", shop=self.shop, url=url)
             next_url = response.links.get("next", {}).get("url")
             if next_url is not None and next_url in seen_pages:
                 raise SourceRequestError(

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from pipeline.errors import SourceRequestError
 from pipeline.models import Platform
-from pipeline.sources.transport import Auth, ShopTransport
+from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
 
@@ -40,8 +40,9 @@ class ShoplazzaSource:
         }
         seen: set[str] = set()
         while True:
-            body, _ = self.transport.get_json(f"{self.api}/orders", params)
-            yield from body.get("orders") or []
+            url = f"{self.api}/orders"
+            body, _ = self.transport.get_json(url, params)
+            yield from listed(body, "orders", shop=self.shop, url=url)
             token = body.get("next_token") or ""
             if not token:
                 return

@@ -192,6 +192,25 @@ class ShopTransport:
         return float(self._backoff(retry_state))
 
 
+def listed(body: Any, key: str, *, shop: str, url: str) -> list[dict[str, Any]]:
+    """The list under ``key`` in a listing response.
+
+    A body without it is an error, never "no orders": reading it as empty would let the window's
+    checkpoint move past orders nobody saw.
+    """
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, list):
+        keys = sorted(body)[:8] if isinstance(body, dict) else type(body).__name__
+        raise SourceRequestError(
+            f"{shop}: {_path(url)} answered without a {key!r} list (got {keys}); the platform's "
+            "API may have changed: check the API version the shops file names, the window is "
+            "retried on the next pass",
+            shop=shop,
+            url=_path(url),
+        )
+    return value
+
+
 def _retry_after(response: requests.Response, default: float | None) -> float | None:
     value = response.headers.get("Retry-After")
     try:
@@ -237,4 +256,4 @@ def _advice(status: int) -> str:
     return "check the shop's settings in the shops file"
 
 
-__all__ = ["SOURCE_RETRY_POLICY", "Action", "Auth", "ShopTransport", "action_for"]
+__all__ = ["SOURCE_RETRY_POLICY", "Action", "Auth", "ShopTransport", "action_for", "listed"]
