@@ -26,5 +26,9 @@ done
 .venv/bin/loginsights import --shop hc-demo
 .venv/bin/loginsights query 'docType:SHOPIFY_ORDER' --fq 'shop:hc-demo' --sort 'orderCreatedAt desc' --rows 5
 echo
+echo "The daily reconciliation (seed 002): every order of the last day accounted for."
+.venv/bin/loginsights reconcile --shop hc-demo --hours 25
+echo
 echo "All failed orders: loginsights query 'docType:SHOPIFY_ORDER' --rows 100"
+echo "Outstanding failures: loginsights failures; one order's story: loginsights show '#1001'"
 echo "Solr keeps running in the background: 'loginsights solr status', 'loginsights solr stop'."
