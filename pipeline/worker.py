@@ -14,9 +14,10 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ from pipeline.errors import WorkerStopped
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, ErrorCode, FailedAttempt
-from pipeline.orders import UnmappableOrder, explain, problems, raw_order_id, to_order
+from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, connect
@@ -34,6 +35,14 @@ from pipeline.windows import ImportWindow, plan_windows, whole_second
 log = logging.getLogger(__name__)
 
 IMPORTED, ALREADY, FAILED, UNCHANGED = "imported", "already imported", "failed", "failed, unchanged"
+PAGE_SIZE = 250  # orders stored per transaction
+
+
+def pages(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive lists of at most ``size`` items (``itertools.batched`` before 3.12)."""
+    iterator = iter(items)
+    while page := list(islice(iterator, size)):
+        yield page
 
 
 @dataclass
@@ -90,33 +99,56 @@ class ImportWorker:
         ``force`` records a failure even when the same payload already failed the same way (a
         person asked for this attempt, so it counts and the log document moves forward).
         """
+        return self.process_page([raw], force=force)[0]
+
+    def process_page(self, raws: list[dict[str, Any]], *, force: bool = False) -> list[str]:
+        """Store or record a page of orders; the good ones are stored in one transaction.
+
+        Outcomes come back in the order of ``raws``. A crash in the middle loses at most this
+        page's good orders, which the window (whose checkpoint has not moved) imports again.
+        """
         platform, shop = self.source.platform, self.shop.name
-        order_id = raw_order_id(platform, raw)
-        if order_id is not None and self.ledger.has_order(shop, order_id):
-            return ALREADY
+        ids = [raw_order_id(platform, raw) for raw in raws]
+        known = self.ledger.known_order_ids(shop, [i for i in ids if i is not None])
+        outcomes: list[str] = [ALREADY] * len(raws)
+        good: dict[str, tuple[int, Order, dict[str, Any]]] = {}
+        for index, (raw, order_id) in enumerate(zip(raws, ids, strict=True)):
+            if order_id is not None and (order_id in known or order_id in good):
+                continue
+            verdict = self._judge(raw, order_id, force)
+            if isinstance(verdict, Order):
+                good[verdict.order_id] = (index, verdict, raw)
+            else:
+                outcomes[index] = verdict
+        stored = self.ledger.store_orders(
+            [(order, raw) for _, order, raw in good.values()], ttl=self.ttl, zone=self.zone
+        )
+        for order_id, (index, _, _) in good.items():
+            outcomes[index] = IMPORTED if order_id in stored else ALREADY
+        return outcomes
+
+    def _judge(self, raw: dict[str, Any], order_id: str | None, force: bool) -> Order | str:
+        """The order, if it may be stored; else its failure is recorded and the outcome given."""
+        platform, shop = self.source.platform, self.shop.name
         try:
             order = to_order(platform, shop, raw)
         except UnmappableOrder as err:
             return self._record(self._unreadable(raw, order_id, str(err)), raw, force)
         found = problems(order)
-        if found:
-            attempt = FailedAttempt(
-                platform=platform,
-                shop=shop,
-                order_id=order.order_id,
-                order_name=order.name,
-                order_created_at=order.created_at,
-                attempted_at=self.clock(),
-                error_message=explain(order, found),
-                error_code=found[0].code,
-                site=order.site_url or self._order_url(order.order_id),
-            )
-            return self._record(attempt, raw, force)
-        resolved = self.ledger.resolution_document(
-            shop, order.order_id, ttl=self.ttl, zone=self.zone
+        if not found:
+            return order
+        attempt = FailedAttempt(
+            platform=platform,
+            shop=shop,
+            order_id=order.order_id,
+            order_name=order.name,
+            order_created_at=order.created_at,
+            attempted_at=self.clock(),
+            error_message=explain(order, found),
+            error_code=found[0].code,
+            site=order.site_url or self._order_url(order.order_id),
         )
-        stored = self.ledger.save_order(order, raw, resolved_document=resolved)
-        return IMPORTED if stored else ALREADY
+        return self._record(attempt, raw, force)
 
     def _record(self, attempt: FailedAttempt, raw: dict[str, Any], force: bool = False) -> str:
         transient = attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR)
@@ -162,15 +194,15 @@ class ImportWorker:
     ) -> WindowReport:
         """Import every order of the window; the checkpoint moves only if all of them made it."""
         report = WindowReport(window, shop=self.shop.name)
-        for raw in self.source.list_orders(window):
+        for page in pages(self.source.list_orders(window), PAGE_SIZE):
             if self.stop.is_set():
                 raise WorkerStopped(
                     f"{self.shop.name}: stopped inside window {window}; it is redone next time"
                 )
-            outcome = self.process(raw)
-            report.count(outcome)
-            if on_order:
-                on_order(outcome)
+            for outcome in self.process_page(page):
+                report.count(outcome)
+                if on_order:
+                    on_order(outcome)
         if advance_checkpoint:
             self.ledger.advance_checkpoint(self.shop.name, window.end)
         self.flush()

@@ -72,13 +72,32 @@ def test_a_success_resolves_the_failure_document(ledger: Ledger) -> None:
     order = to_order(Platform.SHOPIFY, "shop-a", {**raw, "id": 5500000000000})
     resolved = ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE)
     assert resolved is not None and resolved["resolved"] is True
-    assert ledger.save_order(order, raw, resolved_document=resolved)
-    assert not ledger.save_order(order, raw), "saving again changes nothing"
+    assert ledger.store_orders([(order, raw)], ttl="+60DAYS", zone=ZONE) == {order.order_id}
+    assert ledger.store_orders([(order, raw)], ttl="+60DAYS", zone=ZONE) == set(), (
+        "storing again changes nothing"
+    )
     failure = ledger.failure("shop-a", order.order_id)
     assert failure is not None and failure.resolved_at is not None
     assert ledger.failures("shop-a") == []
     assert [r.document["resolved"] for r in ledger.outbox_batch(10)] == [False, True]
     assert ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE) is None
+
+
+def test_a_page_of_orders_is_stored_once_each(ledger: Ledger) -> None:
+    catalog = OrderCatalog()
+    sim = ShopifySimulator(catalog)
+    raws = [sim.render(catalog.add(T0 + timedelta(seconds=n))) for n in range(3)]
+    sim.stop()
+    orders = [(to_order(Platform.SHOPIFY, "shop-a", raw), raw) for raw in raws]
+    first_id = orders[0][0].order_id
+    assert ledger.store_orders(orders[:1], ttl="+60DAYS", zone=ZONE) == {first_id}
+    stored = ledger.store_orders([*orders, orders[1]], ttl="+60DAYS", zone=ZONE)
+    assert stored == {orders[1][0].order_id, orders[2][0].order_id}
+    assert ledger.count_orders("shop-a") == 3
+    assert ledger.known_order_ids("shop-a", [o.order_id for o, _ in orders] + ["nope"]) == {
+        o.order_id for o, _ in orders
+    }
+    assert ledger.outbox_counts() == (0, 0), "no failure, so nothing to resolve"
 
 
 def test_checkpoints_only_move_forward(ledger: Ledger) -> None:

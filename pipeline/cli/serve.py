@@ -6,9 +6,7 @@ import os
 import threading
 
 import click
-import uvicorn
 
-from pipeline.api import ApiMetrics, create_app, exposure_warning
 from pipeline.cli import library_errors, main
 from pipeline.runner import run_forever, shop_workers
 from pipeline.settings import Settings
@@ -43,6 +41,10 @@ def serve(
         -d '{"json":{"params":{"q":"docType:SHOPIFY_ORDER"}},"coreName":"logInsights"}' \\
         http://127.0.0.1:8080/api/solr-query
     """
+    import uvicorn  # the web stack loads only for this command, keeping the others quick
+
+    from pipeline.api import ApiMetrics, create_app, exposure_warning
+
     warning = exposure_warning(settings, host)
     if warning:
         click.secho(warning, err=True, fg="red", bold=True)

@@ -13,15 +13,53 @@ the outbox row that marks the failure resolved: if the process dies, either both
 neither. The outbox is emptied only by ``OutboxFlusher`` once Solr has accepted a document.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from pipeline.ledger.base import LedgerBase, payload_hash
-from pipeline.ledger.failures import FailureLog, FailureRecord
+from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
+from pipeline.orders.model import Order
 
 
 class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, LedgerBase):
     """The SQLite order store; one per process, shared by the worker and the flusher."""
+
+    def store_orders(
+        self, entries: Sequence[tuple[Order, dict[str, Any]]], *, ttl: str, zone: ZoneInfo
+    ) -> set[str]:
+        """Store a page of good orders (version 1) in one transaction, and mark their earlier
+        failures resolved with the log documents that say so; returns the ids stored (any
+        other was already there, and nothing about it changes)."""
+        if not entries:
+            return set()
+        shop = entries[0][0].shop
+        ids = [order.order_id for order, _ in entries]
+        stored: set[str] = set()
+        with self._transaction() as db:
+            marks = ",".join("?" * len(ids))
+            present = {
+                row["order_id"]
+                for row in db.execute(
+                    f"SELECT order_id FROM orders WHERE shop=? AND order_id IN ({marks})",
+                    (shop, *ids),
+                )
+            }
+            failing = self.outstanding_rows(db, shop, ids)
+            for order, payload in entries:
+                if order.order_id in present or order.order_id in stored:
+                    continue
+                self._insert_order(db, order, payload, version=1)
+                stored.add(order.order_id)
+                if order.order_id in failing:
+                    document = resolved_document(failing[order.order_id], ttl=ttl, zone=zone)
+                    self._resolve(db, order, document)
+        return stored
 
 
 __all__ = ["OLD_VERSION_TAG", "FailureRecord", "Ledger", "OutboxRow", "payload_hash"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -156,20 +157,34 @@ class FailureLog(LedgerBase):
             "SELECT * FROM failures WHERE shop=? AND order_id=? AND resolved_at IS NULL",
             (shop, order_id),
         )
-        if not rows:
-            return None
-        row = rows[0]
-        attempt = FailedAttempt.model_validate_json(row["attempt"])
-        document = attempt.to_log_document(
-            ttl=ttl,
-            zone=zone,
-            version=next_version(row["doc_version"]),
-            first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
-            attempts=row["attempts"],
+        return resolved_document(rows[0], ttl=ttl, zone=zone) if rows else None
+
+    def outstanding_rows(
+        self, db: sqlite3.Connection, shop: str, order_ids: Sequence[str]
+    ) -> dict[str, sqlite3.Row]:
+        """The unresolved failures among ``order_ids``, read inside the caller's transaction."""
+        marks = ",".join("?" * len(order_ids))
+        rows = db.execute(
+            "SELECT * FROM failures WHERE shop=? AND resolved_at IS NULL "
+            f"AND order_id IN ({marks})",
+            (shop, *order_ids),
         )
-        document["resolved"] = True
-        document["resolvedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return document
+        return {row["order_id"]: row for row in rows}
+
+
+def resolved_document(row: sqlite3.Row, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
+    """A failure row's log document, re-posted as resolved (it stays until it expires)."""
+    attempt = FailedAttempt.model_validate_json(row["attempt"])
+    document = attempt.to_log_document(
+        ttl=ttl,
+        zone=zone,
+        version=next_version(row["doc_version"]),
+        first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
+        attempts=row["attempts"],
+    )
+    document["resolved"] = True
+    document["resolvedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return document
 
 
 def _failure(row: sqlite3.Row) -> FailureRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -21,23 +22,16 @@ class OrderBook(LedgerBase):
             )
         )
 
-    def save_order(
-        self,
-        order: Order,
-        payload: dict[str, Any],
-        *,
-        resolved_document: dict[str, Any] | None = None,
-    ) -> bool:
-        """Store version 1 of an order; False if it was already there (nothing changes)."""
-        with self._transaction() as db:
-            if db.execute(
-                "SELECT 1 FROM orders WHERE shop=? AND order_id=?", (order.shop, order.order_id)
-            ).fetchone():
-                return False
-            self._insert_order(db, order, payload, version=1)
-            if resolved_document is not None:
-                self._resolve(db, order, resolved_document)
-            return True
+    def known_order_ids(self, shop: str, order_ids: Sequence[str]) -> set[str]:
+        """Which of ``order_ids`` the store already holds (one query for a page of orders)."""
+        if not order_ids:
+            return set()
+        marks = ",".join("?" * len(order_ids))
+        rows = self._query(
+            f"SELECT DISTINCT order_id FROM orders WHERE shop=? AND order_id IN ({marks})",
+            (shop, *order_ids),
+        )
+        return {row["order_id"] for row in rows}
 
     def _resolve(self, db: sqlite3.Connection, order: Order, document: dict[str, Any]) -> None:
         db.execute(
