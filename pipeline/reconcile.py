@@ -27,7 +27,15 @@ from pipeline.models import (
 from pipeline.orders import raw_created_at, raw_order_id
 from pipeline.sources.shopify import ShopifySource
 from pipeline.windows import ImportWindow, plan_windows
-from pipeline.worker import ALREADY, FAILED, IMPORTED, UNCHANGED, ImportWorker
+from pipeline.worker import (
+    ALREADY,
+    FAILED,
+    IMPORTED,
+    PAGE_SIZE,
+    UNCHANGED,
+    ImportWorker,
+    pages,
+)
 
 # Beyond this many missing orders, re-listing full pages is cheaper than one call per order.
 FETCH_ONE_BY_ONE_UP_TO = 50
@@ -127,14 +135,14 @@ def reconcile(
     if dry_run or not missing:
         return _kept(worker, report, ttl)
     wanted = set(missing)
-    for raw in _full_orders(worker, span, listed, wanted, cheap):
-        outcome = worker.process(raw)
-        if outcome == IMPORTED:
-            report.imported_now += 1
-        elif outcome in (FAILED, UNCHANGED):
-            report.failed_now += 1
-        elif outcome == ALREADY:  # imported meanwhile by the running worker
-            report.already_imported += 1
+    for page in pages(_full_orders(worker, span, listed, wanted, cheap), PAGE_SIZE):
+        for outcome in worker.process_page(page):
+            if outcome == IMPORTED:
+                report.imported_now += 1
+            elif outcome in (FAILED, UNCHANGED):
+                report.failed_now += 1
+            elif outcome == ALREADY:  # imported meanwhile by the running worker
+                report.already_imported += 1
     worker.flush()
     return _kept(worker, report, ttl)
 
