@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from pipeline.indexing import LogInsightsIndex
+from pipeline.models import FailedAttempt, Platform
 from pipeline.query import LogInsightsQuery
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.solr.install import ConfigsetInstaller, wait_until_answering
@@ -173,6 +174,26 @@ def log_query(settings: Settings) -> LogInsightsQuery:
 def shop() -> str:
     """A shop name no other test uses, so tests can share one collection."""
     return f"shop-{uuid.uuid4().hex[:10]}"
+
+
+def record_seed_failure(
+    index: LogInsightsIndex, shop: str, platform: Platform = Platform.SHOPIFY
+) -> None:
+    """The failed attempt of seed 000's sample (order #10101011010), for ``shop``; searchable."""
+    index.record_failures(
+        [
+            FailedAttempt(
+                platform=platform,
+                shop=shop,
+                order_id="10101011010",
+                order_name="#10101011010",
+                order_created_at=datetime.fromtimestamp(1704335862, UTC),
+                error_message="Service [createShopifyOrder] target threw an exception (null)",
+                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
+            )
+        ]
+    )
+    index.refresh()
 
 
 def wait_for(predicate, *, seconds: float, interval: float = 0.25):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from conftest import SolrUnderTest, free_port, served
+from conftest import SolrUnderTest, free_port, record_seed_failure, served
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, status_c
 from pipeline.api import create_app, exposure_warning
 from pipeline.errors import ConfigurationError
 from pipeline.indexing import LogInsightsIndex
-from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
+from pipeline.models import LOG_DOCUMENT_FIELDS
 from pipeline.settings import Settings
 from pipeline.windows import ImportWindow
 
@@ -49,21 +49,8 @@ def api(solr: SolrUnderTest) -> Iterator[str]:
 
 @pytest.fixture
 def failure(index: LogInsightsIndex, shop: str) -> str:
-    """One Shopify failure document in Solr; returns its shop."""
-    index.record_failures(
-        [
-            FailedAttempt(
-                platform=Platform.SHOPIFY,
-                shop=shop,
-                order_id="10101011010",
-                order_name="#10101011010",
-                order_created_at=datetime.fromtimestamp(1704335862, UTC),
-                error_message="Order #10101011010 has no shipping address",
-                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
-            )
-        ]
-    )
-    index.refresh()
+    """Seed 000's failure document in Solr, for a shop of this test; returns the shop."""
+    record_seed_failure(index, shop)
     return shop
 
 

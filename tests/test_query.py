@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
-from conftest import SolrUnderTest, wait_for
+from conftest import SolrUnderTest, record_seed_failure, wait_for
 
 from pipeline.errors import ConfigurationError, SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
-from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
+from pipeline.models import LOG_DOCUMENT_FIELDS, Platform
 from pipeline.query import LogInsightsQuery, compact_json, documented_request
 
 SEED_REQUEST = {"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}
 
 
-def record(index: LogInsightsIndex, shop: str, platform: Platform = Platform.SHOPIFY) -> None:
-    index.record_failures(
-        [
-            FailedAttempt(
-                platform=platform,
-                shop=shop,
-                order_id="10101011010",
-                order_name="#10101011010",
-                order_created_at=datetime.fromtimestamp(1704335862, UTC),
-                error_message="Service [createShopifyOrder] target threw an exception (null)",
-                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
-            )
-        ]
-    )
-    index.refresh()
-
-
 def test_the_seed_request_returns_the_seed_response_shape(
     index: LogInsightsIndex, log_query: LogInsightsQuery, shop: str
 ) -> None:
-    record(index, shop)
+    record_seed_failure(index, shop)
     answer = log_query.run(SEED_REQUEST["json"], SEED_REQUEST["coreName"])  # type: ignore[arg-type]
     assert answer.status == 200
     body = answer.json()
@@ -86,8 +68,8 @@ def test_documented_request_holds_only_the_given_keys() -> None:
 def test_filters_rows_and_sort_reach_solr(
     index: LogInsightsIndex, log_query: LogInsightsQuery, shop: str
 ) -> None:
-    record(index, shop, Platform.SHOPLAZZA)
-    record(index, shop, Platform.SFCC)
+    record_seed_failure(index, shop, Platform.SHOPLAZZA)
+    record_seed_failure(index, shop, Platform.SFCC)
     request = documented_request("*:*", fq=[f"shop:{shop}"], rows=1, sort="docType asc")
     body = wait_for(
         lambda: (b := log_query.run(request).json())["response"]["numFound"] == 2 and b, seconds=10

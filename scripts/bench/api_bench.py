@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,23 +27,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from rig import ROOT, free_port, local_solr
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from pipeline.indexing import LogInsightsIndex  # noqa: E402
-from pipeline.models import FailedAttempt, Platform  # noqa: E402
-from pipeline.query import compact_json  # noqa: E402
-from pipeline.solr.local import LocalSolr  # noqa: E402
+from pipeline.indexing import LogInsightsIndex
+from pipeline.models import FailedAttempt, Platform
+from pipeline.query import compact_json
 
 TOKEN = "bench-token"
 SHOPS = [f"bench-shop-{n}" for n in range(20)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def seed(solr_url: str, docs: int) -> None:
@@ -102,6 +92,47 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def measure(
+    select: str, api_url: str, args: argparse.Namespace
+) -> dict[str, list[tuple[float, float, float]]]:
+    """(p50 s, p99 s, requests/s) of each round, straight to Solr and through the API."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+    def direct(session: requests.Session, value: dict[str, object]) -> int:
+        return session.post(select, data={"json": compact_json(value)}, timeout=30).status_code
+
+    def through_api(session: requests.Session, value: dict[str, object]) -> int:
+        body = json.dumps({"json": value, "coreName": "logInsights"})
+        return session.post(
+            f"{api_url}/api/solr-query", data=body, headers=headers, timeout=30
+        ).status_code
+
+    load(direct, 200, args.clients)  # warm both paths
+    load(through_api, 200, args.clients)
+    rows: dict[str, list[tuple[float, float, float]]] = {"direct": [], "api": []}
+    for _ in range(args.rounds):
+        for name, send in (("direct", direct), ("api", through_api)):
+            latencies, wall = load(send, args.requests, args.clients)
+            rows[name].append((pct(latencies, 0.5), pct(latencies, 0.99), len(latencies) / wall))
+    return rows
+
+
+def serve_api(solr_url: str, port: int) -> subprocess.Popen[bytes]:
+    """`loginsights serve` in its own process, once its /healthz answers."""
+    env = {**os.environ, "LOGINSIGHTS_SOLR_URL": solr_url, "LOGINSIGHTS_API_TOKENS": TOKEN}
+    api = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port), "--no-access-log"],
+        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    return api
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -110,57 +141,15 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=5000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="loginsights-api-bench-"))
-    local = LocalSolr(
-        launcher_dir=ROOT / "solr" / "launcher",
-        configset_dir=ROOT / "solr" / "configsets" / "logInsights" / "conf",
-        state_dir=work / "solr",
-    )
-    solr_port, api_port = free_port(), free_port()
-    solr, _ = local.start(mode="cloud", port=solr_port)
-    api = None
-    try:
-        seed(solr.solr_url, args.docs)
-        env = {**os.environ, "LOGINSIGHTS_SOLR_URL": solr.solr_url, "LOGINSIGHTS_API_TOKENS": TOKEN}
-        api = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(api_port),
-             "--no-access-log"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        api_url = f"http://127.0.0.1:{api_port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{api_url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        select = f"{solr.solr_url}/logInsights/select"
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-
-        def direct(session: requests.Session, value: dict[str, object]) -> int:
-            return session.post(select, data={"json": compact_json(value)}, timeout=30).status_code
-
-        def through_api(session: requests.Session, value: dict[str, object]) -> int:
-            body = json.dumps({"json": value, "coreName": "logInsights"})
-            return session.post(
-                f"{api_url}/api/solr-query",
-                data=body,
-                headers={**headers, "Content-Type": "application/json"},
-                timeout=30,
-            ).status_code
-
-        load(direct, 200, args.clients)  # warm both paths
-        load(through_api, 200, args.clients)
-        rows: dict[str, list[tuple[float, float, float]]] = {"direct": [], "api": []}
-        for _ in range(args.rounds):
-            for name, send in (("direct", direct), ("api", through_api)):
-                latencies, wall = load(send, args.requests, args.clients)
-                throughput = len(latencies) / wall
-                rows[name].append((pct(latencies, 0.5), pct(latencies, 0.99), throughput))
-    finally:
-        if api:
+    port = free_port()
+    with local_solr(work) as solr_url:
+        seed(solr_url, args.docs)
+        api = serve_api(solr_url, port)
+        try:
+            rows = measure(f"{solr_url}/logInsights/select", f"http://127.0.0.1:{port}", args)
+        finally:
             api.terminate()
             api.wait()
-        local.stop(solr_port)
 
     def median(name: str, column: int) -> float:
         return statistics.median(row[column] for row in rows[name])
