@@ -18,8 +18,7 @@ from typing import Any
 
 from pipeline.errors import SourceRequestError
 from pipeline.ledger import FailureRecord, Ledger
-from pipeline.models import FailedAttempt
-from pipeline.orders import OrderStatus, UnmappableOrder, explain, problems, to_order
+from pipeline.orders import Order, OrderStatus, UnmappableOrder, to_order
 from pipeline.worker import ALREADY, FAILED, IMPORTED, ImportWorker
 
 
@@ -53,8 +52,13 @@ def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
             "already in the order store; use `loginsights refresh` to take the platform's "
             "current state",
         )
-    failure = worker.ledger.failure(shop, order_id)
-    return OrderOutcome(shop, order_id, FAILED, failure.last_error if failure else "")
+    return _failed(worker, order_id)
+
+
+def _failed(worker: ImportWorker, order_id: str) -> OrderOutcome:
+    failure = worker.ledger.failure(worker.shop.name, order_id)
+    detail = failure.last_error if failure else ""
+    return OrderOutcome(worker.shop.name, order_id, FAILED, detail)
 
 
 def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
@@ -65,27 +69,11 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
     raw = _fetch(worker, order_id)
     if raw is None:
         return OrderOutcome(shop, order_id, "not found", _not_found(worker, order_id))
-    try:
-        order = to_order(worker.source.platform, shop, raw)
-    except UnmappableOrder as err:
-        return OrderOutcome(shop, order_id, FAILED, f"cannot read the platform's order: {err}")
-    found = problems(order)
-    if found:
-        attempt = FailedAttempt(
-            platform=order.platform,
-            shop=shop,
-            order_id=order_id,
-            order_name=order.name,
-            order_created_at=order.created_at,
-            error_message=explain(order, found),
-            error_code=found[0].code,
-            site=order.site_url,
-        )
-        worker.ledger.record_failure(
-            attempt, payload=raw, ttl=worker.ttl, zone=worker.zone, retry_unchanged=True
-        )
+    verdict = worker.judge(raw, order_id, force=True)
+    if not isinstance(verdict, Order):
         worker.flush()
-        return OrderOutcome(shop, order_id, FAILED, attempt.error_message)
+        return _failed(worker, order_id)
+    order = verdict
     if order.platform_fulfilled and order.status is OrderStatus.CREATED:
         order = order.model_copy(update={"status": OrderStatus.COMPLETED})
     resolved = worker.ledger.resolution_document(shop, order_id, ttl=worker.ttl, zone=worker.zone)

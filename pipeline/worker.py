@@ -115,7 +115,7 @@ class ImportWorker:
         for index, (raw, order_id) in enumerate(zip(raws, ids, strict=True)):
             if order_id is not None and (order_id in known or order_id in good):
                 continue
-            verdict = self._judge(raw, order_id, force)
+            verdict = self.judge(raw, order_id, force)
             if isinstance(verdict, Order):
                 good[verdict.order_id] = (index, verdict, raw)
             else:
@@ -127,7 +127,7 @@ class ImportWorker:
             outcomes[index] = IMPORTED if order_id in stored else ALREADY
         return outcomes
 
-    def _judge(self, raw: dict[str, Any], order_id: str | None, force: bool) -> Order | str:
+    def judge(self, raw: dict[str, Any], order_id: str | None, force: bool) -> Order | str:
         """The order, if it may be stored; else its failure is recorded and the outcome given."""
         platform, shop = self.source.platform, self.shop.name
         try:
