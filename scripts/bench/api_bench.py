@@ -23,14 +23,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from rig import ROOT, free_port, local_solr
+from rig import ROOT, failed_attempts, free_port, local_solr
 
 from pipeline.indexing import LogInsightsIndex
-from pipeline.models import FailedAttempt, Platform
 from pipeline.query import compact_json
 
 TOKEN = "bench-token"
@@ -39,19 +38,7 @@ SHOPS = [f"bench-shop-{n}" for n in range(20)]
 
 def seed(solr_url: str, docs: int) -> None:
     index = LogInsightsIndex(solr_url)
-    base = datetime.now(UTC) - timedelta(days=1)
-    attempts = [
-        FailedAttempt(
-            platform=Platform.SHOPIFY,
-            shop=SHOPS[n % len(SHOPS)],
-            order_id=str(500000 + n),
-            order_name=f"#{500000 + n}",
-            order_created_at=base + timedelta(seconds=n),
-            error_message=f"Order #{500000 + n} has no shipping address; fix it and re-import",
-            site=f"https://{SHOPS[n % len(SHOPS)]}.myshopify.com/1/orders/{n}/authenticate?key=",
-        )
-        for n in range(docs)
-    ]
+    attempts = failed_attempts(docs, SHOPS)
     index.record_failures(attempts)
     index.refresh()
 

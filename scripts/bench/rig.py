@@ -18,6 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.models import FailedAttempt, Platform  # noqa: E402
 from pipeline.solr.local import LocalSolr  # noqa: E402
 
 TOKEN = "shpat_simulated"
@@ -68,6 +69,23 @@ def bare_listing(url: str, start: datetime, end: datetime, fields: str = "") -> 
     )  # fmt: skip
     result: dict[str, Any] = json.loads(bare.stdout)
     return result
+
+
+def failed_attempts(count: int, shops: list[str]) -> list[FailedAttempt]:
+    """``count`` Shopify orders missing an address, spread over ``shops`` in turn."""
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        FailedAttempt(
+            platform=Platform.SHOPIFY,
+            shop=(shop := shops[n % len(shops)]),
+            order_id=str(5_000_000_000_000 + n),
+            order_name=f"#{1000 + n}",
+            order_created_at=created + timedelta(seconds=n),
+            error_message=f"Order #{1000 + n} has no shipping address; add it and re-import",
+            site=f"https://{shop}.myshopify.com/1/orders/{n:032x}/authenticate?key=k",
+        )
+        for n in range(count)
+    ]
 
 
 def free_port() -> int:

@@ -20,15 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from rig import failed_attempts  # noqa: E402
+
 from pipeline.indexing import LogInsightsIndex  # noqa: E402
-from pipeline.models import FailedAttempt, Platform  # noqa: E402
 from pipeline.settings import REPO_ROOT  # noqa: E402
 from pipeline.solr.local import LocalSolr  # noqa: E402
 
@@ -37,22 +38,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def attempts(count: int, shop: str) -> list[FailedAttempt]:
-    created = datetime(2026, 1, 1, tzinfo=UTC)
-    return [
-        FailedAttempt(
-            platform=Platform.SHOPIFY,
-            shop=shop,
-            order_id=str(5_000_000_000_000 + n),
-            order_name=f"#{1000 + n}",
-            order_created_at=created + timedelta(seconds=n),
-            error_message=f"Order #{1000 + n} has no shipping address; add it and re-import",
-            site=f"https://{shop}.myshopify.com/1/orders/{n:032x}/authenticate?key=k",
-        )
-        for n in range(count)
-    ]
 
 
 def raw_update(url: str, documents: list[dict], batch: int) -> None:  # type: ignore[type-arg]
@@ -103,7 +88,7 @@ def main() -> None:
         index = LogInsightsIndex(solr.solr_url, batch_size=args.batch, timeout=60)
         collection_url = index.collection_url
         shop = "bench"
-        failures = attempts(args.docs, shop)
+        failures = failed_attempts(args.docs, [shop])
         documents = index.build_documents(failures)
         raw_update(collection_url, documents, args.batch)  # warm-up: JIT, caches
         raw, posted, recorded = [], [], []
