@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.scrub import scrub
+
 #: The documented fields of a log document (seed 000), in the documented order.
 LOG_DOCUMENT_FIELDS: tuple[str, ...] = (
     "site",
@@ -177,6 +179,11 @@ class FailedAttempt(BaseModel):
     @classmethod
     def _no_secrets(cls, value: str) -> str:
         return redact_url(value) if value else value
+
+    @field_validator("error_message")
+    @classmethod
+    def _no_secrets_in_message(cls, value: str) -> str:
+        return scrub(value)
 
     @field_validator("ttl")
     @classmethod

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+import httpx
 
 from pipeline.errors import ConfigurationError, SolrUnavailableError
+from pipeline.models import redact_url
 from pipeline.settings import Settings
-from pipeline.solr.transport import error_for_exception
 
 DOCUMENTED_CORE = "logInsights"
+# The configset's search handler whose invariants repeat the API's limits (solrconfig.xml).
+SEARCH_HANDLER = "/search"
 
 
 def compact_json(value: Any) -> str:
@@ -65,9 +67,14 @@ class SolrAnswer:
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def is_query_failure(self) -> bool:
+        """Solr's own 500 for a query it could not run (a stack overflow): the caller's fault."""
+        return self.status == 500
 
-class LogInsightsQuery:
-    """Runs documented requests against the search handler of one allowed core."""
+
+class _SearchRequests:
+    """What the sync and async queries share: where to send, what to send, how to read it."""
 
     def __init__(
         self,
@@ -75,57 +82,122 @@ class LogInsightsQuery:
         *,
         allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
         timeout: float = 10.0,
-        session: requests.Session | None = None,
+        handler: str = SEARCH_HANDLER,
     ) -> None:
         self._solr_url = solr_url.rstrip("/")
         self._allowed = tuple(allowed_cores)
         self._timeout = timeout
-        self._session = session or requests.Session()
+        self._handler = handler
 
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, session: requests.Session | None = None
-    ) -> LogInsightsQuery:
-        return cls(
-            settings.solr_url,
-            allowed_cores=(settings.collection,),
-            timeout=settings.solr_timeout_seconds,
-            session=session,
-        )
-
-    def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
-        """Send the documented request; Solr's own errors (4xx) come back as answers, not raised.
-
-        Raises ``SolrUnavailableError`` only when Solr could not be reached at all.
-        """
+    def _url(self, core_name: str) -> str:
         if core_name not in self._allowed:
             raise ConfigurationError(
                 f"coreName {core_name!r} is not one of the allowed cores "
                 f"{list(self._allowed)}; use one of those"
             )
-        url = f"{self._solr_url}/{core_name}/select"
-        try:
-            response = self._session.post(
-                url, data={"json": compact_json(json_value)}, timeout=self._timeout
-            )
-        except requests.RequestException as err:
-            raise error_for_exception(err, url, "run the query") from err
-        if response.status_code >= 500 and "json" not in response.headers.get("content-type", ""):
+        return f"{self._solr_url}/{core_name}{self._handler}"
+
+    @staticmethod
+    def _form(json_value: dict[str, Any]) -> dict[str, str]:
+        return {"json": compact_json(json_value)}
+
+    @staticmethod
+    def _unreachable(err: httpx.HTTPError, url: str) -> SolrUnavailableError:
+        return SolrUnavailableError(
+            f"Solr at {redact_url(url)} could not be reached to run the query "
+            f"({type(err).__name__}); start it with `loginsights solr start` or check --solr-url",
+            url=url,
+        )
+
+    @staticmethod
+    def _answer(response: httpx.Response, url: str) -> SolrAnswer:
+        content_type = response.headers.get("content-type", "application/json")
+        if response.status_code == 404 or (
+            response.status_code >= 500 and "json" not in content_type
+        ):
             raise SolrUnavailableError(
-                f"Solr at {url} failed (HTTP {response.status_code}); check "
-                "`loginsights solr status` and try again",
+                f"Solr at {redact_url(url)} answered HTTP {response.status_code}: the collection "
+                "is loading, restarting or lacks the /search handler; check `loginsights solr "
+                "status`, run `loginsights solr init` after an upgrade, and try again",
+                url=url,
+                status=response.status_code,
+            )
+        if response.status_code in (502, 503, 504):
+            raise SolrUnavailableError(
+                f"Solr at {redact_url(url)} is unavailable (HTTP {response.status_code}); "
+                "try again shortly",
                 url=url,
                 status=response.status_code,
             )
         return SolrAnswer(
-            status=response.status_code,
-            text=response.text,
-            content_type=response.headers.get("content-type", "application/json"),
+            status=response.status_code, text=response.text, content_type=content_type
         )
+
+
+class LogInsightsQuery(_SearchRequests):
+    """Runs documented requests against the guarded search handler of one allowed core."""
+
+    def __init__(
+        self,
+        solr_url: str,
+        *,
+        allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout)
+        self._client = client or httpx.Client()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LogInsightsQuery:
+        return cls(
+            settings.solr_url,
+            allowed_cores=(settings.collection,),
+            timeout=settings.solr_timeout_seconds,
+        )
+
+    def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
+        """Send the documented request; Solr's own errors (4xx) come back as answers, not raised.
+
+        Raises ``SolrUnavailableError`` when Solr could not be reached or cannot serve the core.
+        """
+        url = self._url(core_name)
+        try:
+            response = self._client.post(url, data=self._form(json_value), timeout=self._timeout)
+        except httpx.HTTPError as err:
+            raise self._unreachable(err, url) from err
+        return self._answer(response, url)
+
+
+class AsyncLogInsightsQuery(_SearchRequests):
+    """The same requests for the HTTP API, on a pooled async client (no thread per request)."""
+
+    def __init__(
+        self,
+        solr_url: str,
+        *,
+        allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
+        timeout: float = 10.0,
+        client: httpx.AsyncClient,
+    ) -> None:
+        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout)
+        self._client = client
+
+    async def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
+        url = self._url(core_name)
+        try:
+            response = await self._client.post(
+                url, data=self._form(json_value), timeout=self._timeout
+            )
+        except httpx.HTTPError as err:
+            raise self._unreachable(err, url) from err
+        return self._answer(response, url)
 
 
 __all__ = [
     "DOCUMENTED_CORE",
+    "SEARCH_HANDLER",
+    "AsyncLogInsightsQuery",
     "LogInsightsQuery",
     "SolrAnswer",
     "compact_json",

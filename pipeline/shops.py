@@ -30,6 +30,7 @@ from pydantic import AwareDatetime, BaseModel, Field, SecretStr, ValidationError
 
 from pipeline.errors import ConfigurationError
 from pipeline.models import Platform, validate_ttl
+from pipeline.scrub import remember_secrets
 from pipeline.sources import OrderSource
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
@@ -123,6 +124,7 @@ def _secret(
             f"shop {shop.name!r}: environment variable {variable} (its {what}) is not set; "
             f"export it and run again"
         )
+    remember_secrets(value)
     return SecretStr(value)
 
 

@@ -7,8 +7,10 @@ refuses, before Solr sees it, anything that would act beyond searching an allowe
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -176,7 +178,7 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ("join local params", {"json": {"params": {"q": "{!join from=a to=b}x:y"}}}, "{!join}"),
     ("fromIndex", {"json": {"query": "{!lucene fromIndex=other}x"}}, "fromIndex"),
     ("xmlparser in fq", {"json": {"filter": ["{!xmlparser v='<a/>'}"]}}, "{!xmlparser}"),
-    ("nested join", {"json": {"query": 'a:b AND _query_:"{!join from=x to=y}z"'}}, "{!join}"),
+    ("nested join", {"json": {"query": 'a:b AND _query_:"{!join from=x to=y}z"'}}, "_query_"),
     ("DSL join", {"json": {"query": {"join": {"from": "a", "to": "b", "query": "x"}}}}, "join"),
     ("subquery", {"json": {"params": {"q": "*:*", "fl": "id,[subquery]"}}}, "subquery"),
     ("unknown json key", {"json": {"query": "*:*", "frobnicate": 1}}, "frobnicate"),
@@ -250,6 +252,9 @@ def test_solr_down_is_a_503_with_retry_after() -> None:
         assert "Solr" in response.json()["error"]["msg"]
         health = requests.get(f"{url}/healthz", timeout=30)
         assert health.status_code == 503 and health.headers["Retry-After"] == "5"
+        assert health.json() == {"status": "unavailable"}, "no details without a token"
+        detailed = requests.get(f"{url}/healthz", headers=AUTH, timeout=30)
+        assert detailed.status_code == 503 and "could not be reached" in detailed.text
 
 
 def test_a_hung_solr_times_out_as_a_503() -> None:
@@ -266,11 +271,17 @@ def test_a_hung_solr_times_out_as_a_503() -> None:
 # -- health, metrics, schema -----------------------------------------------------------------
 
 
-def test_healthz_reports_solr_and_the_collection(api: str) -> None:
+def test_healthz_without_a_token_says_only_ok(api: str) -> None:
     response = requests.get(f"{api}/healthz", timeout=30)
     assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_with_a_token_reports_solr_and_the_collection(api: str) -> None:
+    response = requests.get(f"{api}/healthz", headers=AUTH, timeout=30)
+    assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["solr"].startswith("http://127.0.0.1:")
     assert isinstance(body["cores"]["logInsights"]["numFound"], int)
 
 
@@ -345,3 +356,173 @@ def test_metrics_carry_the_in_process_workers_counters(solr: SolrUnderTest) -> N
     assert 'loginsights_worker_orders_total{outcome="imported",shop="hc-demo"} 3.0' in text
     assert 'loginsights_worker_orders_total{outcome="failed",shop="hc-demo"} 2.0' in text
     assert 'loginsights_worker_windows_total{shop="hc-demo"} 1.0' in text
+
+
+# -- issue 10: walking around the guard ------------------------------------------------------
+
+SECRET_MARK = "SECRET-OF-ANOTHER-COLLECTION"
+
+
+@pytest.fixture(scope="module")
+def other_collection(solr: SolrUnderTest) -> Iterator[str]:
+    """A second collection on the same Solr holding a document nobody may read through the API."""
+    name = f"other{uuid.uuid4().hex[:6]}"
+    created = requests.get(
+        f"{solr.url}/admin/collections",
+        params={"action": "CREATE", "name": name, "collection.configName": "logInsights",
+                "numShards": 1, "wt": "json"},
+        timeout=120,
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    posted = requests.post(
+        f"{solr.url}/{name}/update?commit=true",
+        json=[{"document-id": "secret-1", "docType": "SHOPIFY_ORDER", "ttl": "+1DAYS",
+               "errorMessage": SECRET_MARK, "shopifyOrderName": SECRET_MARK}],
+        timeout=30,
+    )  # fmt: skip
+    assert posted.status_code == 200, posted.text
+    yield name
+    requests.get(
+        f"{solr.url}/admin/collections", params={"action": "DELETE", "name": name}, timeout=120
+    )
+
+
+def count_in(solr_url: str, collection: str) -> int:
+    answer = requests.get(
+        f"{solr_url}/{collection}/select", params={"q": "*:*", "rows": 0}, timeout=30
+    )
+    return int(answer.json()["response"]["numFound"])
+
+
+def attacks(other: str, port: int) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("macro-built subquery", {"params": {
+            "q": "*:*", "fl": "document-id,s:${a}subquery]", "a": "[", "s.q": "*:*",
+            "s.collection": other, "s.fl": "errorMessage"}}),
+        ("subquery streaming update", {"params": {
+            "q": "*:*", "fl": "s:[subquery]", "s.qt": "/stream",
+            "s.expr": f'update({other}, tuple(id="x"))'}}),
+        ("escaped join in _query_", {"params": {
+            "q": f'_query_:"{{\\!join fromIndex={other} from=document-id to=document-id}}*:*"'}}),
+        ("unicode-escaped join", {"params": {
+            "q": f"{{\\u0021join fromIndex={other} from=document-id to=document-id}}*:*"}}),
+        ("percent-encoded join", {"params": {
+            "q": f"%7B!join fromIndex={other} from=document-id to=document-id%7D*:*"}}),
+        ("collection", {"params": {"q": "*:*", "collection": other}}),
+        ("shards", {"params": {"q": "*:*", "shards": f"127.0.0.1:{port}/solr/{other}"}}),
+        ("xmlparser", {"params": {"q": "{!xmlparser}<MatchAllDocsQuery/>"}}),
+        ("DSL join", {"query": {"join": {"from": "document-id", "to": "document-id",
+                                         "fromIndex": other, "query": "*:*"}}}),
+    ]  # fmt: skip
+
+
+def test_no_walk_around_reaches_another_collection_or_writes(
+    api: str, solr: SolrUnderTest, other_collection: str
+) -> None:
+    port = int(solr.url.split(":")[2].split("/")[0])
+    before = count_in(solr.url, other_collection), count_in(solr.url, "logInsights")
+    for name, value in attacks(other_collection, port):
+        response = ask(api, {"json": value})
+        assert response.status_code == 400, (name, response.text)
+        assert response.json()["error"]["key"], name
+        assert SECRET_MARK not in response.text, name
+    assert (count_in(solr.url, other_collection), count_in(solr.url, "logInsights")) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ('{"json": {"params": {"q": "*:*", "rows": NaN}}}', "rows"),
+        ('{"json": {"params": {"q": "*:*", "rows": 1e309}}}', "rows"),
+        ('{"json": {"params": {"q": "*:*", "mm": Infinity}}}', "mm"),
+        ('{"json": {"params": {"q": "\\ud800"}}}', "q"),
+        ('{"json": {"facet": ' + '{"a": ' * 40 + "{}" + "}" * 40 + "}}", "a"),
+        ('{"json": ' * 5000 + "1" + "}" * 5000, "(body)"),
+        ('{"json": {"params": {"q": "' + "(" * 5000 + "a" + ")" * 5000 + '"}}}', "q"),
+    ],
+    ids=["NaN", "1e309", "Infinity", "lone surrogate", "deep facets", "deep body", "deep query"],
+)
+def test_malformed_input_is_a_400_naming_the_key(api: str, raw: str, key: str) -> None:
+    response = ask(api, raw)
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["error"]["key"] == key
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": '{!func}div(attempts,"a")'}, {"q": "errorMessage:/.{1,10000}{1,10000}/"}],
+    ids=["function on a string", "regexp too complex"],
+)
+def test_solrs_500_for_a_callers_query_is_that_callers_400(
+    api: str, params: dict[str, Any]
+) -> None:
+    response = ask(api, {"json": {"params": params}})
+    assert response.status_code == 400, response.text[:300]
+    error = response.json()["error"]
+    assert error["key"] == "json" and "simplify" in error["msg"]
+    assert "Retry-After" not in response.headers
+    assert "at org.apache" not in response.text, "no Java stack trace"
+
+
+def test_the_access_log_never_records_a_query_string(
+    solr: SolrUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="loginsights.access")
+    with served(create_app(api_settings(solr.url), access_log=True)) as url:
+        requests.post(
+            f"{url}/api/solr-query?access_token=shpat_0123456789abcdef&key=hunter22",
+            data=json.dumps(SEED_REQUEST), headers=AUTH, timeout=30,
+        )  # fmt: skip
+    lines = [r.getMessage() for r in caplog.records if r.name == "loginsights.access"]
+    assert any('"POST /api/solr-query" 200' in line for line in lines), lines
+    assert not any("shpat_" in line or "hunter22" in line or "?" in line for line in lines)
+
+
+# -- a property: whatever the mix of names and values, only logInsights answers or a 4xx ------
+
+ALLOWED_NAMES = ["q", "fq", "fl", "sort", "rows", "start", "facet", "facet.field", "df", "hl.fl",
+                 "group.limit", "expand.rows", "mlt.count", "facet.range.gap"]  # fmt: skip
+FORBIDDEN_NAMES = ["qt", "shards", "collection", "s.q", "s.collection", "s.qt", "x.fl",
+                   "stream.body", "expandMacros", "json", "debug", "a", "_route_"]  # fmt: skip
+
+
+def hostile_values(other: str) -> list[Any]:
+    return [
+        "*:*", "docType:SHOPIFY_ORDER", 5, "true", "errorMessage", -1, 10**7, "${a}",
+        "[", "s:[subquery]", "x:[child]", f"{{!join fromIndex={other} from=a to=b}}*:*",
+        f'_query_:"{{\\!join fromIndex={other}}}x"', other, "/update", "/stream",
+        f"update({other},tuple(id=1))", "{\\u0021xmlparser}<a/>", "%7B!graph%7D", "xml",
+        "(" * 60, "1e309", "\ud800"[:0] + "NOW-100YEARS",
+    ]  # fmt: skip
+
+
+def test_any_mix_of_parameters_gives_logInsights_or_a_4xx(  # noqa: N802
+    api: str, solr: SolrUnderTest, other_collection: str
+) -> None:
+    from hypothesis import strategies as st
+
+    values = hostile_values(other_collection)
+    names = st.sampled_from(ALLOWED_NAMES + FORBIDDEN_NAMES)
+    param_maps = st.dictionaries(names, st.sampled_from(values), min_size=1, max_size=5)
+    before = count_in(solr.url, other_collection), count_in(solr.url, "logInsights")
+    seen: set[int] = set()
+
+    @given(params=param_maps, where=st.sampled_from(["params", "top"]))
+    @hypothesis_settings(
+        max_examples=150, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    def only_loginsights_or_a_4xx(params: dict[str, Any], where: str) -> None:
+        value = {"params": params} if where == "params" else {"query": "*:*", **params}
+        response = ask(api, {"json": value})
+        seen.add(response.status_code)
+        assert SECRET_MARK not in response.text
+        if response.status_code == 200:
+            assert response.json()["responseHeader"]["status"] == 0
+            assert not set(params) & set(FORBIDDEN_NAMES)
+        else:
+            assert 400 <= response.status_code < 500, response.text[:300]
+
+    only_loginsights_or_a_4xx()
+    assert {200, 400} <= seen, "the generator reached both outcomes"
+    assert (count_in(solr.url, other_collection), count_in(solr.url, "logInsights")) == before

@@ -76,3 +76,101 @@ def test_soft_commits_make_documents_visible_within_seconds() -> None:
     assert soft is not None and soft.text is not None
     default_ms = int(soft.text.rsplit(":", 1)[-1].rstrip("}"))
     assert default_ms <= 2000
+
+
+# -- the /search handler: Solr enforces the API's limits itself (defence in depth) -----------
+
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from conftest import SolrUnderTest, record_seed_failure  # noqa: E402
+
+from pipeline.indexing import LogInsightsIndex  # noqa: E402
+
+MARK = "ONLY-IN-THE-OTHER-COLLECTION"
+
+
+@pytest.fixture(scope="module")
+def other(solr: SolrUnderTest) -> Iterator[str]:
+    name = f"side{uuid.uuid4().hex[:6]}"
+    requests.get(
+        f"{solr.url}/admin/collections",
+        params={"action": "CREATE", "name": name, "collection.configName": "logInsights",
+                "numShards": 1},
+        timeout=120,
+    ).raise_for_status()  # fmt: skip
+    requests.post(
+        f"{solr.url}/{name}/update?commit=true",
+        json=[{"document-id": "other-1", "docType": "SHOPIFY_ORDER", "errorMessage": MARK,
+               "ttl": "+1DAYS"}],
+        timeout=30,
+    ).raise_for_status()  # fmt: skip
+    yield name
+    requests.get(
+        f"{solr.url}/admin/collections", params={"action": "DELETE", "name": name}, timeout=120
+    )
+
+
+def search_directly(solr: SolrUnderTest, **params: str) -> requests.Response:
+    """A request straight to Solr's /search, as if it had got past the API."""
+    return requests.post(f"{solr.url}/logInsights/search", data=params, timeout=30)
+
+
+def bypasses(other: str) -> list[dict[str, str]]:
+    return [
+        {"q": "*:*", "fl": "document-id,s:${a}subquery]", "a": "[", "s.q": "*:*",
+         "s.collection": other, "s.fl": "errorMessage", "expandMacros": "true"},
+        {"q": "*:*", "fl": "document-id,s:[subquery]", "s.q": "*:*", "s.collection": other,
+         "s.fl": "errorMessage"},
+        {"q": "*:*", "fl": "s:[subquery]", "s.qt": "/stream",
+         "s.expr": f'update({other},tuple(document-id="planted",ttl="+1DAYS"))'},
+        {"q": f"{{!join fromIndex={other} from=document-id to=document-id}}*:*",
+         "fl": "errorMessage"},
+        {"q": f'_query_:"{{\\!join fromIndex={other} from=document-id to=document-id}}*:*"',
+         "fl": "errorMessage"},
+        {"q": f"{{!join method=crossCollection fromIndex={other} from=document-id "
+              "to=document-id}*:*", "fl": "errorMessage"},
+        {"q": "{!xmlparser}<MatchAllDocsQuery/>", "fl": "errorMessage"},
+        {"q": "{!graph from=document-id to=document-id}*:*", "fl": "errorMessage"},
+        {"q": "*:*", "collection": other, "fl": "errorMessage"},
+        {"q": "*:*", "fl": "errorMessage,[child],[shard],[explain]"},
+        {"q": "${x}", "x": f"{{!join fromIndex={other} from=document-id to=document-id}}*:*"},
+    ]  # fmt: skip
+
+
+def test_search_handler_never_leaves_the_collection_or_writes(
+    solr: SolrUnderTest, other: str, index: LogInsightsIndex, shop: str
+) -> None:
+    record_seed_failure(index, shop)
+    for params in bypasses(other):
+        response = search_directly(solr, **params)
+        assert MARK not in response.text, params
+        assert response.status_code < 500, (params, response.text[:300])
+        if response.status_code == 200:
+            assert "debug" not in response.json(), params
+    assert (
+        requests.get(
+            f"{solr.url}/{other}/select", params={"q": "*:*", "rows": 0}, timeout=30
+        ).json()["response"]["numFound"]
+        == 1
+    ), "nothing was written to the other collection"
+
+
+def test_search_handler_turns_macros_and_debugging_off(solr: SolrUnderTest) -> None:
+    macro = search_directly(solr, q="${a}", a="*:*", expandMacros="true", rows="0")
+    assert macro.json()["responseHeader"]["params"]["q"] == "${a}"
+    assert macro.json().get("response", {}).get("numFound", 0) == 0 or macro.status_code == 400
+    debug = search_directly(solr, q="*:*", debug="all", debugQuery="true", rows="0")
+    assert debug.status_code == 200 and "debug" not in debug.json()
+
+
+def test_search_handler_answers_the_seed_request_as_documented(
+    solr: SolrUnderTest, index: LogInsightsIndex, shop: str
+) -> None:
+    record_seed_failure(index, shop)
+    body = search_directly(solr, json='{"params":{"q":"docType:SHOPIFY_ORDER"}}').json()
+    assert body["responseHeader"]["params"] == {"json": '{"params":{"q":"docType:SHOPIFY_ORDER"}}'}
+    assert set(body["response"]) == {"numFound", "start", "numFoundExact", "docs"}
+    assert set(body["response"]["docs"][0]) <= set(LOG_DOCUMENT_FIELDS)

@@ -1,12 +1,20 @@
-"""The guard of /api/solr-query on its own: what may reach Solr, decided without Solr."""
+"""The guard of /api/solr-query on its own: what may reach Solr, decided without Solr.
+
+Parameters are allowed by name; values are read as Solr will read them (escapes and encodings
+undone); every count is capped; malformed bodies are refused naming the key.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from pipeline.api.guard import QueryLimits, guard_request
+from pipeline.api.params import ALLOWED_PARAMS
+from pipeline.api.ranges import NotARangeValue, gap_size, seconds_or_number
 from pipeline.errors import RefusedQueryError
 
 CORES = ("logInsights",)
@@ -16,6 +24,10 @@ def refused_key(json_value: Any, **body: Any) -> str:
     with pytest.raises(RefusedQueryError) as caught:
         guard_request({"json": json_value, **body}, allowed_cores=CORES)
     return caught.value.key
+
+
+def passes(json_value: dict[str, Any]) -> bool:
+    return guard_request({"json": json_value}, allowed_cores=CORES).json == json_value
 
 
 def test_the_seed_request_passes_unchanged() -> None:
@@ -37,51 +49,100 @@ def test_core_name_defaults_to_the_first_allowed_core() -> None:
             "query": "*:*",
             "filter": "{!tag=t}shop:a",
             "facet": {"s": {"type": "terms", "field": "shop", "domain": {"excludeTags": "t"}}},
-        },  # noqa: E501
+        },
         {"query": {"#top": {"lucene": {"df": "errorMessage", "query": "address"}}}},
         {"params": {"q": "*:*", "f.shop.facet.limit": 50, "json.facet": '{"x":"unique(shop)"}'}},
-        {"params": {"q": "{!edismax qf=errorMessage v=$qq}", "qq": "phone"}},
+        {"params": {"q": "{!edismax qf=errorMessage}phone"}},
         {"params": {"q": "*:*", "fl": "site,[docid]", "sort": "timestamp desc"}},
         {"queries": {"recent": "timestamp:[NOW-1DAY TO *]"}, "query": "*:*"},
+        {"params": {"q": "*:*", "facet": "true", "facet.field": "{!ex=t key=codes}errorCode"}},
+        {
+            "params": {
+                "q": "*:*",
+                "facet.range": "timestamp",
+                "facet.range.start": "NOW/DAY-2DAYS",
+                "facet.range.end": "NOW",
+                "facet.range.gap": "+1HOUR",
+            }
+        },
+        {
+            "query": "*:*",
+            "facet": {
+                "perDay": {
+                    "type": "range",
+                    "field": "timestamp",
+                    "start": "NOW/DAY-60DAYS",
+                    "end": "NOW",
+                    "gap": "+1DAY",
+                    "facet": {"codes": {"type": "terms", "field": "errorCode", "limit": 10}},
+                }
+            },
+        },
+        {"params": {"q": "*:*", "group": "true", "group.field": "shop", "group.limit": 5}},
+        {"params": {"q": "*:*", "hl": "true", "hl.fl": "errorMessage", "hl.snippets": 3}},
+        {"params": {"q": 'errorMessage:"100% off" AND shop:a-b', "cursorMark": "*"}},
     ],
-    ids=["tags and facets", "tagged DSL", "per-field facet limit", "edismax", "docid", "queries"],
+    ids=[
+        "tags and facets",
+        "tagged DSL",
+        "per-field facet limit",
+        "edismax",
+        "docid",
+        "queries",
+        "facet exclusion",
+        "hourly range facet",
+        "daily JSON range facet",
+        "grouping",
+        "highlighting",
+        "percent sign in a phrase",
+    ],
 )
 def test_ordinary_searches_pass(value: dict[str, Any]) -> None:
-    assert guard_request({"json": value}, allowed_cores=CORES).json == value
+    assert passes(value)
+
+
+# -- parameters are allowed by name ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("value", "key"),
+    "name",
     [
-        ({"params": {"f.shop.facet.limit": 5000}}, "f.shop.facet.limit"),
-        (
-            {"params": {"json.facet": '{"x":{"type":"terms","field":"shop","limit":-1}}'}},
-            "params.json.facet.x.limit",
-        ),  # noqa: E501
-        ({"params": {"json.facet": "{not json"}}, "json.facet"),
-        ({"query": {"#t": {"xmlparser": {"query": "<a/>"}}}}, "xmlparser"),
-        ({"query": {"bool": {"must": [{"join": {"from": "a", "to": "b"}}]}}}, "join"),
-        ({"query": {"lucene": {"fromIndex": "other", "query": "x"}}}, "fromIndex"),
-        ({"facet": {"x": {"type": "query", "q": "{!join from=a to=b}c"}}}, "{!join}"),
-        (
-            {
-                "facet": {
-                    "x": {"type": "terms", "field": "shop", "domain": {"join": {"fromIndex": "o"}}}
-                }
-            },
-            "fromIndex",
-        ),  # noqa: E501
-        ({"params": {"sort": "query({!join from=a to=b}x) desc"}}, "{!join}"),
-        ({"params": {"q": "{! type=xmlparser}<a/>"}}, "{!xmlparser}"),
-        ({"params": {"rows": "many"}}, "rows"),
-        ({"params": {"start": 10_000_000}}, "start"),
-        ({"params": {"debug.explain.structured": "true"}}, "debug.explain.structured"),
-        ({"params": "q=*:*"}, "params"),
+        "qt",
+        "shards",
+        "shards.qt",
+        "collection",
+        "_route_",
+        "stream.body",
+        "tr",
+        "v.template",
+        "expandMacros",
+        "debugQuery",
+        "debug.explain.structured",
+        "explainOther",
+        "json",
+        "json.wrf",
+        "s.collection",
+        "s.q",
+        "x.qt",
+        "child.fl",
+        "qq",
+        "a",
+        "distrib",
+        "timeAllowed.x",
+        "f.shop.qt",
+        "f.${x}.facet.limit",
+        "terms",
+        "spellcheck",
+        "stats.field",
     ],
-    ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_what_reaches_beyond_the_core_is_refused(value: dict[str, Any], key: str) -> None:
-    assert refused_key(value) == key
+def test_every_name_off_the_list_is_refused_by_name(name: str) -> None:
+    assert refused_key({"params": {"q": "*:*", name: "x"}}) == name
+
+
+def test_sub_request_parameters_say_what_they_are() -> None:
+    with pytest.raises(RefusedQueryError, match="sub-request"):
+        guard_request({"json": {"params": {"s.collection": "other"}}}, allowed_cores=CORES)
 
 
 def test_every_refusal_says_what_to_do() -> None:
@@ -91,11 +152,218 @@ def test_every_refusal_says_what_to_do() -> None:
     assert "remove it" in str(caught.value)
 
 
+def test_every_allowed_name_is_a_real_search_parameter() -> None:
+    """The list is short enough to read; nothing on it hands a request elsewhere."""
+    assert "qt" not in ALLOWED_PARAMS and "shards" not in ALLOWED_PARAMS
+    assert not [name for name in ALLOWED_PARAMS if name.startswith(("stream", "shards", "v."))]
+
+
+# -- values, whatever their encoding or escaping ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        # the issue's examples
+        ({"params": {"q": "*:*", "fl": "document-id,s:${a}subquery]", "a": "["}}, "fl"),
+        ({"params": {"q": '_query_:"{\\!join fromIndex=other from=a to=b}x"'}}, "_query_"),
+        ({"params": {"q": "{!join from=a to=b}x"}}, "{!join}"),
+        # escaped and encoded local params
+        ({"params": {"q": "a:b OR {\\!join from=a to=b}x"}}, "{!join}"),
+        ({"params": {"q": "a:b OR {\\u0021join from=a to=b}x"}}, "{!join}"),
+        ({"params": {"q": "a:b OR %7B%21join from=a to=b%7Dx"}}, "{!join}"),
+        ({"params": {"q": "a:b OR %7b!xmlparser%7d<a/>"}}, "{!xmlparser}"),
+        ({"params": {"fq": "{! type=xmlparser}<a/>"}}, "{!xmlparser}"),
+        ({"params": {"q": "{!lucene fromIndex=other}x"}}, "fromIndex"),
+        ({"params": {"q": "{!lucene zkHost=evil:2181}x"}}, "zkHost"),
+        ({"params": {"q": "{!edismax qf=errorMessage v=$qq}"}}, "$qq"),
+        ({"params": {"sort": "query({!join from=a to=b}x) desc"}}, "{!join}"),
+        ({"params": {"q": "_QUERY_:x"}}, "_query_"),
+        ({"params": {"q": "$" + "{a}"}}, "q"),
+        ({"params": {"q": "*:*", "fl": "x:[subquery]"}}, "subquery"),
+        ({"params": {"q": "*:*", "fl": "x:[\\subquery]"}}, "subquery"),
+        ({"params": {"q": "*:*", "fl": "[child parentFilter=a:b]"}}, "child"),
+        ({"params": {"q": "*:*", "fl": "[explain]"}}, "explain"),
+        ({"params": {"q": "*:*", "fl": "[shard]"}}, "shard"),
+        ({"params": {"defType": "join"}}, "defType"),
+        ({"params": {"wt": "xml"}}, "wt"),
+        # the JSON Query DSL and JSON facets
+        ({"query": {"#t": {"xmlparser": {"query": "<a/>"}}}}, "xmlparser"),
+        ({"query": {"bool": {"must": [{"join": {"from": "a", "to": "b"}}]}}}, "join"),
+        ({"query": {"lucene": {"fromIndex": "other", "query": "x"}}}, "fromIndex"),
+        ({"query": {"graph": {"from": "a", "to": "b"}}}, "graph"),
+        ({"facet": {"x": {"type": "query", "q": "{!join from=a to=b}c"}}}, "{!join}"),
+        (
+            {"facet": {"x": {"type": "terms", "field": "a", "domain": {"join": {}}}}},
+            "facet.x.domain.join",
+        ),
+        ({"facet": {"x": {"type": "terms", "field": "a", "fromIndex": "o"}}}, "fromIndex"),
+        ({"facet": {"x": {"type": "heatmap", "field": "a"}}}, "facet.x.type"),
+        ({"params": {"json.facet": "{not json"}}, "json.facet"),
+        (
+            {"params": {"json.facet": '{"x":{"type":"terms","field":"a","limit":-1}}'}},
+            "params.json.facet.x.limit",
+        ),
+        # shapes
+        ({"params": "q=*:*"}, "params"),
+        ({"params": {"q": {"nested": "object"}}}, "q"),
+        ({"query": "*:*", "frobnicate": 1}, "frobnicate"),
+        ({"query": "*:*", "qt": "/update"}, "qt"),
+    ],  # fmt: skip
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_what_could_reach_beyond_the_core_is_refused(value: dict[str, Any], key: str) -> None:
+    assert refused_key(value) == key
+
+
+def test_brackets_nested_past_the_limit_are_refused_before_solr_overflows() -> None:
+    deep = "(" * 200 + "a" + ")" * 200
+    assert refused_key({"params": {"q": deep}}) == "q"
+    assert passes({"params": {"q": "(" * 10 + "a" + ")" * 10}})
+
+
+# -- every count a caller sets is capped -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"rows": 1001}, "rows"),
+        ({"rows": "many"}, "rows"),
+        ({"rows": -1}, "rows"),
+        ({"rows": True}, "rows"),
+        ({"start": 10_000_000}, "start"),
+        ({"facet.limit": -1}, "facet.limit"),
+        ({"f.shop.facet.limit": 5000}, "f.shop.facet.limit"),
+        ({"facet.offset": 10_000_000}, "facet.offset"),
+        ({"expand.rows": 100_000}, "expand.rows"),
+        ({"mlt.count": 100_000}, "mlt.count"),
+        ({"mlt.maxqt": 100_000}, "mlt.maxqt"),
+        ({"group.limit": 100_000}, "group.limit"),
+        ({"group.limit": -1}, "group.limit"),
+        ({"group.offset": 10_000_000}, "group.offset"),
+        ({"hl.snippets": 100_000}, "hl.snippets"),
+        ({"rows": "1" * 400}, "rows"),
+        (
+            {
+                "facet.range": "timestamp",
+                "facet.range.start": "NOW-10YEARS",
+                "facet.range.end": "NOW",
+                "facet.range.gap": "+1SECOND",
+            },
+            "facet.range.gap",
+        ),
+        (
+            {
+                "facet.range": "{!ex=t}timestamp",
+                "f.timestamp.facet.range.start": "NOW-1YEAR",
+                "f.timestamp.facet.range.end": "NOW",
+                "f.timestamp.facet.range.gap": "+1HOUR",
+            },
+            "f.timestamp.facet.range.gap",
+        ),
+        (
+            {
+                "facet.range": "attempts",
+                "facet.range.start": 0,
+                "facet.range.end": 1e12,
+                "facet.range.gap": 1,
+            },
+            "facet.range.gap",
+        ),
+        (
+            {
+                "facet.range": "timestamp",
+                "facet.range.start": "yesterday",
+                "facet.range.end": "NOW",
+                "facet.range.gap": "+1DAY",
+            },
+            "facet.range.start",
+        ),
+        (
+            {
+                "facet.range": "attempts",
+                "facet.range.start": 0,
+                "facet.range.end": 10,
+                "facet.range.gap": 0,
+            },
+            "facet.range.gap",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_every_count_is_capped(params: dict[str, Any], key: str) -> None:
+    assert refused_key({"params": {"q": "*:*", **params}}) == key
+
+
+@pytest.mark.parametrize(
+    ("facet", "key"),
+    [
+        ({"type": "terms", "field": "shop", "limit": -1}, "facet.t.limit"),
+        ({"type": "terms", "field": "shop", "offset": 10**9}, "facet.t.offset"),
+        ({"type": "terms", "field": "shop", "overrequest": 10**6}, "facet.t.overrequest"),
+        (
+            {
+                "type": "range",
+                "field": "timestamp",
+                "start": "NOW-60DAYS",
+                "end": "NOW",
+                "gap": "+1MINUTE",
+            },
+            "facet.t.gap",
+        ),
+        ({"type": "range", "field": "timestamp", "start": "NOW", "end": "NOW"}, "facet.t.gap"),
+        ({"range": {"field": "attempts", "start": 0, "end": 10**9, "gap": 1}}, "facet.t.gap"),
+    ],  # fmt: skip
+    ids=["limit -1", "offset", "overrequest", "minute buckets", "no gap", "long form"],
+)
+def test_json_facet_counts_are_capped(facet: dict[str, Any], key: str) -> None:
+    assert refused_key({"query": "*:*", "facet": {"t": facet}}) == key
+
+
 def test_limits_are_configurable() -> None:
     limits = QueryLimits(max_rows=10)
     guard_request({"json": {"limit": 10}}, allowed_cores=CORES, limits=limits)
     with pytest.raises(RefusedQueryError, match="outside 0..10"):
         guard_request({"json": {"limit": 11}}, allowed_cores=CORES, limits=limits)
+
+
+def test_range_bounds_read_solr_date_math() -> None:
+    now = 1_000_000_000.0
+    assert seconds_or_number("NOW-2DAYS", now=now) == now - 2 * 86400
+    assert seconds_or_number("NOW/DAY+1HOUR", now=now) == now + 3600
+    day = datetime(2026, 11, 20, tzinfo=UTC).timestamp()
+    assert seconds_or_number("2026-11-20T00:00:00Z", now=now) == day
+    assert gap_size("+6HOURS") == 6 * 3600
+    assert gap_size(2.5) == 2.5
+    for bad in ("NOW-2FORTNIGHTS", "+0DAY", "-1DAY", "tomorrow", True, None):
+        with pytest.raises(NotARangeValue):
+            gap_size(bad) if bad != "NOW-2FORTNIGHTS" else seconds_or_number(bad, now=now)
+
+
+# -- malformed bodies: a 400 naming the key, never a 500 -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ('{"json": {"params": {"q": "*:*", "rows": NaN}}}', "rows"),
+        ('{"json": {"params": {"q": "*:*", "rows": Infinity}}}', "rows"),
+        ('{"json": {"params": {"q": "*:*", "mm": -Infinity}}}', "mm"),
+        ('{"json": {"params": {"q": "*:*", "rows": 1e309}}}', "rows"),
+        ('{"json": {"params": {"q": "\\ud800"}}}', "q"),
+        ('{"json": {"params": {"q\\udfff": "x"}}}', "params"),
+        ('{"json": {"params": {"q": "*:*"}}, "coreName": "\\udc00"}', "coreName"),
+        ('{"json": {"facet": ' + '{"a": ' * 20 + "{}" + "}" * 20 + "}}", "a"),
+    ],
+    ids=["NaN", "Infinity", "-Infinity", "1e309", "lone surrogate", "surrogate key",
+         "surrogate core", "deep nesting"],
+)  # fmt: skip
+def test_malformed_values_are_refused_naming_the_key(raw: str, key: str) -> None:
+    with pytest.raises(RefusedQueryError) as caught:
+        guard_request(json.loads(raw), allowed_cores=CORES)
+    assert caught.value.key == key
+    assert caught.value.key.encode("utf-8")  # the key itself is printable
 
 
 @pytest.mark.parametrize("body", [[], "x", None, {"json": []}, {"json": {}, "coreName": 7}])

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import requests
+import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from requests.adapters import HTTPAdapter
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api.guard import QueryLimits, guard_request
@@ -32,8 +33,11 @@ from pipeline.errors import (
     SolrUnavailableError,
 )
 from pipeline.models import redact_url
-from pipeline.query import DOCUMENTED_CORE, LogInsightsQuery
+from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
+from pipeline.scrub import remember_secrets, scrub
 from pipeline.settings import Settings
+
+ACCESS_LOG = logging.getLogger("loginsights.access")
 
 SEED_REQUEST: dict[str, Any] = {
     "json": {"params": {"q": "docType:SHOPIFY_ORDER"}},
@@ -146,10 +150,14 @@ async def read_bounded(request: Request, limit: int) -> bytes:
 
 
 class MeasuredRequests:
-    """Counts and times every request by route (pure ASGI: no extra task per request)."""
+    """Counts, times and logs every request by route (pure ASGI: no extra task per request).
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
-        self.app, self.metrics = app, metrics
+    The access log line names the path only, never the query string: a token someone put in
+    a URL must not land in a log.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, access_log: bool = False) -> None:
+        self.app, self.metrics, self.access_log = app, metrics, access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,49 +174,69 @@ class MeasuredRequests:
         try:
             await self.app(scope, receive, remember_status)
         finally:
+            took = time.perf_counter() - began
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.latency.labels(route).observe(time.perf_counter() - began)
+            self.metrics.latency.labels(route).observe(took)
             self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            if self.access_log:
+                client = (scope.get("client") or ("-",))[0]
+                ACCESS_LOG.info(
+                    '%s "%s %s" %d %.1fms', client, scope["method"], scope["path"], status,
+                    took * 1000,
+                )  # fmt: skip
 
 
-def create_app(settings: Settings, *, metrics: ApiMetrics | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, metrics: ApiMetrics | None = None, access_log: bool = False
+) -> FastAPI:
     """The API for one Solr and its allowed cores; ``metrics`` may be shared with a worker."""
     metrics = metrics or ApiMetrics()
     cores = tuple(settings.api_allowed_cores)
     limits = QueryLimits(
         max_rows=settings.api_max_rows, max_facet_limit=settings.api_max_facet_limit
     )
-    session = requests.Session()  # one pool shared by the threads that call Solr
-    session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
-    session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
-    query = LogInsightsQuery(
+    client = httpx.AsyncClient(  # one pool for every concurrent caller, on the event loop
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    )
+    query = AsyncLogInsightsQuery(
         settings.solr_url,
         allowed_cores=cores,
         timeout=settings.solr_timeout_seconds,
-        session=session,
+        client=client,
     )
     tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
+    remember_secrets(*(token.get_secret_value() for token in settings.api_tokens))
+    scrubber = scrub
     retry_after = {"Retry-After": str(settings.api_retry_after_seconds)}
     bearer = HTTPBearer(auto_error=False, description="One of LOGINSIGHTS_API_TOKENS.")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
 
     app = FastAPI(
         title="loginsights",
         version="0.1.0",
         description="Search the logInsights core of failed order imports (seed 000).",
+        lifespan=lifespan,
     )
     app.state.metrics = metrics
-    app.add_middleware(MeasuredRequests, metrics=metrics)
+    app.add_middleware(MeasuredRequests, metrics=metrics, access_log=access_log)
 
-    def authenticated(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-    ) -> None:
+    def token_matches(credentials: HTTPAuthorizationCredentials | None) -> bool:
         if not tokens:
-            return
+            return True
         given = credentials.credentials.encode() if credentials else b""
         matched = False
         for token in tokens:
             matched |= hmac.compare_digest(given, token)
-        if not matched:
+        return matched
+
+    async def authenticated(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> None:
+        if not token_matches(credentials):
             raise _Unauthorized
 
     @app.exception_handler(_Unauthorized)
@@ -233,37 +261,54 @@ def create_app(settings: Settings, *, metrics: ApiMetrics | None = None) -> Fast
     async def refused(_: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, RefusedQueryError)
         metrics.refused.labels("guard").inc()
-        return error_response(400, str(err), key=err.key)
+        return error_response(400, scrubber(str(err)), key=scrubber(err.key))
 
     @app.exception_handler(SolrUnavailableError)
     async def solr_down(_: Request, err: Exception) -> JSONResponse:
         metrics.solr_errors.labels("unavailable").inc()
-        return error_response(503, str(err), headers=retry_after)
+        return error_response(503, scrubber(str(err)), headers=retry_after)
 
     @app.exception_handler(LogInsightsError)
     async def other_error(_: Request, err: Exception) -> JSONResponse:
-        return error_response(400, str(err))
+        return error_response(400, scrubber(str(err)))
+
+    def query_failed(answer: SolrAnswer) -> JSONResponse:
+        """Solr's 500 for a query it could not run is the caller's 400, not an outage."""
+        metrics.solr_errors.labels("query_failed").inc()
+        try:
+            reason = str(answer.json().get("error", {}).get("msg", ""))[:300]
+        except ValueError:
+            reason = ""
+        return error_response(
+            400,
+            scrubber(
+                f"Solr could not run this query ({reason or 'HTTP 500'}); simplify it: fewer "
+                "nested clauses, fewer terms, a narrower range"
+            ),
+            key="json",
+        )
 
     async def solr_query(request: Request) -> Response:
         raw = await read_bounded(request, settings.api_max_body_bytes)
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
             metrics.refused.labels("malformed_json").inc()
+            reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
             return error_response(
                 400,
-                f"the request body is not valid JSON ({err}); send e.g. {json.dumps(SEED_REQUEST)}",
+                f"the request body is not valid JSON ({reason}); send e.g. "
+                f"{json.dumps(SEED_REQUEST)}",
                 key="(body)",
             )
         guarded = guard_request(body, allowed_cores=cores, limits=limits)
-        answer = await run_in_threadpool(query.run, guarded.json, guarded.core)
+        answer = await query.run(guarded.json, guarded.core)
+        if answer.is_query_failure:
+            return query_failed(answer)
         if not answer.ok:
-            metrics.solr_errors.labels("refused" if answer.status < 500 else "failed").inc()
+            metrics.solr_errors.labels("refused").inc()
         return Response(
-            content=answer.text,
-            status_code=answer.status,
-            media_type=answer.content_type,
-            headers=retry_after if answer.status >= 500 else None,  # Solr's own 5xx
+            content=answer.text, status_code=answer.status, media_type=answer.content_type
         )
 
     documented: dict[str, Any] = {
@@ -294,25 +339,35 @@ def create_app(settings: Settings, *, metrics: ApiMetrics | None = None) -> Fast
     @app.get(
         "/healthz",
         summary="Solr reachable and every allowed core searchable",
+        description="Without a token: only ok or not. With a valid bearer token: Solr's URL "
+        "(credentials emptied) and each core's document count.",
         responses={503: {"model": ErrorBody, "description": "Solr or a core unavailable."}},
     )
-    async def healthz() -> JSONResponse:
+    async def healthz(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> JSONResponse:
+        detailed = bool(tokens) and token_matches(credentials)
         found: dict[str, Any] = {}
+        problem = None
         for core in cores:
             try:
-                answer = await run_in_threadpool(
-                    query.run, {"params": {"q": "*:*", "rows": 0}}, core
-                )
+                answer = await query.run({"params": {"q": "*:*", "rows": 0}}, core)
             except SolrUnavailableError as err:
-                return error_response(503, str(err), headers=retry_after)
+                problem = str(err)
+                break
             if not answer.ok:
-                return error_response(
-                    503,
+                problem = (
                     f"core {core!r} did not answer a search (HTTP {answer.status}); create it "
-                    "with `loginsights solr init`",
-                    headers=retry_after,
+                    "with `loginsights solr init`"
                 )
+                break
             found[core] = {"numFound": answer.json()["response"]["numFound"]}
+        if problem:
+            if detailed:
+                return error_response(503, scrubber(problem), headers=retry_after)
+            return JSONResponse({"status": "unavailable"}, status_code=503, headers=retry_after)
+        if not detailed:
+            return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "ok", "solr": redact_url(settings.solr_url), "cores": found})
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)

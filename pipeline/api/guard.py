@@ -1,70 +1,55 @@
 """What a caller of ``/api/solr-query`` may ask Solr, decided before Solr sees it.
 
-The endpoint only ever reaches the search handler of an allowed core, so the guard's job is to
-refuse everything that would let a request act beyond searching that core: choose another handler
-or core, fan out to other shards or hosts, stream content in, switch on debugging, parse XML, or
-ask for unbounded work. It is an allow-list where Solr's surface is open-ended (top-level JSON
-keys, query parsers, document transformers) and a deny-list where Solr's parameters are many and
-mostly harmless. The same rules apply to a key at the top of ``json`` and inside its ``params``.
-Every refusal names the offending key and what to do instead.
+The endpoint only ever reaches the guarded search handler of an allowed core. The guard lets
+through what searching that core needs and nothing else:
+
+- parameters by name, from the allow-list in ``params.py``; every other name is refused;
+- values read the way Solr will read them: Lucene escapes (``{\\!join``, ``\\u0021``) and percent
+  encoding are undone before looking for local params, which may only name safe parsers and safe
+  keys; ``${…}`` macros, ``_query_`` and ``$name`` references to unlisted names are refused;
+- every count a caller sets is capped (rows, start, group and expand sizes, facet limits, range
+  facet buckets), above the cap is a refusal, never a silent truncation;
+- the body itself is bounded: finite numbers, valid Unicode, shallow nesting, bounded bracket
+  depth in queries (a query that overflows Solr's stack is the caller's error, not Solr's).
+
+The configset's ``/search`` handler enforces the same limits again (see solrconfig.xml).
+Every refusal names the offending key and says what to do instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
+from pipeline.api.params import (
+    FACET_DOMAIN_KEYS,
+    FACET_KEYS,
+    FACET_TYPES,
+    JSON_REQUEST_KEYS,
+    SAFE_LOCAL_PARAMS,
+    SAFE_PARSERS,
+    SAFE_QUERY_ARGUMENTS,
+    SAFE_TRANSFORMERS,
+    Kind,
+    param_kind,
+    why_refused,
+)
+from pipeline.api.ranges import NotARangeValue, gap_size, seconds_or_number
 from pipeline.errors import RefusedQueryError
 
-KNOWN_TOP_LEVEL_KEYS = frozenset(
-    {"query", "filter", "offset", "limit", "fields", "sort", "facet", "params", "queries"}
-)
-# Query parsers that only search the core they run in and parse no XML.
-SAFE_PARSERS = frozenset(
-    {
-        "lucene",
-        "edismax",
-        "dismax",
-        "field",
-        "term",
-        "terms",
-        "prefix",
-        "raw",
-        "func",
-        "frange",
-        "bool",
-        "boost",
-        "complexphrase",
-        "collapse",
-    }
-)
-# Keys that point a parser, a facet domain or a transformer at another core, cluster or host.
-ELSEWHERE_KEYS = frozenset({"fromIndex", "zkHost", "solrUrl", "collection", "shards", "qt"})
-SAFE_TRANSFORMERS = frozenset({"docid", "value", "json", "elevated", "excluded"})
-REFUSED_PARAMS = {
-    "qt": "it would choose another request handler",
-    "shards": "it would send the search to other hosts",
-    "collection": "it would search other collections",
-    "_route_": "it would route the search to chosen shards",
-    "tr": "it would transform the response with an XSLT file",
-    "expandMacros": "it changes how parameters are expanded",
-    "explainOther": "it is a debugging option",
-    "json.wrf": "JSONP callbacks are not served",
-}
-REFUSED_PREFIXES = {
-    "shards.": "it would send the search to other hosts or handlers",
-    "stream.": "it would stream content into Solr",
-    "v.": "it would render a Velocity template",
-    "debug": "it is a debugging option",
-}
-ALLOWED_JSON_PARAMS = frozenset({"json.facet", "json.nl"})
-LIMIT_PARAMS = ("facet.limit", "group.limit", "terms.limit", "facet.pivot.limit")
 CORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-LOCAL_PARAMS = re.compile(r"\{!([^}]*)\}?")
+LOCAL_PARAMS = re.compile(r"\{\s*!([^}]*)\}?")
 TRANSFORMER = re.compile(r"\[\s*([A-Za-z_][\w.-]*)")
+UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+REFERENCE = re.compile(r"\$([A-Za-z_][\w.]*)")
+MAX_NESTING = 12
+MAX_BRACKET_DEPTH = 40
 
 
 @dataclass(frozen=True)
@@ -74,6 +59,14 @@ class QueryLimits:
     max_rows: int = 1000
     max_facet_limit: int = 1000
     max_start: int = 100_000
+
+    def cap(self, kind: Kind) -> tuple[int, str]:
+        """The cap of a counted kind and what to do instead of asking for more."""
+        if kind is Kind.ROWS:
+            return self.max_rows, "page with 'start' or cursorMark"
+        if kind is Kind.START:
+            return self.max_start, "narrow the query with a filter"
+        return self.max_facet_limit, "ask for fewer buckets"
 
 
 @dataclass(frozen=True)
@@ -94,6 +87,7 @@ def guard_request(
             '{"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}',
             key="(body)",
         )
+    _check_well_formed(body, "(body)", depth=0)
     unknown = sorted(set(body) - {"json", "coreName"})
     if unknown:
         raise RefusedQueryError(
@@ -107,8 +101,41 @@ def guard_request(
             '\'json\' must be an object, for example {"params": {"q": "docType:SHOPIFY_ORDER"}}',
             key="json",
         )
-    _check_json(value, limits)
+    _RequestCheck(limits).json_request(value)
     return GuardedQuery(json=value, core=core)
+
+
+def _check_well_formed(value: Any, key: str, *, depth: int) -> None:
+    """Finite numbers, valid Unicode, shallow nesting: what Solr and JSON can carry safely."""
+    if depth > MAX_NESTING:
+        raise RefusedQueryError(
+            f"{key!r} is nested more than {MAX_NESTING} levels deep; flatten the request",
+            key=key,
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RefusedQueryError(
+            f"{key!r} is {value!r}: not a finite number; send a number JSON can hold", key=key
+        )
+    if isinstance(value, str):
+        _valid_unicode(value, key)
+    elif isinstance(value, list):
+        for item in value:
+            _check_well_formed(item, key, depth=depth + 1)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _valid_unicode(name, key)
+            _check_well_formed(item, name, depth=depth + 1)
+
+
+def _valid_unicode(text: str, key: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise RefusedQueryError(
+            f"{key!r} holds a lone surrogate ({text[err.start]!r}), which is not text; send "
+            "valid UTF-8",
+            key=key.encode("utf-8", "replace").decode(),
+        ) from err
 
 
 def _core_name(core: Any, allowed: tuple[str, ...]) -> str:
@@ -125,190 +152,343 @@ def _core_name(core: Any, allowed: tuple[str, ...]) -> str:
     return core
 
 
-def _check_json(value: dict[str, Any], limits: QueryLimits) -> None:
-    for key in value:
-        if key not in KNOWN_TOP_LEVEL_KEYS:
-            _check_param(key, value[key], limits, where="json")
-            raise RefusedQueryError(
-                f"json key {key!r} is not part of Solr's JSON Request API; use one of "
-                f"{sorted(KNOWN_TOP_LEVEL_KEYS)}, or put request parameters under 'params'",
-                key=key,
-            )
-    if "limit" in value:
-        _check_cap("limit", value["limit"], limits.max_rows, "page with 'offset'")
-    if "offset" in value:
-        _check_cap("offset", value["offset"], limits.max_start, "narrow the query with a filter")
-    for key in ("query", "filter", "queries"):
-        if key in value:
-            _check_query(value[key], key)
-    if "fields" in value:
-        for fields in _strings(value["fields"]):
-            _check_fields(fields, "fields")
-    if "sort" in value:
-        for text in _strings(value["sort"]):
-            _check_text(text, "sort")
-    if "facet" in value:
-        _check_facets(value["facet"], "facet", limits)
-    params = value.get("params", {})
-    if not isinstance(params, dict):
-        raise RefusedQueryError(
-            '\'params\' must be an object of Solr request parameters, e.g. {"q": "*:*"}',
-            key="params",
-        )
-    for key, param in params.items():
-        _check_param(key, param, limits, where="params")
+class _RequestCheck:
+    """Walks one ``json`` value; each method checks one part of Solr's JSON Request API."""
 
+    def __init__(self, limits: QueryLimits) -> None:
+        self.limits = limits
+        self.now = time.time()
 
-def _check_param(key: str, value: Any, limits: QueryLimits, *, where: str) -> None:
-    name = f"{where}.{key}" if where == "params" else key
-    reason = REFUSED_PARAMS.get(key) or next(
-        (why for prefix, why in REFUSED_PREFIXES.items() if key.startswith(prefix)), None
-    )
-    if reason:
-        raise RefusedQueryError(
-            f"parameter {key!r} is not allowed: {reason}; remove it (only searching "
-            "this core is served)",
-            key=key,
-        )
-    if key == "json" or (key.startswith("json.") and key not in ALLOWED_JSON_PARAMS):
-        raise RefusedQueryError(
-            f"parameter {key!r} is not allowed; put the query in 'json' itself", key=key
-        )
-    if key == "wt":
-        if value != "json":
+    def json_request(self, value: dict[str, Any]) -> None:
+        for key in value:
+            if key not in JSON_REQUEST_KEYS:
+                if param_kind(key) is None:
+                    self._refuse_name(key)
+                raise RefusedQueryError(
+                    f"json key {key!r} is not part of Solr's JSON Request API; use one of "
+                    f"{sorted(JSON_REQUEST_KEYS)}, or put request parameters under 'params'",
+                    key=key,
+                )
+        if "limit" in value:
+            self.count("limit", value["limit"], Kind.ROWS)
+        if "offset" in value:
+            self.count("offset", value["offset"], Kind.START)
+        for key in ("query", "filter"):
+            if key in value:
+                self.query_dsl(value[key], key)
+        if "queries" in value:
+            queries = value["queries"]
+            if not isinstance(queries, dict):
+                raise RefusedQueryError(
+                    "'queries' must be an object of named queries", key="queries"
+                )
+            for name, query in queries.items():
+                self.query_dsl(query, f"queries.{name}")
+        if "fields" in value:
+            for fields in _strings(value["fields"]):
+                self.fields(fields, "fields")
+        if "sort" in value:
+            for text in _strings(value["sort"]):
+                self.text(text, "sort")
+        if "facet" in value:
+            self.facet_map(value["facet"], "facet")
+        params = value.get("params", {})
+        if not isinstance(params, dict):
             raise RefusedQueryError(
-                f"wt={value!r} is not allowed; responses are JSON (remove wt or use 'json')",
-                key=key,
+                '\'params\' must be an object of Solr request parameters, e.g. {"q": "*:*"}',
+                key="params",
             )
-        return
-    if key == "defType":
-        if value not in SAFE_PARSERS:
+        for key, param in params.items():
+            self.param(key, param)
+        self.classic_ranges(params)
+
+    # -- request parameters, by name --------------------------------------------------------
+
+    def param(self, key: str, value: Any) -> None:
+        kind = param_kind(key)
+        if kind is None:
+            self._refuse_name(key)
+        if kind is Kind.JSON_FACETS:
+            for item in value if isinstance(value, list) else [value]:
+                self.json_facet_param(key, item)
+            return
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if not isinstance(item, str | int | float | bool):
+                raise RefusedQueryError(
+                    f"parameter {key!r} must be a string, number or boolean (or a list of them)",
+                    key=key,
+                )
+        if kind in (Kind.ROWS, Kind.START, Kind.BUCKETS):
+            self.count(key, value, kind)
+        elif kind is Kind.WRITER:
+            if values != ["json"]:
+                raise RefusedQueryError(
+                    f"wt={value!r} is not allowed; responses are JSON (remove wt or use 'json')",
+                    key=key,
+                )
+        elif kind is Kind.PARSER and any(item not in SAFE_PARSERS for item in values):
             raise RefusedQueryError(
                 f"defType={value!r} is not allowed; use one of {sorted(SAFE_PARSERS)}", key=key
             )
-        return
-    if key == "rows":
-        _check_cap(key, value, limits.max_rows, "page with 'start' or cursorMark")
-    elif key == "start":
-        _check_cap(key, value, limits.max_start, "narrow the query with a filter")
-    elif key in LIMIT_PARAMS or (key.startswith("f.") and key.endswith(LIMIT_PARAMS)):
-        _check_cap(key, value, limits.max_facet_limit, "ask for fewer buckets")
-    if key == "json.facet":
-        for text in _strings(value):
+        for item in values:
+            if isinstance(item, str):
+                (self.fields if kind is Kind.FIELDS else self.text)(item, key)
+
+    def json_facet_param(self, key: str, value: Any) -> None:
+        if isinstance(value, str):
             try:
-                facets = json.loads(text)
-            except ValueError as err:
-                raise RefusedQueryError(f"{name} is not valid JSON: {err}", key=key) from err
-            _check_facets(facets, name, limits)
-        return
-    if key == "fl":
-        for text in _strings(value):
-            _check_fields(text, name)
-        return
-    for text in _strings(value):
-        _check_text(text, name)
+                value = json.loads(value)
+            except (ValueError, RecursionError) as err:
+                raise RefusedQueryError(f"{key} is not valid JSON: {err}", key=key) from err
+            _check_well_formed(value, key, depth=2)
+        self.facet_map(value, f"params.{key}")
 
-
-def _check_cap(key: str, value: Any, cap: int, instead: str) -> None:
-    for item in value if isinstance(value, list) else [value]:
-        try:
-            number = int(item)
-        except (TypeError, ValueError) as err:
-            raise RefusedQueryError(f"{key} must be a whole number, not {item!r}", key=key) from err
-        if number < 0 or number > cap:
-            raise RefusedQueryError(f"{key}={number} is outside 0..{cap}; {instead}", key=key)
-
-
-def _check_query(value: Any, where: str) -> None:
-    """A query in any of the JSON Query DSL's three forms: string, local params, or object."""
-    if isinstance(value, str):
-        _check_text(value, where)
-    elif isinstance(value, list):
-        for item in value:
-            _check_query(item, where)
-    elif isinstance(value, dict):
-        for key, sub in value.items():
-            if key.startswith("#"):
-                _check_query(sub, where)
-                continue
-            if where == "queries":
-                _check_query(sub, f"queries.{key}")
-                continue
-            if key not in SAFE_PARSERS:
+    def count(self, key: str, value: Any, kind: Kind) -> None:
+        cap, instead = self.limits.cap(kind)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) or not isinstance(item, int | str | float):
+                raise RefusedQueryError(f"{key} must be a whole number, not {item!r}", key=key)
+            try:
+                number = int(item)
+            except (TypeError, ValueError, OverflowError) as err:
                 raise RefusedQueryError(
-                    f"query parser {key!r} in {where} is not allowed; use one of "
-                    f"{sorted(SAFE_PARSERS)}",
-                    key=key,
-                )
-            if isinstance(sub, dict):
-                for name, argument in sub.items():
-                    if name in ELSEWHERE_KEYS:
-                        raise RefusedQueryError(
-                            f"{name!r} in {where} would search beyond this core; remove it",
-                            key=name,
-                        )
-                    _check_query(argument, where)
+                    f"{key} must be a whole number, not {item!r}", key=key
+                ) from err
+            if number < 0 or number > cap:
+                raise RefusedQueryError(f"{key}={number} is outside 0..{cap}; {instead}", key=key)
+
+    def classic_ranges(self, params: dict[str, Any]) -> None:
+        """facet.range=<field> with start/end/gap given globally or as f.<field>.facet.range.*."""
+        for text in _strings(params.get("facet.range", [])):
+            field = re.sub(r"^\{![^}]*\}", "", text).strip()
+            parts = {}
+            for part in ("start", "end", "gap"):
+                specific, general = f"f.{field}.facet.range.{part}", f"facet.range.{part}"
+                key = specific if specific in params else general
+                if key not in params:
+                    break  # Solr itself says which one is missing
+                parts[part] = (key, params[key])
             else:
-                _check_query(sub, where)
-    elif value is not None and not isinstance(value, int | float | bool):
-        raise RefusedQueryError(f"{where} must be a string or a query object", key=where)
+                self.buckets(parts["start"], parts["end"], parts["gap"])
 
-
-def _check_facets(value: Any, where: str, limits: QueryLimits) -> None:
-    if isinstance(value, str):
-        _check_text(value, where)
-        return
-    if not isinstance(value, dict):
-        if isinstance(value, list):
-            for item in value:
-                _check_facets(item, where, limits)
-        return
-    for key, sub in value.items():
-        if key in ELSEWHERE_KEYS:
-            raise RefusedQueryError(
-                f"{key!r} in {where} would reach beyond this core; remove it", key=key
-            )
-        if key == "limit":
-            _check_cap(f"{where}.limit", sub, limits.max_facet_limit, "ask for fewer buckets")
-        elif key in ("q", "query", "filter"):
-            _check_query(sub, f"{where}.{key}")
-        else:
-            _check_facets(sub, f"{where}.{key}", limits)
-
-
-def _check_fields(text: str, where: str) -> None:
-    for name in TRANSFORMER.findall(text):
-        if name not in SAFE_TRANSFORMERS:
-            raise RefusedQueryError(
-                f"document transformer [{name}] in {where} is not allowed; use one of "
-                f"{sorted(SAFE_TRANSFORMERS)} or plain field names",
-                key=name,
-            )
-    _check_text(text, where)
-
-
-def _check_text(text: str, where: str) -> None:
-    """Local params ``{!parser key=value}`` may appear anywhere Solr parses a query."""
-    for inside in LOCAL_PARAMS.findall(text):
-        words = inside.split()
-        parser = "lucene"
-        for position, word in enumerate(words):
-            name, _, argument = word.partition("=")
-            if position == 0 and not _:
-                parser = name
-            elif name == "type":
-                parser = argument.strip("'\"")
-            if name in ELSEWHERE_KEYS:
+    def buckets(self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]) -> None:
+        numbers = []
+        for (key, value), read in (
+            (start, lambda v: seconds_or_number(v, now=self.now)),
+            (end, lambda v: seconds_or_number(v, now=self.now)),
+            (gap, gap_size),
+        ):
+            try:
+                numbers.append(read(value))
+            except NotARangeValue as err:
                 raise RefusedQueryError(
-                    f"local param {name!r} in {where} would search beyond this core; remove it",
+                    f"{key}={value!r} is not a number, a positive gap or Solr date math such "
+                    "as NOW-7DAYS or +1DAY",
+                    key=key,
+                ) from err
+        low, high, step = numbers
+        count = math.ceil(max(0.0, high - low) / step)
+        if count > self.limits.max_facet_limit:
+            raise RefusedQueryError(
+                f"the range facet asks for about {count} buckets, more than "
+                f"{self.limits.max_facet_limit}; use a larger {gap[0]} or a shorter range",
+                key=gap[0],
+            )
+
+    # -- the JSON Query DSL and the JSON Facet API -------------------------------------------
+
+    def query_dsl(self, value: Any, where: str) -> None:
+        """A query in any of the JSON Query DSL's forms: string, list, or parser object."""
+        if isinstance(value, str):
+            self.text(value, where)
+        elif isinstance(value, list):
+            for item in value:
+                self.query_dsl(item, where)
+        elif isinstance(value, dict):
+            for key, sub in value.items():
+                if key.startswith("#"):
+                    self.query_dsl(sub, where)
+                    continue
+                if key not in SAFE_PARSERS:
+                    raise RefusedQueryError(
+                        f"query parser {key!r} in {where} is not allowed; use one of "
+                        f"{sorted(SAFE_PARSERS)}",
+                        key=key,
+                    )
+                if isinstance(sub, dict):
+                    for name, argument in sub.items():
+                        if name not in SAFE_QUERY_ARGUMENTS:
+                            raise RefusedQueryError(
+                                f"{name!r} in {where}.{key} is not allowed "
+                                f"({why_refused(name)}); remove it",
+                                key=name,
+                            )
+                        self.query_dsl(argument, where)
+                else:
+                    self.query_dsl(sub, where)
+        elif value is not None and not isinstance(value, int | float | bool):
+            raise RefusedQueryError(f"{where} must be a string or a query object", key=where)
+
+    def facet_map(self, value: Any, where: str) -> None:
+        """Named facets: each a string (an aggregation such as unique(shop)) or a facet object."""
+        if not isinstance(value, dict):
+            raise RefusedQueryError(
+                f"{where} must be an object of named facets, e.g. "
+                '{"shops": {"type": "terms", "field": "shop"}}',
+                key=where,
+            )
+        for name, facet in value.items():
+            path = f"{where}.{name}"
+            if isinstance(facet, str):
+                self.text(facet, path)
+            elif isinstance(facet, dict):
+                self.facet(facet, path)
+            else:
+                raise RefusedQueryError(
+                    f"facet {path} must be an aggregation string or a facet object", key=path
+                )
+
+    def facet(self, facet: dict[str, Any], where: str) -> None:
+        if len(facet) == 1 and next(iter(facet)) in FACET_TYPES:
+            kind, body = next(iter(facet.items()))
+            facet = body if isinstance(body, dict) else {"field": body}
+            facet = {"type": kind, **facet}
+        for key, sub in facet.items():
+            path = f"{where}.{key}"
+            if key not in FACET_KEYS:
+                raise RefusedQueryError(
+                    f"{key!r} in facet {where} is not allowed ({why_refused(key)}); use only "
+                    f"{sorted(FACET_KEYS)}",
+                    key=key if key in ("fromIndex", "zkHost", "solrUrl") else path,
+                )
+            if key == "type" and sub not in FACET_TYPES:
+                raise RefusedQueryError(
+                    f"facet type {sub!r} in {where} is not allowed; use one of "
+                    f"{sorted(FACET_TYPES)}",
+                    key=path,
+                )
+            if key in ("limit", "overrequest"):
+                self.count(path, sub, Kind.BUCKETS)
+            elif key == "offset":
+                self.count(path, sub, Kind.START)
+            elif key == "facet":
+                self.facet_map(sub, path)
+            elif key in ("q", "query"):
+                self.query_dsl(sub, path)
+            elif key == "domain":
+                self.domain(sub, path)
+            else:
+                for text in _strings(sub):
+                    self.text(text, path)
+        if facet.get("type") == "range":
+            self.buckets(
+                (f"{where}.start", facet.get("start")),
+                (f"{where}.end", facet.get("end")),
+                (f"{where}.gap", facet.get("gap")),
+            )
+
+    def domain(self, value: Any, where: str) -> None:
+        if not isinstance(value, dict):
+            raise RefusedQueryError(f"{where} must be an object", key=where)
+        for key, sub in value.items():
+            if key not in FACET_DOMAIN_KEYS:
+                raise RefusedQueryError(
+                    f"{key!r} in {where} is not allowed; a facet domain may only use "
+                    f"{sorted(FACET_DOMAIN_KEYS)} (it stays within this core)",
+                    key=key if key in ("fromIndex", "zkHost", "solrUrl") else f"{where}.{key}",
+                )
+            if key == "excludeTags":
+                for text in _strings(sub):
+                    self.text(text, f"{where}.{key}")
+            else:
+                self.query_dsl(sub, f"{where}.{key}")
+
+    # -- values ------------------------------------------------------------------------------
+
+    def fields(self, text: str, where: str) -> None:
+        for name in TRANSFORMER.findall(_as_solr_reads(text)):
+            if name not in SAFE_TRANSFORMERS:
+                raise RefusedQueryError(
+                    f"document transformer [{name}] in {where} is not allowed; use one of "
+                    f"{sorted(SAFE_TRANSFORMERS)} or plain field names",
                     key=name,
                 )
+        self.text(text, where)
+
+    def text(self, text: str, where: str) -> None:
+        """Whatever Solr may parse as a query: no macros, no nested queries, safe local params."""
+        plain = _as_solr_reads(text)
+        if "${" in plain:
+            raise RefusedQueryError(
+                f"{where} holds a ${{…}} macro; parameter macros are not expanded here, "
+                "write the value itself",
+                key=where,
+            )
+        if "_query_" in plain.lower():
+            raise RefusedQueryError(
+                f"{where} uses the _query_ nested-query field; write the query directly",
+                key="_query_",
+            )
+        for name in REFERENCE.findall(plain):
+            if param_kind(name) is None:
+                raise RefusedQueryError(
+                    f"{where} refers to parameter ${name}, which this API does not serve; "
+                    "write the value itself",
+                    key=f"${name}",
+                )
+        for inside in LOCAL_PARAMS.findall(plain):
+            self.local_params(inside, where)
+        if _bracket_depth(plain) > MAX_BRACKET_DEPTH:
+            raise RefusedQueryError(
+                f"{where} nests brackets more than {MAX_BRACKET_DEPTH} deep; simplify the query",
+                key=where,
+            )
+
+    def local_params(self, inside: str, where: str) -> None:
+        words = [word.partition("=") for word in inside.split()]
+        parser = "lucene"
+        if words and not words[0][1]:
+            parser = words.pop(0)[0]
+        parser = next((value.strip("'\"") for name, _, value in words if name == "type"), parser)
         if parser not in SAFE_PARSERS:
             raise RefusedQueryError(
                 f"local params {{!{parser} …}} in {where} are not allowed; use one of "
                 f"{sorted(SAFE_PARSERS)}",
                 key=f"{{!{parser}}}",
             )
+        for name, _, _ in words:
+            if name not in SAFE_LOCAL_PARAMS:
+                raise RefusedQueryError(
+                    f"local param {name!r} in {where} is not allowed ({why_refused(name)}); "
+                    "remove it",
+                    key=name,
+                )
+
+    def _refuse_name(self, key: str) -> None:
+        raise RefusedQueryError(
+            f"parameter {key!r} is not allowed: {why_refused(key)}; remove it (only searching "
+            "this core is served)",
+            key=key,
+        )
+
+
+def _as_solr_reads(text: str) -> str:
+    """The text as Solr's parsers may end up reading it: percent-decoded, escapes undone."""
+    decoded = unquote(text)
+    decoded = UNICODE_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), decoded)
+    return decoded.replace("\\", "")
+
+
+def _bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _strings(value: Any) -> Iterator[str]:

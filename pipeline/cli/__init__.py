@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from pipeline.errors import LogInsightsError
+from pipeline.scrub import scrub, scrub_log_handlers
 from pipeline.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,7 +35,7 @@ def library_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except LogInsightsError as err:
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(scrub(str(err))) from err
 
     return wrapper  # type: ignore[return-value]
 
@@ -82,6 +83,7 @@ def main(
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     logging.getLogger("pysolr").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
+    scrub_log_handlers()
     overrides: dict[str, Any] = {}
     if solr_url:
         overrides["solr_url"] = solr_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -17,7 +18,12 @@ from pipeline.settings import Settings
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
 @click.option("--worker", is_flag=True, help="Also run the import worker (like `run`) here.")
 @click.option("--shop", "shop_names", multiple=True, help="With --worker: only these shops.")
-@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log each request (path and status, never the query string).",
+)
 @click.pass_obj
 @library_errors
 def serve(
@@ -43,6 +49,8 @@ def serve(
     """
     import uvicorn  # the web stack loads only for this command, keeping the others quick
 
+    logging.getLogger("loginsights.access").setLevel(logging.INFO)
+
     from pipeline.api import ApiMetrics, create_app, exposure_warning
 
     warning = exposure_warning(settings, host)
@@ -66,7 +74,11 @@ def serve(
         )
         thread.start()
     config = uvicorn.Config(
-        create_app(settings, metrics=metrics), host=host, port=port, access_log=access_log
+        create_app(settings, metrics=metrics, access_log=access_log),
+        host=host,
+        port=port,
+        access_log=False,  # uvicorn's line carries the query string; the app logs its own
+        log_config=None,  # uvicorn logs through the root handlers, which scrub secrets
     )
     try:
         uvicorn.Server(config).run()

@@ -1,0 +1,110 @@
+"""The one place secrets are taken out of text that leaves the process.
+
+Platform error bodies, URLs and exception texts can carry credentials: a Shopify access token
+echoed back in an error body, an ``Authorization: Bearer …`` header, ``?key=…`` in an order
+status URL, ``user:password@`` in a Solr URL. Every exit applies the same ``scrub``: CLI errors,
+log records (``ScrubbingFilter``), the ``errorMessage`` of a log document, API error bodies.
+
+Two kinds of rule: patterns that recognise a credential by its shape or its label, and the exact
+values of the credentials this process holds (API tokens, each shop's token or client secret),
+which the composition root and the shops loader ``remember``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+_SECRET_QUERY_NAMES = (
+    r"key|token|access_token|api_key|apikey|password|passwd|secret|client_secret|signature|sig"
+)
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # user:password@host in any URL
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@'\"]+:[^/\s@'\"]*@"), rf"\1{REDACTED}@"),
+    # ?key=… &token=… (emptied, as seed 000's site shows key=)
+    (re.compile(rf"(?i)([?&;](?:{_SECRET_QUERY_NAMES})=)[^&#\s\"'<>]*"), r"\1"),
+    # Authorization: Bearer …, Basic …, Token …
+    (
+        re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=:-]{6,}"),
+        rf"\1\2{REDACTED}",
+    ),
+    # "X-Shopify-Access-Token": "…", access_token=…, client_secret: …, password=…
+    (
+        re.compile(
+            r"(?i)([\"']?[\w-]*(?:access[-_]?token|auth[-_]?token|api[-_]?key|secret|password"
+            r"|passwd|authorization)[\"']?\s*[:=]\s*[\"']?)(?!\[redacted\])[^\s\"',;&}]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # Shopify tokens by their documented prefixes, wherever they stand
+    (re.compile(r"\bshp(?:at|ca|pa|ss|ua)_[A-Za-z0-9]{8,}"), REDACTED),
+)
+
+
+class Scrubber:
+    """Removes credentials from text; thread-safe, so every worker thread shares one."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: frozenset[str] = frozenset()
+        self.remember(*secrets)
+
+    def remember(self, *secrets: str) -> None:
+        """Credentials this process holds; short values are ignored (they would match words)."""
+        kept = {secret for secret in secrets if secret and len(secret) >= 6}
+        with self._lock:
+            self._secrets = self._secrets | kept
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern, replacement in PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+SCRUBBER = Scrubber()
+
+
+def scrub(text: str) -> str:
+    """``text`` without the credentials this process knows of or can recognise."""
+    return SCRUBBER(text)
+
+
+def remember_secrets(*secrets: str) -> None:
+    SCRUBBER.remember(*secrets)
+
+
+class ScrubbingFilter(logging.Filter):
+    """Scrubs every record a handler emits, arguments and exception text included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        record.msg, record.args = scrub(message), None
+        return True
+
+
+def scrub_log_handlers(logger: logging.Logger | None = None) -> None:
+    """Put the filter on every handler of ``logger`` (the root logger by default)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, ScrubbingFilter) for f in handler.filters):
+            handler.addFilter(ScrubbingFilter())
+
+
+__all__ = [
+    "REDACTED",
+    "SCRUBBER",
+    "Scrubber",
+    "ScrubbingFilter",
+    "remember_secrets",
+    "scrub",
+    "scrub_log_handlers",
+]
