@@ -1,8 +1,13 @@
 """Draining the ledger's outbox into Solr: at least once, in order, nothing dropped.
 
-Rows leave the outbox only after Solr accepted their document. When Solr is down the flush stops
-and the rows wait (the worker goes on importing); a document Solr refuses outright is kept as
-"dead" with Solr's reason, counted in ``loginsights outbox``, never deleted silently.
+Rows leave the outbox only after Solr accepted their document. When Solr is down or restarting
+(connection refused, 5xx, 404 on the collection, "no servers hosting shard") the flush stops and
+the rows wait (the worker goes on importing). A document goes "dead" only when Solr names it in a
+per-document error; it is kept with Solr's reason, counted in ``loginsights outbox`` and queued
+again by ``loginsights outbox --retry-dead``, never deleted silently.
+
+A flush that posted anything ends with a soft commit, so that whoever runs ``import`` and then
+``query`` finds exactly the failures the import reported.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ class OutboxFlusher:
                     self.ledger.outbox_failed([row.id], refused[row.document_id], dead=True)
             report.posted += len(done)
             report.refused += len(rows) - len(done)
+        if report.posted and not report.solr_down:
+            try:
+                self.index.refresh()
+            except SolrUnavailableError as err:
+                report.solr_down, report.error = True, str(err)
         report.waiting = self.ledger.outbox_counts()[0]
         return report
 

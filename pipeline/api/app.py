@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -195,14 +194,8 @@ def create_app(
     limits = QueryLimits(
         max_rows=settings.api_max_rows, max_facet_limit=settings.api_max_facet_limit
     )
-    client = httpx.AsyncClient(  # one pool for every concurrent caller, on the event loop
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    )
-    query = AsyncLogInsightsQuery(
-        settings.solr_url,
-        allowed_cores=cores,
-        timeout=settings.solr_timeout_seconds,
-        client=client,
+    query = AsyncLogInsightsQuery(  # one pool for every concurrent caller, on the event loop
+        settings.solr_url, allowed_cores=cores, timeout=settings.solr_timeout_seconds
     )
     tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
     remember_secrets(*(token.get_secret_value() for token in settings.api_tokens))
@@ -212,8 +205,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await query.open()
         yield
-        await client.aclose()
+        await query.close()
 
     app = FastAPI(
         title="loginsights",

@@ -211,26 +211,39 @@ def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> 
 
 @main.command()
 @click.option("--flush", is_flag=True, help="Post waiting documents to Solr now.")
+@click.option(
+    "--retry-dead",
+    is_flag=True,
+    help="Queue the documents Solr refused again (after fixing the cause), then flush.",
+)
 @json_option
 @click.pass_obj
 @library_errors
-def outbox(settings: Settings, flush: bool, as_json: bool) -> None:
+def outbox(settings: Settings, flush: bool, retry_dead: bool, as_json: bool) -> None:
     """Show how many log documents wait for Solr (and how many Solr refused).
+
+    A document is "refused" only when Solr named it in a per-document error; a Solr that is
+    down or restarting leaves documents waiting, and they are posted when it is back.
 
     \b
     Example:
       loginsights outbox --flush --json
+      loginsights outbox --retry-dead
     """
     ledger, flusher = open_ledger(settings)
-    report = flusher.flush() if flush else None
+    requeued = ledger.outbox_requeue_dead() if retry_dead else 0
+    report = flusher.flush() if flush or retry_dead else None
     waiting, dead = ledger.outbox_counts()
     result = {
         "waiting": waiting,
         "refusedBySolr": dead,
+        "requeued": requeued,
         "posted": report.posted if report else 0,
         "solrDown": report.solr_down if report else None,
     }
     if as_json:
         click.echo(json.dumps(result))
     else:
+        if retry_dead:
+            click.echo(f"{requeued} refused documents queued again")
         click.echo(f"{waiting} waiting, {dead} refused by Solr (kept in {ledger.path})")

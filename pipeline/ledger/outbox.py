@@ -40,6 +40,11 @@ class OutboxQueue(LedgerBase):
                 [(reason, int(dead), i) for i in row_ids],
             )
 
+    def outbox_requeue_dead(self) -> int:
+        """Give documents Solr refused another chance (after the configset or data was fixed)."""
+        with self._transaction() as db:
+            return int(db.execute("UPDATE outbox SET dead=0 WHERE dead=1").rowcount)
+
     def outbox_counts(self) -> tuple[int, int]:
         """(waiting, dead) rows."""
         row = self._query(

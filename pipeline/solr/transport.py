@@ -34,15 +34,32 @@ class Action(Enum):
 RETRY_POLICY: dict[int | type[Exception], Action] = {
     requests.ConnectionError: Action.RETRY,
     requests.Timeout: Action.RETRY,
+    404: Action.RETRY,  # the collection's path is gone while Solr restarts or reloads it
     429: Action.RETRY,
     500: Action.RETRY,
     502: Action.RETRY,
     503: Action.RETRY,
     504: Action.RETRY,
 }
+# What Solr says, whatever the status, while a collection cannot take requests for now.
+UNAVAILABLE_MESSAGES = (
+    "no servers hosting shard",
+    "is loading",
+    "no active replicas",
+    "no registered leader",
+    "could not find a healthy node",
+    "cannot talk to zookeeper",
+    "could not find collection",
+    "not a valid collection",
+    "solrcoreinitializationexception",
+)
 
 
-def action_for_status(status: int) -> Action:
+def action_for_status(status: int, message: str = "") -> Action:
+    """Retry or fail, from the status and, for a Solr that is restarting, its message."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in UNAVAILABLE_MESSAGES):
+        return Action.RETRY
     return RETRY_POLICY.get(status, Action.RETRY if status >= 500 else Action.FAIL)
 
 
@@ -65,7 +82,7 @@ def error_for_response(response: requests.Response, what: str) -> SolrError:
         body = response.text
     message = solr_message(body)
     status = response.status_code
-    if action_for_status(status) is Action.RETRY:
+    if action_for_status(status, message) is Action.RETRY:
         return SolrUnavailableError(
             f"Solr failed to {what} (HTTP {status}: {message}); it is retried and, if it "
             "persists, check that Solr is running (`loginsights solr status`)",
@@ -103,7 +120,8 @@ def error_for_pysolr(err: pysolr.SolrError, url: str, what: str) -> SolrError:
         )
     status = int(match.group(1))
     detail = str(err).split(":", 1)[-1].strip()[:300]
-    cls = SolrUnavailableError if action_for_status(status) is Action.RETRY else SolrRequestError
+    unavailable = action_for_status(status, str(err)) is Action.RETRY
+    cls = SolrUnavailableError if unavailable else SolrRequestError
     return cls(
         f"Solr answered HTTP {status} to {what}: {detail}",
         url=url,
@@ -153,6 +171,7 @@ def get_json(
 
 __all__ = [
     "RETRY_POLICY",
+    "UNAVAILABLE_MESSAGES",
     "Action",
     "action_for_status",
     "error_for_exception",

@@ -4,7 +4,7 @@ Run:  .venv/bin/python scripts/bench/api_bench.py [--requests 2000] [--clients 1
 
 A local SolrCloud (Maven-built launcher) holds DOCS failure documents; `loginsights serve` runs
 in its own process (one uvicorn worker). The same mix of documented requests is sent by CLIENTS
-concurrent clients (threads, one HTTP session each) first straight to Solr's /select (exactly as
+concurrent clients (threads, one HTTP session each) first straight to Solr's /search (exactly as
 the query module sends it: the `json` parameter, compact) and then through the API; the pair is
 repeated for ROUNDS rounds and the medians are reported. Prints a Markdown section for
 BENCHMARKS.md.
@@ -133,7 +133,7 @@ def main() -> None:
         seed(solr_url, args.docs)
         api = serve_api(solr_url, port)
         try:
-            rows = measure(f"{solr_url}/logInsights/select", f"http://127.0.0.1:{port}", args)
+            rows = measure(f"{solr_url}/logInsights/search", f"http://127.0.0.1:{port}", args)
         finally:
             api.terminate()
             api.wait()
@@ -150,7 +150,7 @@ def main() -> None:
     )
     print("| path | p50 ms | p99 ms | requests/s |")
     print("|---|---|---|---|")
-    print(f"| Solr /select directly (baseline) | {d50 * 1e3:.1f} | {d99 * 1e3:.1f} | {dput:,.0f} |")
+    print(f"| Solr /search directly (baseline) | {d50 * 1e3:.1f} | {d99 * 1e3:.1f} | {dput:,.0f} |")
     print(f"| through /api/solr-query | {a50 * 1e3:.1f} | {a99 * 1e3:.1f} | {aput:,.0f} |")
     print(
         f"| added by the API | +{(a50 - d50) * 1000:.1f} | +{(a99 - d99) * 1000:.1f} "
