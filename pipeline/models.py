@@ -206,9 +206,19 @@ class FailedAttempt(BaseModel):
         version: int,
         first_attempted_at: datetime | None = None,
         attempts: int = 1,
+        resolved_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """The Solr document; ``timestamp`` and ``expire_at`` are stamped by Solr's update chain."""
+        """The Solr document; ``timestamp`` and ``expire_at`` are stamped by Solr's update chain.
+
+        A resolved failure keeps its document until it expires, and its ``errorMessage`` begins
+        ``Resolved <when> after N attempts:`` so that whoever sends only seed 000's request (and
+        sees only the eleven documented fields) can tell it from an outstanding one.
+        """
         first = first_attempted_at or self.attempted_at
+        message = self.error_message
+        if resolved_at is not None:
+            tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+            message = f"Resolved {human_time(resolved_at, zone)} after {tries}: {message}"
         return {
             "site": self.site,
             "shopifyOrderName": self.order_name,
@@ -216,7 +226,7 @@ class FailedAttempt(BaseModel):
             "firstAttemptedImport": human_time(first, zone),
             "docType": self.doc_type.value,
             "ttl": self.ttl or ttl,
-            "errorMessage": self.error_message,
+            "errorMessage": message,
             "document-id": self.document_id,
             "version": version,
             "platform": self.platform.value,
@@ -227,7 +237,8 @@ class FailedAttempt(BaseModel):
             "firstAttemptedAt": solr_time(first),
             "attempts": attempts,
             "errorCode": self.error_code.value,
-            "resolved": False,
+            "resolved": resolved_at is not None,
+            **({"resolvedAt": solr_time(resolved_at)} if resolved_at is not None else {}),
         }
 
 

@@ -127,3 +127,45 @@ def test_unicode_and_emoji_survive() -> None:
     )
     assert doc["shopifyOrderName"] == "#1001 🎁"
     assert doc["errorMessage"] == "Adresse fehlt: Straße ✓"
+
+
+def test_a_resolved_document_says_so_in_the_documented_fields() -> None:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.models import ErrorCode, FailedAttempt, Platform
+
+    attempt = FailedAttempt(
+        platform=Platform.SHOPIFY,
+        shop="hc-demo",
+        order_id="1",
+        order_name="#1",
+        order_created_at=datetime(2024, 1, 3, tzinfo=UTC),
+        error_message="Order #1 has no shipping address",
+        error_code=ErrorCode.MISSING_ADDRESS,
+    )
+    zone = ZoneInfo("America/New_York")
+    open_doc = attempt.to_log_document(ttl="+60DAYS", zone=zone, version=1, attempts=3)
+    assert open_doc["errorMessage"] == "Order #1 has no shipping address"
+    assert open_doc["resolved"] is False and "resolvedAt" not in open_doc
+    done = attempt.to_log_document(
+        ttl="+60DAYS", zone=zone, version=2, attempts=3,
+        resolved_at=datetime(2024, 1, 10, 16, 29, 31, tzinfo=UTC),
+    )  # fmt: skip
+    assert done["errorMessage"] == (
+        "Resolved January 10, 2024 11:29:31 AM after 3 attempts: Order #1 has no shipping address"
+    )
+    assert done["resolved"] is True and done["resolvedAt"] == "2024-01-10T16:29:31.000Z"
+
+
+def test_secrets_never_reach_the_error_message() -> None:
+    from pipeline.models import FailedAttempt, Platform
+
+    attempt = FailedAttempt(
+        platform=Platform.SHOPIFY,
+        shop="hc-demo",
+        order_id="1",
+        order_name="#1",
+        order_created_at=datetime(2024, 1, 3, tzinfo=UTC),
+        error_message='platform said {"X-Shopify-Access-Token": "shpat_abcdef0123456789"}',
+    )
+    assert "shpat_" not in attempt.error_message and "[redacted]" in attempt.error_message

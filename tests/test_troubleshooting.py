@@ -90,6 +90,8 @@ def test_reimport_after_the_merchant_fixed_the_order_resolves_it(
         lambda: (d := failure_doc(solr, shop, order_id)) and d["resolved"] and d, seconds=10
     )
     assert doc and doc["resolvedAt"], "the failure document is marked resolved, not deleted"
+    assert doc["errorMessage"].startswith("Resolved "), "told apart with the documented fields"
+    assert " after 1 attempt: " in doc["errorMessage"]
 
 
 def test_reimport_of_an_order_still_broken_updates_its_failure(

@@ -175,16 +175,14 @@ class FailureLog(LedgerBase):
 def resolved_document(row: sqlite3.Row, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
     """A failure row's log document, re-posted as resolved (it stays until it expires)."""
     attempt = FailedAttempt.model_validate_json(row["attempt"])
-    document = attempt.to_log_document(
+    return attempt.to_log_document(
         ttl=ttl,
         zone=zone,
         version=next_version(row["doc_version"]),
         first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
         attempts=row["attempts"],
+        resolved_at=datetime.now(UTC),
     )
-    document["resolved"] = True
-    document["resolvedAt"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return document
 
 
 def _failure(row: sqlite3.Row) -> FailureRecord:

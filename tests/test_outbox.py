@@ -1,0 +1,58 @@
+"""The outbox drains into a real Solr: a restarting Solr delays documents, never kills them."""
+
+from __future__ import annotations
+
+import requests
+from conftest import SolrUnderTest, select
+
+from pipeline.errors import SolrRequestError, SolrUnavailableError
+from pipeline.indexing import LogInsightsIndex
+from pipeline.ledger import Ledger
+from pipeline.outbox import OutboxFlusher
+from pipeline.solr.transport import error_for_response
+
+
+def document(shop: str, n: int, ttl: str = "+60DAYS") -> dict[str, object]:
+    return {"document-id": f"{shop}-{n}", "docType": "SHOPIFY_ORDER", "shop": shop,
+            "errorMessage": f"order {n} failed", "ttl": ttl, "version": n}  # fmt: skip
+
+
+def test_a_missing_collection_is_unavailable_and_documents_wait(
+    solr: SolrUnderTest, ledger: Ledger, shop: str
+) -> None:
+    for n in range(3):
+        ledger.enqueue(document(shop, n))
+    restarting = LogInsightsIndex(solr.url, "notLoadedYet", retry_attempts=1)
+    report = OutboxFlusher(ledger, restarting).flush()
+    assert report.solr_down and report.posted == 0
+    assert ledger.outbox_counts() == (3, 0), "waiting, none dead"
+
+    back = OutboxFlusher(ledger, LogInsightsIndex(solr.url, retry_attempts=1)).flush()
+    assert back.posted == 3 and ledger.outbox_counts() == (0, 0)
+    found = select(solr.url, q="*:*", fq=f"shop:{shop}", rows=0)["response"]["numFound"]
+    assert found == 3, "searchable as soon as the flush returns (soft commit)"
+
+
+def test_only_a_document_solr_names_goes_dead_and_retry_dead_requeues_it(
+    solr: SolrUnderTest, ledger: Ledger, index: LogInsightsIndex, shop: str
+) -> None:
+    ledger.enqueue(document(shop, 1))
+    ledger.enqueue(document(shop, 2, ttl="sixty days"))
+    report = OutboxFlusher(ledger, index).flush()
+    assert (report.posted, report.refused) == (1, 1)
+    assert ledger.outbox_counts() == (0, 1)
+    assert ledger.outbox_requeue_dead() == 1
+    assert ledger.outbox_counts() == (1, 0)
+    assert OutboxFlusher(ledger, index).flush().refused == 1, "still refused, kept again"
+    assert ledger.outbox_counts() == (0, 1)
+
+
+def test_solr_restart_answers_are_unavailable_not_refusals(solr: SolrUnderTest) -> None:
+    missing = requests.get(f"{solr.url}/noSuchCollection/select", timeout=30)
+    assert isinstance(error_for_response(missing, "index"), SolrUnavailableError)
+    response = requests.Response()
+    response.status_code = 400
+    response._content = b'{"error": {"msg": "no servers hosting shard: shard2", "code": 400}}'
+    assert isinstance(error_for_response(response, "index"), SolrUnavailableError)
+    response._content = b'{"error": {"msg": "unknown field \'frobnicate\'", "code": 400}}'
+    assert isinstance(error_for_response(response, "index"), SolrRequestError)
