@@ -1,21 +1,24 @@
-"""The one error tree of loginsights.
+"""The one error tree of loginsights, grouped by what the caller does (after singer_sdk).
 
     LogInsightsError                 root: catch this at the edges (CLI, API) and nowhere wider
-    ├── ConfigurationError           settings or input that cannot work; fix it and run again
-    ├── RefusedQueryError            a search request asks for more than searching a log core
-    │                                (another handler or core, streaming, debug, too many rows)
-    ├── InvalidDocumentError         one log document that Solr cannot accept (e.g. a bad ttl);
-    │                                the rest of its batch is still indexed
-    ├── SolrError                    Solr answered with an error, or did not answer
-    │   ├── SolrUnavailableError     retriable: connection refused, timeout, 5xx; keep and replay
-    │   └── SolrRequestError         fatal for this request: Solr's 4xx, with Solr's message
-    ├── LocalSolrError               the Maven-built local Solr failed to build, start or stop
-    ├── SourceError                  a shop's API did not give what was asked
-    │   ├── SourceUnavailableError   retriable: 5xx, 429, timeouts, still failing after retries;
-    │   │                            the window stays open and is tried again on the next pass
-    │   └── SourceRequestError       fatal: 4xx such as bad credentials or parameters
-    ├── LedgerError                  the local order store (SQLite) cannot be read or written
-    └── WorkerStopped                a stop was asked for (SIGTERM) in the middle of a window
+    ├── RetryLaterError              transient: the same work will likely succeed later
+    │   ├── SolrUnavailableError     connection refused, timeout, 5xx, a restarting collection
+    │   └── SourceUnavailableError   a shop's 5xx, 429, timeouts, still failing after retries
+    ├── SkipError                    this item (an order, a document, a shop's pass, a request)
+    │   │                            cannot be done as asked; go on with the others
+    │   ├── SolrRequestError         Solr's 4xx for one request, with Solr's message
+    │   ├── SourceRequestError       a shop's 4xx: bad credentials, bad parameters
+    │   ├── InvalidDocumentError     one log document Solr cannot accept (e.g. a bad ttl)
+    │   └── RefusedQueryError        a search asks for more than searching a log core
+    └── StopError                    nothing more can be done until a person acts
+        ├── ConfigurationError       settings or input that cannot work; fix it and run again
+        ├── LedgerError              the order store cannot be read or written (disk, damage)
+        ├── LocalSolrError           the Maven-built local Solr failed to build, start or stop
+        └── WorkerStopped            a stop was asked for (SIGTERM) in the middle of a window
+
+``SolrError`` and ``SourceError`` stay as the roots of their services' errors, so a caller can
+also catch "anything Solr said". ``loginsights run`` skips a shop for this pass on
+``RetryLaterError`` and ``SkipError`` and stops cleanly on ``StopError``.
 
 Errors carry data (status, the Solr URL, the offending document id) so callers decide what to do
 without parsing messages, and every message ends with what the user can do next.
@@ -31,11 +34,23 @@ class LogInsightsError(Exception):
     """Root of every error loginsights raises on purpose."""
 
 
-class ConfigurationError(LogInsightsError):
+class RetryLaterError(LogInsightsError):
+    """Transient: the same work will likely succeed on a later try or pass."""
+
+
+class SkipError(LogInsightsError):
+    """This item cannot be done as asked; the others can go on."""
+
+
+class StopError(LogInsightsError):
+    """Nothing more can be done until a person acts on the message."""
+
+
+class ConfigurationError(StopError):
     """A setting or an argument cannot work as given."""
 
 
-class RefusedQueryError(LogInsightsError):
+class RefusedQueryError(SkipError):
     """A request to ``/api/solr-query`` that would act beyond searching an allowed core."""
 
     def __init__(self, message: str, *, key: str) -> None:
@@ -43,7 +58,7 @@ class RefusedQueryError(LogInsightsError):
         self.key = key
 
 
-class InvalidDocumentError(LogInsightsError):
+class InvalidDocumentError(SkipError):
     """A single log document was refused; it is reported, never silently dropped."""
 
     def __init__(self, message: str, *, document_id: str | None = None) -> None:
@@ -68,15 +83,15 @@ class SolrError(LogInsightsError):
         self.body = body
 
 
-class SolrUnavailableError(SolrError):
+class SolrUnavailableError(SolrError, RetryLaterError):
     """Solr could not be reached or failed on its side (5xx); the same request may work later."""
 
 
-class SolrRequestError(SolrError):
+class SolrRequestError(SolrError, SkipError):
     """Solr refused the request itself (4xx); sending it again unchanged will fail again."""
 
 
-class LocalSolrError(LogInsightsError):
+class LocalSolrError(StopError):
     """The local Solr built from Maven Central could not be built, started or stopped."""
 
 
@@ -92,19 +107,19 @@ class SourceError(LogInsightsError):
         self.url = url
 
 
-class SourceUnavailableError(SourceError):
+class SourceUnavailableError(SourceError, RetryLaterError):
     """The platform kept failing (5xx, 429, network) after every retry; try the window later."""
 
 
-class SourceRequestError(SourceError):
+class SourceRequestError(SourceError, SkipError):
     """The platform refused the request itself (4xx); retrying unchanged will not help."""
 
 
-class LedgerError(LogInsightsError):
+class LedgerError(StopError):
     """The ledger (order store) could not be opened, read or written."""
 
 
-class WorkerStopped(LogInsightsError):
+class WorkerStopped(StopError):
     """A stop was requested; the current window was left unfinished and will be redone."""
 
 
@@ -115,11 +130,14 @@ __all__ = [
     "LocalSolrError",
     "LogInsightsError",
     "RefusedQueryError",
+    "RetryLaterError",
+    "SkipError",
     "SolrError",
     "SolrRequestError",
     "SolrUnavailableError",
     "SourceError",
     "SourceRequestError",
     "SourceUnavailableError",
+    "StopError",
     "WorkerStopped",
 ]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import SourceError, WorkerStopped
+from pipeline.errors import RetryLaterError, SkipError, StopError, WorkerStopped
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import ReconciliationReport, reconcile, reconciliation_due
 from pipeline.settings import Settings
@@ -46,7 +46,12 @@ def run_forever(
     on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Run until ``stop`` is set; a platform outage skips that shop until the next pass."""
+    """Run until ``stop`` is set.
+
+    A shop whose pass fails with a retry-later or skip error (an outage, Solr down, a 4xx) is
+    skipped until the next pass while the others go on; a stop error (a ledger that cannot be
+    written, a broken configuration) ends the run after a last flush of the outbox.
+    """
     started = clock()
     while not stop.is_set():
         for worker in workers:
@@ -60,11 +65,23 @@ def run_forever(
                         on_reconciliation(report)
             except WorkerStopped:
                 break
-            except SourceError as err:
-                log.warning("%s: %s", worker.shop.name, err)
-        flusher.flush()
+            except (RetryLaterError, SkipError) as err:
+                log.warning("%s: skipped this pass: %s", worker.shop.name, err)
+            except StopError as err:
+                log.error("%s: stopping: %s", worker.shop.name, err)
+                _flush_quietly(flusher)
+                raise
+        _flush_quietly(flusher)
         stop.wait(poll_seconds)
-    flusher.flush()
+    _flush_quietly(flusher)
+
+
+def _flush_quietly(flusher: OutboxFlusher) -> None:
+    """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
+    try:
+        flusher.flush()
+    except (RetryLaterError, SkipError) as err:
+        log.warning("outbox: %s", err)
 
 
 def _due(worker: ImportWorker, now: datetime, started: datetime) -> bool:

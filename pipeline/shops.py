@@ -25,6 +25,8 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, Field, SecretStr, ValidationError, field_validator
 
@@ -45,10 +47,10 @@ class ShopConfig(BaseModel):
     time_zone: str = "UTC"
     ttl: str | None = Field(None, description="Overrides the docType's default ttl.")
     start: AwareDatetime | None = Field(None, description="Where the first window begins.")
-    window_minutes: int = Field(60, ge=1)
-    settle_lag_seconds: int = Field(120, ge=0)
-    overlap_seconds: int = Field(0, ge=0)
-    page_size: int | None = Field(None, ge=1)
+    window_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="At most a week.")
+    settle_lag_seconds: int = Field(120, ge=0, le=86_400)
+    overlap_seconds: int = Field(0, ge=0, le=86_400)
+    page_size: int | None = Field(None, ge=1, le=250)
     api_version: str = "2024-10"
     access_token_env: str | None = None
     auth_url: str | None = None
@@ -56,7 +58,30 @@ class ShopConfig(BaseModel):
     site_id: str | None = None
     client_id_env: str | None = None
     client_secret_env: str | None = None
-    max_attempts: int = Field(8, ge=1, description="Tries per API call before the window waits.")
+    max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries per API call before the window waits."
+    )
+
+    @field_validator("base_url", "auth_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; write e.g. https://my-shop.myshopify.com"
+            )
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}; use e.g. America/New_York") from err
+        return value
 
     @field_validator("ttl")
     @classmethod
@@ -92,7 +117,14 @@ def load_shops(path: Path) -> dict[str, ShopConfig]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
     shops = {}
-    for name, table in (data.get("shops") or {}).items():
+    tables = data.get("shops") or {}
+    if not isinstance(tables, dict):
+        raise ConfigurationError(f"{path}: 'shops' must hold [shops.<name>] tables")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(
+                f"{path}, shop {name!r}: expected a [shops.{name}] table, found {table!r}"
+            )
         try:
             shops[name] = ShopConfig.model_validate({**table, "name": name})
         except ValidationError as err:

@@ -76,6 +76,15 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
     order = verdict
     if order.platform_fulfilled and order.status is OrderStatus.CREATED:
         order = order.model_copy(update={"status": OrderStatus.COMPLETED})
+    latest = worker.ledger.order_versions(shop, order_id)[-1]
+    if latest["status"] == order.status.value and json.loads(latest["payload"]) == raw:
+        return OrderOutcome(
+            shop,
+            order_id,
+            "unchanged",
+            f"the platform's state equals version {latest['version']}; nothing to refresh",
+            version=int(latest["version"]),
+        )
     resolved = worker.ledger.resolution_document(shop, order_id, ttl=worker.ttl, zone=worker.zone)
     version = worker.ledger.refresh_order(order, raw, resolved_document=resolved)
     worker.flush()

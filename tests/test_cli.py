@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 import pytest
@@ -176,3 +177,88 @@ def test_import_then_work_the_failures_from_the_command_line(
 
         code, out = cli("show", "#does-not-exist")
         assert code == 1
+
+
+# -- bad input: a usage error naming the option or key, never a traceback --------------------
+
+GOOD_SHOP = """
+[shops.hc-demo]
+platform = "shopify"
+base_url = "http://127.0.0.1:9"
+access_token_env = "HC_TOKEN"
+time_zone = "America/New_York"
+"""
+IMPORT = ["import", "--shop", "hc-demo"]
+BAD_INPUT: list[tuple[str, str, list[str], str]] = [
+    ("unreal date", GOOD_SHOP, [*IMPORT, "--from", "2026-13-45", "--to", "2026-11-22"], "--from"),
+    ("unreal end", GOOD_SHOP, [*IMPORT, "--from", "2026-11-21", "--to", "tomorrow"], "--to"),
+    ("to before from", GOOD_SHOP,
+     [*IMPORT, "--from", "2026-11-22T00:00:00Z", "--to", "2026-11-21T00:00:00Z"], "--to"),
+    ("empty range", GOOD_SHOP,
+     [*IMPORT, "--from", "2026-11-22T00:00:00Z", "--to", "2026-11-22T00:00:00Z"], "--to"),
+    ("from alone", GOOD_SHOP, [*IMPORT, "--from", "2026-11-22T00:00:00Z"], "--to"),
+    ("since", GOOD_SHOP, ["failures", "--since", "last week"], "--since"),
+    ("not a url", GOOD_SHOP.replace("http://127.0.0.1:9", "not a url"), IMPORT, "base_url"),
+    ("ftp url", GOOD_SHOP.replace("http://127.0.0.1:9", "ftp://files.example"), IMPORT,
+     "base_url"),
+    ("huge window", GOOD_SHOP + "window_minutes = 99999999999999999999\n", IMPORT,
+     "window_minutes"),
+    ("zero page", GOOD_SHOP + "page_size = 0\n", IMPORT, "page_size"),
+    ("unknown zone", GOOD_SHOP.replace("America/New_York", "Mars/Olympus"), IMPORT, "time_zone"),
+    ("bad ttl", GOOD_SHOP + 'ttl = "60DAYS"\n', IMPORT, "ttl"),
+    ("shop not a table", "shops.hc-demo = 5\n", IMPORT, "hc-demo"),
+    ("not toml", "[shops.hc-demo\n", IMPORT, "TOML"),
+    ("unknown shop", GOOD_SHOP, ["import", "--shop", "nope"], "nope"),
+    ("missing token", GOOD_SHOP, ["import", "--shop", "hc-demo", "--from", "2026-11-21T00:00:00Z",
+                                  "--to", "2026-11-22T00:00:00Z", "--no-env"], "HC_TOKEN"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shops", "args", "named"),
+    [(shops, args, named) for _, shops, args, named in BAD_INPUT],
+    ids=[case[0] for case in BAD_INPUT],
+)
+def test_bad_input_is_an_error_naming_what_is_wrong(
+    tmp_path: Path, shops: str, args: list[str], named: str
+) -> None:
+    shops_file = tmp_path / "shops.toml"
+    shops_file.write_text(shops)
+    env = {} if "--no-env" in args else {"HC_TOKEN": "shpat_test_token_1234"}
+    args = [a for a in args if a != "--no-env"]
+    result = CliRunner().invoke(
+        main,
+        ["--shops-file", str(shops_file), "--ledger", str(tmp_path / "l.sqlite3"), *args],
+        env=env,
+    )
+    assert result.exit_code in (1, 2), result.output
+    assert named in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+    assert "shpat_test_token_1234" not in result.output
+
+
+def test_a_time_without_zone_is_read_in_the_shops_zone_and_said_so(tmp_path: Path) -> None:
+    shops_file = tmp_path / "shops.toml"
+    shops_file.write_text(GOOD_SHOP)
+    result = CliRunner().invoke(
+        main,
+        ["--shops-file", str(shops_file), "--ledger", str(tmp_path / "l.sqlite3"), *IMPORT,
+         "--from", "2026-11-21T10:00:00", "--to", "2026-11-21T09:00:00"],
+        env={"HC_TOKEN": "x" * 10},
+    )  # fmt: skip
+    assert "read in the shop's zone America/New_York, that is 2026-11-21T15:00:00+00:00" in (
+        result.output
+    )
+    assert result.exit_code == 2 and "--to" in result.output
+
+
+def test_a_damaged_ledger_is_one_clear_error_naming_the_file(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    ledger.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    result = CliRunner().invoke(main, ["--ledger", str(ledger), "failures"])
+    assert result.exit_code == 1
+    assert str(ledger) in result.output and "damaged" in result.output
+    assert "Traceback" not in result.output

@@ -122,3 +122,38 @@ def test_the_ledger_survives_reopening(tmp_path) -> None:  # type: ignore[no-unt
     with Ledger(tmp_path / "l.db") as again:
         assert again.checkpoint("shop-a") == T0
         assert again.outbox_counts() == (1, 0)
+
+
+def test_a_full_disk_is_one_clear_error_and_nothing_half_written(ledger: Ledger) -> None:
+    import pytest
+
+    from pipeline.errors import LedgerError
+
+    ledger.advance_checkpoint("shop-a", T0)
+    pages = ledger._db.execute("PRAGMA page_count").fetchone()[0]
+    ledger._db.execute(f"PRAGMA max_page_count={pages + 2}")  # SQLite's own "disk is full"
+    big = {"note": "x" * 200_000}
+    with pytest.raises(LedgerError) as caught:
+        record(ledger, attempt(), big)
+    assert str(ledger.path) in str(caught.value) and "disk is full" in str(caught.value)
+    assert ledger.failure("shop-a", "5500000000000") is None, "the failure was rolled back"
+    assert ledger.outbox_counts() == (0, 0), "and its outbox row with it"
+    assert ledger.checkpoint("shop-a") == T0
+    ledger._db.execute("PRAGMA max_page_count=1073741823")
+    assert record(ledger, attempt(), big), "usable again once there is room"
+
+
+def test_a_damaged_ledger_is_refused_when_it_opens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from pipeline.errors import LedgerError
+
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as good:
+        good.advance_checkpoint("shop-a", T0)
+    data = bytearray(path.read_bytes())
+    data[4096 : 4096 + 512] = b"\x00" * 512  # wipe part of the second page
+    path.write_bytes(bytes(data))
+    with pytest.raises(LedgerError, match="damaged") as caught:
+        Ledger(path)
+    assert str(path) in str(caught.value)

@@ -135,12 +135,14 @@ def test_refresh_makes_version_2_and_cancels_version_1_with_the_tag(
     assert OLD_VERSION_TAG in versions[0]["tags"]
     assert OLD_VERSION_TAG not in versions[1]["tags"]
     again = refresh(shopify.worker, order_id)
-    assert again.version == 3
+    assert again.outcome == "unchanged" and again.version == 2, "nothing changed: no version 3"
     assert [v["status"] for v in ledger.order_versions(shop, order_id)] == [
-        "cancelled",
         "cancelled",
         "completed",
     ]
+    shopify.catalog.update(order.number, cancelled=True)
+    third = refresh(shopify.worker, order_id)
+    assert third.outcome == "refreshed" and third.version == 3
 
 
 def test_stuck_finds_the_pos_order_fulfilled_at_the_platform(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,29 @@ def library_errors(command: F) -> F:
             raise click.ClickException(scrub(str(err))) from err
 
     return wrapper  # type: ignore[return-value]
+
+
+class Moment(click.ParamType):
+    """An ISO 8601 time; a bad one is a usage error naming the option, never a traceback.
+
+    A time without a zone stays naive here: the command decides whose zone it is in (an import
+    reads it in the shop's zone and says so).
+    """
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 time; write e.g. 2026-11-21T00:00:00Z "
+                "(or without Z for the shop's own time zone)",
+                param,
+                ctx,
+            )
 
 
 def json_option(command: F) -> F:

@@ -9,10 +9,11 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
-from pipeline.cli import json_option, library_errors, main
+from pipeline.cli import Moment, json_option, library_errors, main
 from pipeline.runner import run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
@@ -26,9 +27,17 @@ from pipeline.simulators import (
 from pipeline.worker import WindowReport, open_ledger, worker_for
 
 
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
+    """A time without a zone is read in the shop's zone, and the reading is printed."""
+    if moment.tzinfo is not None:
+        return moment
+    local = moment.replace(tzinfo=ZoneInfo(zone_name))
+    click.echo(
+        f"{option} {moment.isoformat()} has no zone: read in the shop's zone {zone_name}, "
+        f"that is {local.astimezone(UTC).isoformat()}",
+        err=True,
+    )
+    return local
 
 
 @main.command()
@@ -105,20 +114,25 @@ def simulate(
 
 def _window_line(report: WindowReport) -> str:
     return (
-        f"{report.window}: {report.seen} seen, {report.imported} imported, "
-        f"{report.already} already imported, {report.failed} failed"
+        f"{report.window}: {report.seen} seen = {report.imported} imported + "
+        f"{report.already} already imported + {report.failed} failed + "
+        f"{report.unchanged} failed, unchanged"
     )
 
 
 @main.command("import")
 @click.option("--shop", "shop_name", required=True, help="A shop of the shops file.")
-@click.option("--from", "start", help="Start of an explicit range (ISO 8601).")
-@click.option("--to", "end", help="End of an explicit range, exclusive (ISO 8601).")
+@click.option("--from", "start", type=Moment(), help="Start of an explicit range (ISO 8601).")
+@click.option("--to", "end", type=Moment(), help="End of an explicit range, exclusive (ISO 8601).")
 @json_option
 @click.pass_obj
 @library_errors
 def import_orders(
-    settings: Settings, shop_name: str, start: str | None, end: str | None, as_json: bool
+    settings: Settings,
+    shop_name: str,
+    start: datetime | None,
+    end: datetime | None,
+    as_json: bool,
 ) -> None:
     """Import a shop's orders once: from its checkpoint up to now, or an explicit range.
 
@@ -142,7 +156,15 @@ def import_orders(
         if start or end:
             if not (start and end):
                 raise click.UsageError("--from and --to go together")
-            reports = worker.import_range(_when(start), _when(end), on_order=tick)
+            begin = _in_zone(start, "--from", shop.time_zone)
+            finish = _in_zone(end, "--to", shop.time_zone)
+            if finish <= begin:
+                raise click.BadParameter(
+                    f"{finish.isoformat()} is not after --from {begin.isoformat()}; the range "
+                    "is half-open [from, to)",
+                    param_hint="'--to'",
+                )
+            reports = worker.import_range(begin, finish, on_order=tick)
         else:
             reports = worker.catch_up(on_order=tick)
     flushed = flusher.flush()

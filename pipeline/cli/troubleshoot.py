@@ -16,7 +16,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from pipeline.cli import console, json_option, library_errors, main
+from pipeline.cli import Moment, console, json_option, library_errors, main
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reconcile import reconcile as run_reconciliation
 from pipeline.settings import Settings
@@ -173,11 +173,13 @@ def stuck(settings: Settings, shop_name: str, fix: bool, limit: int, as_json: bo
     click.echo(f"{len(report.stuck)} stuck of {report.checked} checked", err=True)
 
 
-def _since(value: str | None) -> datetime | None:
+def _since(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        click.echo(f"--since {value.isoformat()} has no zone: read as UTC", err=True)
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _platform(doc_type: str | None) -> str | None:
@@ -200,7 +202,7 @@ filter_options = [
 @filter_options[0]
 @click.option("--doc-type", type=click.Choice(ORDER_DOC_TYPES), help="Only this docType.")
 @filter_options[1]
-@click.option("--since", help="Last attempt at or after this time (ISO 8601).")
+@click.option("--since", type=Moment(), help="Last attempt at or after this time (ISO 8601).")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV for spreadsheets.")
 @click.pass_obj
@@ -210,7 +212,7 @@ def failures(
     shop_name: str | None,
     doc_type: str | None,
     error_code: str | None,
-    since: str | None,
+    since: datetime | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -89,9 +89,13 @@ def now_iso() -> str:
 
 
 class LedgerBase:
-    """One SQLite database (WAL) shared by the worker and the flusher of one process."""
+    """The SQLite order store (WAL); one per process, shared by the worker and the flusher.
 
-    """The SQLite order store; one per process, shared by the worker and the flusher."""
+    Every SQLite failure becomes one ``LedgerError`` naming the file and what to do: a full
+    disk, a damaged file (checked with ``PRAGMA quick_check`` when the ledger opens), a lock
+    held too long. A failed write is rolled back whole, so a window is never half recorded and
+    its checkpoint never moves.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -99,15 +103,20 @@ class LedgerBase:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout=10000")
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as err:
+        except OSError as err:
             raise LedgerError(
                 f"cannot open the ledger at {path} ({err}); check the path "
                 "(LOGINSIGHTS_LEDGER_PATH) and that the disk is writable"
             ) from err
+        except sqlite3.Error as err:
+            raise self._error(err, "opening it") from err
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -119,6 +128,21 @@ class LedgerBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _error(self, err: sqlite3.Error, doing: str) -> LedgerError:
+        text = str(err).lower()
+        if "full" in text:
+            advice = "the disk is full: free space and run again; the unfinished window is redone"
+        elif any(word in text for word in ("malformed", "not a database", "corrupt")):
+            advice = (
+                f"the file is damaged: restore {self.path} from a backup, or move it aside (a "
+                "new ledger is made) and run `loginsights reconcile --shop …` for each shop"
+            )
+        elif "locked" in text or "busy" in text:
+            advice = "another process holds it; try again in a moment"
+        else:
+            advice = "check that the file and its folder are writable"
+        return LedgerError(f"the ledger {self.path} failed while {doing} ({err}); {advice}")
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -127,15 +151,24 @@ class LedgerBase:
                 yield self._db
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
-                self._db.execute("ROLLBACK")
-                raise LedgerError(f"ledger write failed ({err}); the import will redo it") from err
+                self._rollback()
+                raise self._error(err, "writing") from err
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        """Roll back what is open; SQLite may already have rolled back after a full disk."""
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):  # the original error is what the caller needs
+                self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return list(self._db.execute(sql, params))
+            try:
+                return list(self._db.execute(sql, params))
+            except sqlite3.Error as err:
+                raise self._error(err, "reading") from err
 
     def _enqueue(self, db: sqlite3.Connection, document: dict[str, Any]) -> None:
         db.execute(
