@@ -9,7 +9,8 @@
     │   ├── SolrRequestError         Solr's 4xx for one request, with Solr's message
     │   ├── SourceRequestError       a shop's 4xx: bad credentials, bad parameters
     │   ├── InvalidDocumentError     one log document Solr cannot accept (e.g. a bad ttl)
-    │   └── RefusedQueryError        a search asks for more than searching a log core
+    │   ├── RefusedQueryError        a search asks for more than searching a log core
+    │   └── LeaseLostError           another worker took this shop over; leave it to them
     └── StopError                    nothing more can be done until a person acts
         ├── ConfigurationError       settings or input that cannot work; fix it and run again
         ├── LedgerError              the order store cannot be read or written (disk, damage)
@@ -115,6 +116,14 @@ class SourceRequestError(SourceError, SkipError):
     """The platform refused the request itself (4xx); retrying unchanged will not help."""
 
 
+class LeaseLostError(SkipError):
+    """This worker's lease on a shop expired and another worker holds it now."""
+
+    def __init__(self, message: str, *, shop: str) -> None:
+        super().__init__(message)
+        self.shop = shop
+
+
 class LedgerError(StopError):
     """The ledger (order store) could not be opened, read or written."""
 
@@ -126,6 +135,7 @@ class WorkerStopped(StopError):
 __all__ = [
     "ConfigurationError",
     "InvalidDocumentError",
+    "LeaseLostError",
     "LedgerError",
     "LocalSolrError",
     "LogInsightsError",

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     ledger_path: Path | None = Field(
         None, description="The SQLite order store [default: <state_dir>/ledger.sqlite3]."
     )
+    ledger_url: str | None = Field(
+        None,
+        description="A shared ledger instead of the SQLite file, e.g. "
+        "postgresql+psycopg://loginsights:…@db:5432/loginsights (workers on several machines).",
+    )
+    ledger_pool_size: int = Field(5, ge=1, le=100, description="Connections per process.")
     shops_file: Path = Field(Path("shops.toml"), description="The TOML file naming the shops.")
     poll_seconds: float = Field(30.0, gt=0, description="Pause between passes of `run`.")
     auto_delete_period_seconds: int = Field(
@@ -116,6 +122,11 @@ class Settings(BaseSettings):
     @property
     def ledger_file(self) -> Path:
         return self.ledger_path or self.state_dir / "ledger.sqlite3"
+
+    @property
+    def ledger_location(self) -> str | Path:
+        """The PostgreSQL (or any SQLAlchemy) URL when one is set, else the SQLite file."""
+        return self.ledger_url or self.ledger_file
 
     def ttl_for(self, doc_type: DocType) -> str:
         return self.ttl_by_doc_type.get(doc_type, "+60DAYS")

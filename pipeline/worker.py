@@ -271,7 +271,7 @@ class ImportWorker:
 
 def open_ledger(settings: Settings) -> tuple[Ledger, OutboxFlusher]:
     """The ledger and the flusher that drains its outbox into the configured Solr."""
-    ledger = Ledger(settings.ledger_file)
+    ledger = Ledger(settings.ledger_location, pool_size=settings.ledger_pool_size)
     index = LogInsightsIndex.from_settings(settings)
     return ledger, OutboxFlusher(ledger, index, batch_size=settings.index_batch_size)
 

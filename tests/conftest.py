@@ -329,9 +329,93 @@ def worker_for_sim(
     )
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    store = Ledger(tmp_path / "ledger.sqlite3")
+# -- PostgreSQL: a throwaway cluster from the machine's server binaries ---------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+PG_BIN = Path(os.environ.get("LOGINSIGHTS_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its binaries as the postgres user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL 15 on 127.0.0.1 (initdb + pg_ctl), with the ledger's schema applied.
+
+    ``LOGINSIGHTS_TEST_LEDGER_URL`` names a server you run instead.
+    """
+    given = os.environ.get("LOGINSIGHTS_TEST_LEDGER_URL")
+    if given:
+        yield given
+        return
+    assert (PG_BIN / "initdb").exists(), (
+        f"no PostgreSQL server binaries in {PG_BIN}: apt-get install postgresql "
+        "(scripts/test.sh does), or set LOGINSIGHTS_TEST_LEDGER_URL"
+    )
+    data = tmp_path_factory.mktemp("pg") / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(data.parent, "postgres")
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run(
+        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                      "--no-sync", "-E", "UTF8"]),
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    options = (
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    )
+    subprocess.run(
+        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                      str(data / "server.log"), "-w", "start"]),
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    try:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres", autocommit=True) as db:
+            db.execute("CREATE DATABASE loginsights")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/loginsights"
+    finally:
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+
+
+def empty_postgres_ledger(url: str) -> None:
+    """Bring the shared test database to the newest schema with every table empty."""
+    from sqlalchemy import create_engine, text
+
+    from pipeline.ledger.migrations import upgrade
+    from pipeline.ledger.schema import metadata
+
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            names = ", ".join(table.name for table in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The ledger on each engine: a SQLite file, and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        store = Ledger(tmp_path / "ledger.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres_ledger(url)
+        store = Ledger(url)
     yield store
     store.close()
 

@@ -126,12 +126,19 @@ def test_the_ledger_survives_reopening(tmp_path) -> None:  # type: ignore[no-unt
 
 def test_a_full_disk_is_one_clear_error_and_nothing_half_written(ledger: Ledger) -> None:
     import pytest
+    from sqlalchemy import event
 
     from pipeline.errors import LedgerError
 
     ledger.advance_checkpoint("shop-a", T0)
-    pages = ledger._db.execute("PRAGMA page_count").fetchone()[0]
-    ledger._db.execute(f"PRAGMA max_page_count={pages + 2}")  # SQLite's own "disk is full"
+    with ledger.engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+
+    def tiny_disk(dbapi_connection, _):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages + 2}")  # SQLite's "disk is full"
+
+    event.listen(ledger.engine, "connect", tiny_disk)
+    ledger.engine.dispose()
     big = {"note": "x" * 200_000}
     with pytest.raises(LedgerError) as caught:
         record(ledger, attempt(), big)
@@ -139,7 +146,8 @@ def test_a_full_disk_is_one_clear_error_and_nothing_half_written(ledger: Ledger)
     assert ledger.failure("shop-a", "5500000000000") is None, "the failure was rolled back"
     assert ledger.outbox_counts() == (0, 0), "and its outbox row with it"
     assert ledger.checkpoint("shop-a") == T0
-    ledger._db.execute("PRAGMA max_page_count=1073741823")
+    event.remove(ledger.engine, "connect", tiny_disk)
+    ledger.engine.dispose()
     assert record(ledger, attempt(), big), "usable again once there is room"
 
 

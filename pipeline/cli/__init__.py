@@ -85,7 +85,8 @@ def json_option(command: F) -> F:
     "--ledger",
     type=click.Path(path_type=Path),
     envvar="LOGINSIGHTS_LEDGER_PATH",
-    help="SQLite order store [default: ~/.local/state/loginsights/ledger.sqlite3].",
+    help="SQLite order store [default: ~/.local/state/loginsights/ledger.sqlite3]; "
+    "LOGINSIGHTS_LEDGER_URL=postgresql+psycopg://… shares one among machines.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 @click.pass_context

@@ -1,4 +1,4 @@
-"""The ledger: the order store and the memory of every import, in SQLite (WAL).
+"""The ledger: the order store and the memory of every import, on SQLite or PostgreSQL.
 
 Tables:
     orders       imported orders (a refresh adds a version), with the raw payload as sent
@@ -7,6 +7,7 @@ Tables:
     outbox       log documents for Solr not yet accepted by it
     attempts     every failed attempt of every order (the history ``loginsights show`` prints)
     reconciliations  the daily reconciliation reports
+    shop_leases  which worker works which shop, until when
 
 A failed attempt and its outbox row are written in one transaction, and so are a success and
 the outbox row that marks the failure resolved: if the process dies, either both exist or
@@ -19,16 +20,20 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from pipeline.ledger.base import LedgerBase, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
-from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook
+from pipeline.ledger.leases import Lease, ShopLeases
+from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
+from pipeline.ledger.schema import orders
 from pipeline.orders.model import Order
 
 
-class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, LedgerBase):
-    """The SQLite order store; one per process, shared by the worker and the flusher."""
+class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, LedgerBase):
+    """The order store; one per process, shared by its workers and its flusher."""
 
     def store_orders(
         self, entries: Sequence[tuple[Order, dict[str, Any]]], *, ttl: str, zone: ZoneInfo
@@ -42,24 +47,26 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, LedgerBase):
         ids = [order.order_id for order, _ in entries]
         stored: set[str] = set()
         with self._transaction() as db:
-            marks = ",".join("?" * len(ids))
-            present = {
-                row["order_id"]
-                for row in db.execute(
-                    f"SELECT order_id FROM orders WHERE shop=? AND order_id IN ({marks})",
-                    (shop, *ids),
-                )
-            }
+            present = set(
+                db.execute(
+                    select(orders.c.order_id).where(
+                        orders.c.shop == shop, orders.c.order_id.in_(ids)
+                    )
+                ).scalars()
+            )
             failing = self.outstanding_rows(db, shop, ids)
+            rows = []
             for order, payload in entries:
                 if order.order_id in present or order.order_id in stored:
                     continue
-                self._insert_order(db, order, payload, version=1)
+                rows.append(order_values(order, payload, version=1))
                 stored.add(order.order_id)
-                if order.order_id in failing:
+            self._insert_orders(db, rows)
+            for order, _ in entries:
+                if order.order_id in stored and order.order_id in failing:
                     document = resolved_document(failing[order.order_id], ttl=ttl, zone=zone)
                     self._resolve(db, order, document)
         return stored
 
 
-__all__ = ["OLD_VERSION_TAG", "FailureRecord", "Ledger", "OutboxRow", "payload_hash"]
+__all__ = ["OLD_VERSION_TAG", "FailureRecord", "Lease", "Ledger", "OutboxRow", "payload_hash"]

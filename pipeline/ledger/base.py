@@ -1,83 +1,24 @@
-"""The ledger's foundation: the SQLite connection, its schema, and one-writer transactions."""
+"""The ledger's foundation: the database engine (SQLite or PostgreSQL), transactions, errors."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from pipeline.errors import LedgerError
+from sqlalchemy import URL, Connection, Engine, RowMapping, Table, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    shop TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    platform TEXT NOT NULL,
-    name TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    imported_at TEXT NOT NULL,
-    PRIMARY KEY (shop, order_id, version)
-);
-CREATE INDEX IF NOT EXISTS orders_by_created ON orders (shop, created_at);
-CREATE TABLE IF NOT EXISTS failures (
-    shop TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    name TEXT NOT NULL,
-    order_created_at TEXT NOT NULL,
-    first_attempt_at TEXT NOT NULL,
-    last_attempt_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    error_code TEXT NOT NULL,
-    last_error TEXT NOT NULL,
-    payload TEXT,
-    payload_hash TEXT,
-    attempt TEXT NOT NULL,
-    doc_version INTEGER NOT NULL,
-    resolved_at TEXT,
-    PRIMARY KEY (shop, order_id)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    shop TEXT PRIMARY KEY,
-    window_end TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    shop TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    attempted_at TEXT NOT NULL,
-    error_code TEXT NOT NULL,
-    error TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attempts_by_order ON attempts (shop, order_id);
-CREATE TABLE IF NOT EXISTS reconciliations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    shop TEXT NOT NULL,
-    window_start TEXT NOT NULL,
-    window_end TEXT NOT NULL,
-    ran_at TEXT NOT NULL,
-    report TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id TEXT NOT NULL,
-    document TEXT NOT NULL,
-    queued_at TEXT NOT NULL,
-    tries INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    dead INTEGER NOT NULL DEFAULT 0
-);
-"""
+from pipeline.errors import LedgerError
+from pipeline.ledger.migrations import ensure_schema
+from pipeline.ledger.schema import outbox as outbox_table
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -89,38 +30,42 @@ def now_iso() -> str:
 
 
 class LedgerBase:
-    """The SQLite order store (WAL); one per process, shared by the worker and the flusher.
+    """The order store on one database: a SQLite file (WAL, the embedded default) or PostgreSQL.
 
-    Every SQLite failure becomes one ``LedgerError`` naming the file and what to do: a full
-    disk, a damaged file (checked with ``PRAGMA quick_check`` when the ledger opens), a lock
-    held too long. A failed write is rolled back whole, so a window is never half recorded and
-    its checkpoint never moves.
+    ``location`` is a file path (SQLite) or a SQLAlchemy URL (``postgresql+psycopg://…``,
+    ``sqlite:///…``). A SQLite ledger is brought to the newest schema when it opens (one
+    machine, one owner); a PostgreSQL ledger, shared by workers on several machines, is
+    upgraded only by ``loginsights db upgrade`` and refuses to open behind it.
+
+    Every database failure becomes one ``LedgerError`` naming the ledger and what to do: a full
+    disk, a damaged file (``PRAGMA quick_check`` when a SQLite ledger opens), a lock held too
+    long, a server that cannot be reached. A failed write is rolled back whole, so a window is
+    never half recorded and its checkpoint never moves.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: Path | str, *, pool_size: int = 5) -> None:
+        self.url = ledger_url(location)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.path = self.url.database if self.is_sqlite else self.url.render_as_string()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout=10000")
-            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
-            if problems != ["ok"]:
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._engine = _engine(self.url, pool_size)
+            if self.is_sqlite:
+                self._check_sqlite()
+            ensure_schema(self._engine, upgrade=self.is_sqlite, where=str(self.path))
         except OSError as err:
             raise LedgerError(
-                f"cannot open the ledger at {path} ({err}); check the path "
+                f"cannot open the ledger at {self.path} ({err}); check the path "
                 "(LOGINSIGHTS_LEDGER_PATH) and that the disk is writable"
             ) from err
-        except sqlite3.Error as err:
+        except DBAPIError as err:
             raise self._error(err, "opening it") from err
-        self._lock = threading.RLock()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def close(self) -> None:
-        self._db.close()
+        self._engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -128,50 +73,105 @@ class LedgerBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _error(self, err: sqlite3.Error, doing: str) -> LedgerError:
-        text = str(err).lower()
-        if "full" in text:
-            advice = "the disk is full: free space and run again; the unfinished window is redone"
-        elif any(word in text for word in ("malformed", "not a database", "corrupt")):
-            advice = (
-                f"the file is damaged: restore {self.path} from a backup, or move it aside (a "
-                "new ledger is made) and run `loginsights reconcile --shop …` for each shop"
+    def _check_sqlite(self) -> None:
+        with self._engine.connect() as connection:
+            problems = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise LedgerError(
+                f"the ledger {self.path} failed its integrity check ({problems[0]}); "
+                + _advice("malformed", str(self.path))
             )
-        elif "locked" in text or "busy" in text:
-            advice = "another process holds it; try again in a moment"
-        else:
-            advice = "check that the file and its folder are writable"
-        return LedgerError(f"the ledger {self.path} failed while {doing} ({err}); {advice}")
+
+    def _error(self, err: DBAPIError, doing: str) -> LedgerError:
+        reason = str(err.orig) if err.orig is not None else str(err)
+        return LedgerError(
+            f"the ledger {self.path} failed while {doing} ({reason.strip()}); "
+            + _advice(reason.lower(), str(self.path))
+        )
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-                self._db.execute("COMMIT")
-            except sqlite3.Error as err:
-                self._rollback()
-                raise self._error(err, "writing") from err
-            except BaseException:
-                self._rollback()
-                raise
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction; SQLite takes its write lock at BEGIN (IMMEDIATE) to avoid deadlock."""
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except DBAPIError as err:
+            raise self._error(err, "writing") from err
 
-    def _rollback(self) -> None:
-        """Roll back what is open; SQLite may already have rolled back after a full disk."""
-        if self._db.in_transaction:
-            with suppress(sqlite3.Error):  # the original error is what the caller needs
-                self._db.execute("ROLLBACK")
+    def _read(self, statement: Executable) -> list[RowMapping]:
+        try:
+            with self._engine.connect() as connection:
+                return list(connection.execute(statement).mappings())
+        except DBAPIError as err:
+            raise self._error(err, "reading") from err
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return list(self._db.execute(sql, params))
-            except sqlite3.Error as err:
-                raise self._error(err, "reading") from err
-
-    def _enqueue(self, db: sqlite3.Connection, document: dict[str, Any]) -> None:
-        db.execute(
-            "INSERT INTO outbox (document_id, document, queued_at) VALUES (?,?,?)",
-            (document["document-id"], json.dumps(document, ensure_ascii=False), now_iso()),
+    def _upsert(
+        self,
+        db: Connection,
+        table: Table,
+        values: dict[str, Any],
+        *,
+        keys: Sequence[str],
+        update: Sequence[str],
+    ) -> None:
+        insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        statement = insert(table).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
         )
+        db.execute(statement)
+
+    def _enqueue(self, db: Connection, document: dict[str, Any]) -> None:
+        db.execute(
+            outbox_table.insert().values(
+                document_id=document["document-id"],
+                document=json.dumps(document, ensure_ascii=False),
+                queued_at=now_iso(),
+            )
+        )
+
+
+def ledger_url(location: Path | str) -> URL:
+    """A SQLAlchemy URL for a file path or a URL string."""
+    text = str(location)
+    if "://" in text:
+        return make_url(text)
+    return URL.create("sqlite", database=str(Path(text)))
+
+
+def _engine(url: URL, pool_size: int) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _advice(reason: str, where: str) -> str:
+    if "full" in reason:
+        return "the disk is full: free space and run again; the unfinished window is redone"
+    if any(word in reason for word in ("malformed", "not a database", "corrupt")):
+        return (
+            f"the file is damaged: restore {where} from a backup, or move it aside (a new "
+            "ledger is made) and run `loginsights reconcile --shop …` for each shop"
+        )
+    if "locked" in reason or "busy" in reason:
+        return "another process holds it; try again in a moment"
+    if "connect" in reason or "connection" in reason:
+        return "the database server cannot be reached; check LOGINSIGHTS_LEDGER_URL and retry"
+    return "check that the ledger and its folder are writable"

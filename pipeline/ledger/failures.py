@@ -4,14 +4,17 @@ history of every attempt; each write queues the order's log document in the same
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, Connection, RowMapping, select
+
 from pipeline.ledger.base import LedgerBase, payload_hash
+from pipeline.ledger.schema import attempts as attempts_table
+from pipeline.ledger.schema import failures
 from pipeline.models import FailedAttempt, next_version
 
 
@@ -31,14 +34,14 @@ class FailureRecord:
 
 class FailureLog(LedgerBase):
     def failure(self, shop: str, order_id: str) -> FailureRecord | None:
-        rows = self._query("SELECT * FROM failures WHERE shop=? AND order_id=?", (shop, order_id))
+        rows = self._read(select(failures).where(*_order_is(shop, order_id)))
         return _failure(rows[0]) if rows else None
 
     def failures(self, shop: str, *, outstanding_only: bool = True) -> list[FailureRecord]:
-        sql = "SELECT * FROM failures WHERE shop=?"
+        query = select(failures).where(failures.c.shop == shop)
         if outstanding_only:
-            sql += " AND resolved_at IS NULL"
-        return [_failure(r) for r in self._query(sql + " ORDER BY last_attempt_at DESC", (shop,))]
+            query = query.where(failures.c.resolved_at.is_(None))
+        return [_failure(r) for r in self._read(query.order_by(failures.c.last_attempt_at.desc()))]
 
     def record_failure(
         self,
@@ -56,10 +59,11 @@ class FailureLog(LedgerBase):
         """
         digest = payload_hash(payload) if payload is not None else None
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT * FROM failures WHERE shop=? AND order_id=?",
-                (attempt.shop, attempt.order_id),
-            ).fetchone()
+            row = (
+                db.execute(select(failures).where(*_order_is(attempt.shop, attempt.order_id)))
+                .mappings()
+                .first()
+            )
             if (
                 row is not None
                 and not retry_unchanged
@@ -79,39 +83,39 @@ class FailureLog(LedgerBase):
             document = attempt.to_log_document(
                 ttl=ttl, zone=zone, version=version, first_attempted_at=first, attempts=attempts
             )
+            values = {
+                "shop": attempt.shop,
+                "order_id": attempt.order_id,
+                "platform": attempt.platform.value,
+                "name": attempt.order_name,
+                "order_created_at": attempt.order_created_at.astimezone(UTC).isoformat(),
+                "first_attempt_at": first.astimezone(UTC).isoformat(),
+                "last_attempt_at": attempt.attempted_at.astimezone(UTC).isoformat(),
+                "attempts": attempts,
+                "error_code": attempt.error_code.value,
+                "last_error": attempt.error_message,
+                "payload": json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+                "payload_hash": digest,
+                "attempt": attempt.model_dump_json(),
+                "doc_version": version,
+                "resolved_at": None,
+            }
+            self._upsert(
+                db,
+                failures,
+                values,
+                keys=("shop", "order_id"),
+                update=[k for k in values if k not in ("shop", "order_id", "platform",
+                                                       "order_created_at", "first_attempt_at")],
+            )  # fmt: skip
             db.execute(
-                "INSERT INTO failures VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
-                "ON CONFLICT (shop, order_id) DO UPDATE SET name=excluded.name, "
-                "last_attempt_at=excluded.last_attempt_at, attempts=excluded.attempts, "
-                "error_code=excluded.error_code, last_error=excluded.last_error, "
-                "payload=excluded.payload, payload_hash=excluded.payload_hash, "
-                "attempt=excluded.attempt, doc_version=excluded.doc_version, resolved_at=NULL",
-                (
-                    attempt.shop,
-                    attempt.order_id,
-                    attempt.platform.value,
-                    attempt.order_name,
-                    attempt.order_created_at.astimezone(UTC).isoformat(),
-                    first.astimezone(UTC).isoformat(),
-                    attempt.attempted_at.astimezone(UTC).isoformat(),
-                    attempts,
-                    attempt.error_code.value,
-                    attempt.error_message,
-                    json.dumps(payload, ensure_ascii=False) if payload is not None else None,
-                    digest,
-                    attempt.model_dump_json(),
-                    version,
-                ),
-            )
-            db.execute(
-                "INSERT INTO attempts VALUES (?,?,?,?,?)",
-                (
-                    attempt.shop,
-                    attempt.order_id,
-                    attempt.attempted_at.astimezone(UTC).isoformat(),
-                    attempt.error_code.value,
-                    attempt.error_message,
-                ),
+                attempts_table.insert().values(
+                    shop=attempt.shop,
+                    order_id=attempt.order_id,
+                    attempted_at=attempt.attempted_at.astimezone(UTC).isoformat(),
+                    error_code=attempt.error_code.value,
+                    error=attempt.error_message,
+                )
             )
             self._enqueue(db, document)
             return True
@@ -125,54 +129,55 @@ class FailureLog(LedgerBase):
         since: datetime | None = None,
     ) -> list[FailureRecord]:
         """Unresolved failed orders, newest attempt first, narrowed by whatever is given."""
-        sql, params = "SELECT * FROM failures WHERE resolved_at IS NULL", []
+        query = select(failures).where(failures.c.resolved_at.is_(None))
         for column, value in (("shop", shop), ("platform", platform), ("error_code", error_code)):
             if value is not None:
-                sql += f" AND {column}=?"
-                params.append(value)
+                query = query.where(failures.c[column] == value)
         if since is not None:
-            sql += " AND last_attempt_at>=?"
-            params.append(since.astimezone(UTC).isoformat())
-        rows = self._query(sql + " ORDER BY last_attempt_at DESC", tuple(params))
+            query = query.where(failures.c.last_attempt_at >= since.astimezone(UTC).isoformat())
+        rows = self._read(query.order_by(failures.c.last_attempt_at.desc()))
         return [_failure(r) for r in rows]
 
-    def attempt_history(self, shop: str, order_id: str) -> list[sqlite3.Row]:
-        return self._query(
-            "SELECT attempted_at, error_code, error FROM attempts WHERE shop=? AND order_id=? "
-            "ORDER BY attempted_at",
-            (shop, order_id),
+    def attempt_history(self, shop: str, order_id: str) -> list[RowMapping]:
+        table = attempts_table
+        return self._read(
+            select(table.c.attempted_at, table.c.error_code, table.c.error)
+            .where(table.c.shop == shop, table.c.order_id == order_id)
+            .order_by(table.c.attempted_at)
         )
 
     def failed_payload(self, shop: str, order_id: str) -> dict[str, Any] | None:
-        rows = self._query(
-            "SELECT payload FROM failures WHERE shop=? AND order_id=?", (shop, order_id)
-        )
+        rows = self._read(select(failures.c.payload).where(*_order_is(shop, order_id)))
         return json.loads(rows[0]["payload"]) if rows and rows[0]["payload"] else None
 
     def resolution_document(
         self, shop: str, order_id: str, *, ttl: str, zone: ZoneInfo
     ) -> dict[str, Any] | None:
         """The failure document of an order, marked resolved; None if it never failed."""
-        rows = self._query(
-            "SELECT * FROM failures WHERE shop=? AND order_id=? AND resolved_at IS NULL",
-            (shop, order_id),
+        rows = self._read(
+            select(failures).where(*_order_is(shop, order_id), failures.c.resolved_at.is_(None))
         )
         return resolved_document(rows[0], ttl=ttl, zone=zone) if rows else None
 
     def outstanding_rows(
-        self, db: sqlite3.Connection, shop: str, order_ids: Sequence[str]
-    ) -> dict[str, sqlite3.Row]:
+        self, db: Connection, shop: str, order_ids: Sequence[str]
+    ) -> dict[str, RowMapping]:
         """The unresolved failures among ``order_ids``, read inside the caller's transaction."""
-        marks = ",".join("?" * len(order_ids))
         rows = db.execute(
-            "SELECT * FROM failures WHERE shop=? AND resolved_at IS NULL "
-            f"AND order_id IN ({marks})",
-            (shop, *order_ids),
-        )
+            select(failures).where(
+                failures.c.shop == shop,
+                failures.c.resolved_at.is_(None),
+                failures.c.order_id.in_(order_ids),
+            )
+        ).mappings()
         return {row["order_id"]: row for row in rows}
 
 
-def resolved_document(row: sqlite3.Row, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
+def _order_is(shop: str, order_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return failures.c.shop == shop, failures.c.order_id == order_id
+
+
+def resolved_document(row: RowMapping, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
     """A failure row's log document, re-posted as resolved (it stays until it expires)."""
     attempt = FailedAttempt.model_validate_json(row["attempt"])
     return attempt.to_log_document(
@@ -185,7 +190,7 @@ def resolved_document(row: sqlite3.Row, *, ttl: str, zone: ZoneInfo) -> dict[str
     )
 
 
-def _failure(row: sqlite3.Row) -> FailureRecord:
+def _failure(row: RowMapping) -> FailureRecord:
     return FailureRecord(
         shop=row["shop"],
         order_id=row["order_id"],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
+
 from pipeline.ledger.base import LedgerBase, now_iso
+from pipeline.ledger.schema import failures, orders
 from pipeline.orders.model import Order, OrderStatus
 
 OLD_VERSION_TAG = "old version"
@@ -16,48 +18,35 @@ OLD_VERSION_TAG = "old version"
 
 class OrderBook(LedgerBase):
     def has_order(self, shop: str, order_id: str) -> bool:
-        return bool(
-            self._query(
-                "SELECT 1 FROM orders WHERE shop=? AND order_id=? LIMIT 1", (shop, order_id)
-            )
+        query = select(orders.c.order_id).where(
+            orders.c.shop == shop, orders.c.order_id == order_id
         )
+        return bool(self._read(query.limit(1)))
 
     def known_order_ids(self, shop: str, order_ids: Sequence[str]) -> set[str]:
         """Which of ``order_ids`` the store already holds (one query for a page of orders)."""
         if not order_ids:
             return set()
-        marks = ",".join("?" * len(order_ids))
-        rows = self._query(
-            f"SELECT DISTINCT order_id FROM orders WHERE shop=? AND order_id IN ({marks})",
-            (shop, *order_ids),
-        )
+        query = select(orders.c.order_id).distinct()
+        rows = self._read(query.where(orders.c.shop == shop, orders.c.order_id.in_(order_ids)))
         return {row["order_id"] for row in rows}
 
-    def _resolve(self, db: sqlite3.Connection, order: Order, document: dict[str, Any]) -> None:
+    def _resolve(self, db: Connection, order: Order, document: dict[str, Any]) -> None:
         db.execute(
-            "UPDATE failures SET resolved_at=?, doc_version=? WHERE shop=? AND order_id=?",
-            (now_iso(), document["version"], order.shop, order.order_id),
+            update(failures)
+            .where(failures.c.shop == order.shop, failures.c.order_id == order.order_id)
+            .values(resolved_at=now_iso(), doc_version=document["version"])
         )
         self._enqueue(db, document)
 
     def _insert_order(
-        self, db: sqlite3.Connection, order: Order, payload: dict[str, Any], *, version: int
+        self, db: Connection, order: Order, payload: dict[str, Any], *, version: int
     ) -> None:
-        db.execute(
-            "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                order.shop,
-                order.order_id,
-                version,
-                order.platform.value,
-                order.name,
-                order.created_at.astimezone(UTC).isoformat(),
-                order.status.value,
-                json.dumps(order.tags),
-                json.dumps(payload, ensure_ascii=False),
-                now_iso(),
-            ),
-        )
+        db.execute(orders.insert().values(**order_values(order, payload, version=version)))
+
+    def _insert_orders(self, db: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            db.execute(orders.insert(), rows)
 
     def refresh_order(
         self,
@@ -68,73 +57,95 @@ class OrderBook(LedgerBase):
     ) -> int:
         """Store the platform's current state as a new version; the previous one is cancelled
         and tagged ``old version`` (seed 001). Returns the new version number."""
+        mine = and_(orders.c.shop == order.shop, orders.c.order_id == order.order_id)
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT MAX(version) AS v FROM orders WHERE shop=? AND order_id=?",
-                (order.shop, order.order_id),
-            ).fetchone()
-            previous = row["v"] if row is not None and row["v"] is not None else 0
+            previous = db.execute(select(func.max(orders.c.version)).where(mine)).scalar() or 0
             if previous:
-                old = db.execute(
-                    "SELECT tags FROM orders WHERE shop=? AND order_id=? AND version=?",
-                    (order.shop, order.order_id, previous),
-                ).fetchone()
-                tags = [t for t in json.loads(old["tags"]) if t != OLD_VERSION_TAG]
+                tags = db.execute(
+                    select(orders.c.tags).where(mine, orders.c.version == previous)
+                ).scalar_one()
+                kept = [t for t in json.loads(tags) if t != OLD_VERSION_TAG]
                 db.execute(
-                    "UPDATE orders SET status=?, tags=? WHERE shop=? AND order_id=? AND version=?",
-                    (
-                        OrderStatus.CANCELLED.value,
-                        json.dumps([*tags, OLD_VERSION_TAG]),
-                        order.shop,
-                        order.order_id,
-                        previous,
-                    ),
+                    update(orders)
+                    .where(mine, orders.c.version == previous)
+                    .values(
+                        status=OrderStatus.CANCELLED.value,
+                        tags=json.dumps([*kept, OLD_VERSION_TAG]),
+                    )
                 )
             self._insert_order(db, order, payload, version=previous + 1)
             if resolved_document is not None:
                 self._resolve(db, order, resolved_document)
             return int(previous + 1)
 
-    def latest_orders(self, shop: str, *, status: str | None = None) -> list[sqlite3.Row]:
+    def latest_orders(self, shop: str, *, status: str | None = None) -> list[RowMapping]:
         """The newest version of each order of the shop, oldest order first."""
-        sql = (
-            "SELECT o.* FROM orders o JOIN (SELECT order_id, MAX(version) AS v FROM orders "
-            "WHERE shop=? GROUP BY order_id) l ON o.order_id=l.order_id AND o.version=l.v "
-            "WHERE o.shop=?"
+        newest = (
+            select(orders.c.order_id, func.max(orders.c.version).label("v"))
+            .where(orders.c.shop == shop)
+            .group_by(orders.c.order_id)
+            .subquery()
         )
-        params: tuple[Any, ...] = (shop, shop)
+        query = (
+            select(orders)
+            .join(
+                newest,
+                and_(orders.c.order_id == newest.c.order_id, orders.c.version == newest.c.v),
+            )
+            .where(orders.c.shop == shop)
+        )
         if status is not None:
-            sql += " AND o.status=?"
-            params += (status,)
-        return self._query(sql + " ORDER BY o.created_at", params)
+            query = query.where(orders.c.status == status)
+        return self._read(query.order_by(orders.c.created_at))
 
-    def order_versions(self, shop: str, order_id: str) -> list[sqlite3.Row]:
-        return self._query(
-            "SELECT * FROM orders WHERE shop=? AND order_id=? ORDER BY version", (shop, order_id)
+    def order_versions(self, shop: str, order_id: str) -> list[RowMapping]:
+        return self._read(
+            select(orders)
+            .where(orders.c.shop == shop, orders.c.order_id == order_id)
+            .order_by(orders.c.version)
         )
 
     def order_ids(self, shop: str) -> set[str]:
-        return {
-            r["order_id"] for r in self._query("SELECT order_id FROM orders WHERE shop=?", (shop,))
-        }
+        rows = self._read(select(orders.c.order_id).where(orders.c.shop == shop))
+        return {r["order_id"] for r in rows}
 
-    def order_rows(self, shop: str) -> list[sqlite3.Row]:
-        return self._query(
-            "SELECT * FROM orders WHERE shop=? ORDER BY created_at, version", (shop,)
+    def order_rows(self, shop: str) -> list[RowMapping]:
+        return self._read(
+            select(orders)
+            .where(orders.c.shop == shop)
+            .order_by(orders.c.created_at, orders.c.version)
         )
 
     def count_orders(self, shop: str) -> int:
-        return int(self._query("SELECT COUNT(*) FROM orders WHERE shop=?", (shop,))[0][0])
+        rows = self._read(select(func.count().label("n")).where(orders.c.shop == shop))
+        return int(rows[0]["n"])
 
     def find_orders(self, reference: str, *, shop: str | None = None) -> list[tuple[str, str]]:
         """(shop, order id) pairs whose id or name is ``reference`` ('#1001' or '1001')."""
         names = (reference, f"#{reference.lstrip('#')}")
         found: set[tuple[str, str]] = set()
-        for table in ("orders", "failures"):
-            sql = f"SELECT DISTINCT shop, order_id FROM {table} WHERE (order_id=? OR name IN (?,?))"
-            params: tuple[Any, ...] = (reference, *names)
+        for table in (orders, failures):
+            query = (
+                select(table.c.shop, table.c.order_id)
+                .distinct()
+                .where(or_(table.c.order_id == reference, table.c.name.in_(names)))
+            )
             if shop is not None:
-                sql += " AND shop=?"
-                params += (shop,)
-            found |= {(r["shop"], r["order_id"]) for r in self._query(sql, params)}
+                query = query.where(table.c.shop == shop)
+            found |= {(r["shop"], r["order_id"]) for r in self._read(query)}
         return sorted(found)
+
+
+def order_values(order: Order, payload: dict[str, Any], *, version: int) -> dict[str, Any]:
+    return {
+        "shop": order.shop,
+        "order_id": order.order_id,
+        "version": version,
+        "platform": order.platform.value,
+        "name": order.name,
+        "created_at": order.created_at.astimezone(UTC).isoformat(),
+        "status": order.status.value,
+        "tags": json.dumps(order.tags),
+        "payload": json.dumps(payload, ensure_ascii=False),
+        "imported_at": now_iso(),
+    }

@@ -6,24 +6,40 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from pipeline.ledger.base import LedgerBase, now_iso
+from pipeline.ledger.schema import checkpoints, reconciliations
 
 
 class ShopProgress(LedgerBase):
     def checkpoint(self, shop: str) -> datetime | None:
-        rows = self._query("SELECT window_end FROM checkpoints WHERE shop=?", (shop,))
+        rows = self._read(select(checkpoints.c.window_end).where(checkpoints.c.shop == shop))
         return datetime.fromisoformat(rows[0]["window_end"]) if rows else None
+
+    def checkpoints(self) -> dict[str, datetime]:
+        """Every shop's checkpoint (for `loginsights workers` and the lag metrics)."""
+        rows = self._read(select(checkpoints.c.shop, checkpoints.c.window_end))
+        return {row["shop"]: datetime.fromisoformat(row["window_end"]) for row in rows}
 
     def advance_checkpoint(self, shop: str, window_end: datetime) -> None:
         """Move the shop's checkpoint forward (never back) to the end of a complete window."""
         with self._transaction() as db:
-            row = db.execute("SELECT window_end FROM checkpoints WHERE shop=?", (shop,)).fetchone()
-            if row is not None and datetime.fromisoformat(row["window_end"]) >= window_end:
+            current = db.execute(
+                select(checkpoints.c.window_end).where(checkpoints.c.shop == shop)
+            ).scalar()
+            if current is not None and datetime.fromisoformat(current) >= window_end:
                 return
-            db.execute(
-                "INSERT INTO checkpoints VALUES (?,?,?) ON CONFLICT (shop) DO UPDATE SET "
-                "window_end=excluded.window_end, updated_at=excluded.updated_at",
-                (shop, window_end.astimezone(UTC).isoformat(), now_iso()),
+            self._upsert(
+                db,
+                checkpoints,
+                {
+                    "shop": shop,
+                    "window_end": window_end.astimezone(UTC).isoformat(),
+                    "updated_at": now_iso(),
+                },
+                keys=("shop",),
+                update=("window_end", "updated_at"),
             )
 
     # -- reconciliations ------------------------------------------------------------------
@@ -39,22 +55,28 @@ class ShopProgress(LedgerBase):
         """Keep a reconciliation report and queue its log document, in one transaction."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO reconciliations (shop, window_start, window_end, ran_at, report) "
-                "VALUES (?,?,?,?,?)",
-                (
-                    shop,
-                    start.astimezone(UTC).isoformat(),
-                    end.astimezone(UTC).isoformat(),
-                    now_iso(),
-                    json.dumps(report),
-                ),
+                reconciliations.insert().values(
+                    shop=shop,
+                    window_start=start.astimezone(UTC).isoformat(),
+                    window_end=end.astimezone(UTC).isoformat(),
+                    ran_at=now_iso(),
+                    report=json.dumps(report),
+                )
             )
             self._enqueue(db, document)
 
     def reconciliations(self, shop: str) -> list[dict[str, Any]]:
-        rows = self._query("SELECT report FROM reconciliations WHERE shop=? ORDER BY id", (shop,))
+        rows = self._read(
+            select(reconciliations.c.report)
+            .where(reconciliations.c.shop == shop)
+            .order_by(reconciliations.c.id)
+        )
         return [json.loads(r["report"]) for r in rows]
 
     def last_reconciliation_at(self, shop: str) -> datetime | None:
-        rows = self._query("SELECT MAX(ran_at) AS t FROM reconciliations WHERE shop=?", (shop,))
+        rows = self._read(
+            select(func.max(reconciliations.c.ran_at).label("t")).where(
+                reconciliations.c.shop == shop
+            )
+        )
         return datetime.fromisoformat(rows[0]["t"]) if rows and rows[0]["t"] else None

@@ -1,0 +1,122 @@
+"""The ledger's tables, one schema for SQLite and PostgreSQL (SQLAlchemy Core).
+
+Times are ISO-8601 UTC text, as the first SQLite ledgers stored them, so an existing ledger is
+migrated in place without rewriting a row. Alembic's migrations (``migrations/``) create and
+change these tables; this module is what the code reads and writes through.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("shop", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("imported_at", Text, nullable=False),
+    PrimaryKeyConstraint("shop", "order_id", "version"),
+)
+Index("orders_by_created", orders.c.shop, orders.c.created_at)
+
+failures = Table(
+    "failures",
+    metadata,
+    Column("shop", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("order_created_at", Text, nullable=False),
+    Column("first_attempt_at", Text, nullable=False),
+    Column("last_attempt_at", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error_code", Text, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("payload", Text),
+    Column("payload_hash", Text),
+    Column("attempt", Text, nullable=False),
+    Column("doc_version", BigInteger, nullable=False),
+    Column("resolved_at", Text),
+    PrimaryKeyConstraint("shop", "order_id"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("shop", Text, primary_key=True),
+    Column("window_end", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("shop", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("attempted_at", Text, nullable=False),
+    Column("error_code", Text, nullable=False),
+    Column("error", Text, nullable=False),
+)
+Index("attempts_by_order", attempts.c.shop, attempts.c.order_id)
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shop", Text, nullable=False),
+    Column("window_start", Text, nullable=False),
+    Column("window_end", Text, nullable=False),
+    Column("ran_at", Text, nullable=False),
+    Column("report", Text, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Text, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("queued_at", Text, nullable=False),
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("dead", Integer, nullable=False, server_default="0"),
+)
+
+shop_leases = Table(
+    "shop_leases",
+    metadata,
+    Column("shop", Text, primary_key=True),
+    Column("worker", Text, nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("heartbeat_at", Text, nullable=False),
+)
+
+__all__ = [
+    "attempts",
+    "checkpoints",
+    "failures",
+    "metadata",
+    "orders",
+    "outbox",
+    "reconciliations",
+    "shop_leases",
+]
