@@ -12,6 +12,7 @@ A flush that posted anything ends with a soft commit, so that whoever runs ``imp
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from pipeline.errors import SolrUnavailableError
@@ -33,8 +34,14 @@ class OutboxFlusher:
         self.ledger = ledger
         self.index = index
         self.batch_size = batch_size
+        self._lock = threading.Lock()
 
     def flush(self, *, max_batches: int | None = None) -> FlushReport:
+        """Post what waits; one flush at a time per process (a concurrent call waits for it)."""
+        with self._lock:
+            return self._flush(max_batches)
+
+    def _flush(self, max_batches: int | None) -> FlushReport:
         report = FlushReport()
         batches = 0
         while max_batches is None or batches < max_batches:

@@ -1,16 +1,30 @@
-"""The continuous worker (``loginsights run``): every shop caught up pass after pass, the outbox
-drained, and each shop reconciled once a day just after midnight in its own time zone (seed 002).
+"""The continuous worker (``loginsights run``): many shops at once, each under a lease.
+
+A bounded pool of threads works the shops. Before a pass over a shop the runner takes the shop's
+lease in the ledger (so that, with several ``run`` processes on several machines sharing one
+PostgreSQL ledger, a shop is worked by one of them at a time); the worker renews it page after
+page, and every write it makes checks it (``pipeline.ledger.leases``). Each shop is paced by its
+own platform budget in its connector, so a slow or failing shop never holds the others back.
+After a pass a shop rests ``poll_seconds``; once a day, just after midnight in its own time
+zone, it is also reconciled (seed 002). The outbox is drained by the loop, by every worker.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import RetryLaterError, SkipError, StopError, WorkerStopped
+from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError, WorkerStopped
+from pipeline.ledger import Lease, Ledger
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import ReconciliationReport, reconcile, reconciliation_due
 from pipeline.settings import Settings
@@ -18,6 +32,11 @@ from pipeline.shops import load_shops, shop_named
 from pipeline.worker import ImportWorker, WindowReport, open_ledger, worker_for
 
 log = logging.getLogger(__name__)
+
+
+def default_worker_name() -> str:
+    """host:pid, so `loginsights workers` says where a shop is being worked."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def shop_workers(
@@ -35,53 +54,188 @@ def shop_workers(
     return workers, flusher
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` shares out the work; the defaults suit one process on one machine."""
+
+    concurrency: int | None = None  # threads; None: one per shop, at most 32
+    poll_seconds: float = 30.0
+    lease_seconds: float = 60.0
+    lag_warning_seconds: float = 3600.0
+    worker_name: str = ""
+    daily_reconciliation: bool = True
+
+
 def run_forever(
     workers: Sequence[ImportWorker],
     flusher: OutboxFlusher,
     *,
     stop: threading.Event,
-    poll_seconds: float = 30.0,
+    options: RunOptions = RunOptions(),
+    ledger: Ledger | None = None,
     on_window: Callable[[WindowReport], None] | None = None,
-    daily_reconciliation: bool = True,
     on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
+    on_lag: Callable[[str, float], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Run until ``stop`` is set.
 
-    A shop whose pass fails with a retry-later or skip error (an outage, Solr down, a 4xx) is
-    skipped until the next pass while the others go on; a stop error (a ledger that cannot be
-    written, a broken configuration) ends the run after a last flush of the outbox.
+    A shop whose pass fails with a retry-later or skip error (an outage, Solr down, a 4xx, a
+    lease taken over) is skipped until its next pass while the others go on; a stop error (a
+    ledger that cannot be written, a broken configuration) ends the run after a last flush.
     """
-    started = clock()
-    while not stop.is_set():
-        for worker in workers:
-            if stop.is_set():
-                break
-            try:
-                worker.catch_up(on_window=on_window)
-                if daily_reconciliation and _due(worker, clock(), started):
-                    report = reconcile(worker, ttl=worker.ttl)
-                    if on_reconciliation:
-                        on_reconciliation(report)
-            except WorkerStopped:
-                break
-            except (RetryLaterError, SkipError) as err:
-                log.warning("%s: skipped this pass: %s", worker.shop.name, err)
-            except StopError as err:
-                log.error("%s: stopping: %s", worker.shop.name, err)
-                _flush_quietly(flusher)
-                raise
-        _flush_quietly(flusher)
-        stop.wait(poll_seconds)
-    _flush_quietly(flusher)
+    leases = ledger if ledger is not None else _ledger_of(workers)
+    crew = _Crew(workers, flusher, leases, stop, options, clock)
+    crew.on_window, crew.on_reconciliation, crew.on_lag = on_window, on_reconciliation, on_lag
+    crew.run()
 
 
-def _flush_quietly(flusher: OutboxFlusher) -> None:
-    """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
+def _ledger_of(workers: Sequence[ImportWorker]) -> Ledger | None:
+    return workers[0].ledger if workers and isinstance(workers[0].ledger, Ledger) else None
+
+
+class _Crew:
+    """The loop behind ``run_forever``: which shop is due, who holds it, what failed."""
+
+    def __init__(
+        self,
+        workers: Sequence[ImportWorker],
+        flusher: OutboxFlusher,
+        ledger: Ledger | None,
+        stop: threading.Event,
+        options: RunOptions,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.workers, self.flusher, self.ledger = list(workers), flusher, ledger
+        self.stop, self.options, self.clock = stop, options, clock
+        self.name = options.worker_name or default_worker_name()
+        self.lease_duration = timedelta(seconds=options.lease_seconds)
+        self.on_window: Callable[[WindowReport], None] | None = None
+        self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
+        self.on_lag: Callable[[str, float], None] | None = None
+        self.started = clock()
+
+    def run(self) -> None:
+        threads = self.options.concurrency or max(1, min(len(self.workers), 32))
+        running: dict[str, Future[None]] = {}
+        due = {worker.shop.name: 0.0 for worker in self.workers}
+        fatal: BaseException | None = None
+        with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
+            while not self.stop.is_set() and fatal is None:
+                for name, future in list(running.items()):
+                    if future.done():
+                        del running[name]
+                        due[name] = time.monotonic() + self.options.poll_seconds
+                        fatal = fatal or _fatal(future)
+                for worker in self.workers:
+                    name = worker.shop.name
+                    if fatal or name in running or len(running) >= threads:
+                        continue
+                    if time.monotonic() < due[name]:
+                        continue
+                    lease = self._acquire(worker)
+                    if lease is None and self.ledger is not None:
+                        due[name] = time.monotonic() + self.options.poll_seconds
+                        continue
+                    running[name] = pool.submit(self._one_pass, worker, lease)
+                self._flush()
+                self.stop.wait(0.2)
+            if fatal is not None:
+                self.stop.set()
+            for future in running.values():
+                fatal = fatal or _fatal_after(future)
+        self._flush()
+        if fatal is not None:
+            raise fatal
+
+    def _acquire(self, worker: ImportWorker) -> Lease | None:
+        if self.ledger is None:
+            return None
+        try:
+            return self.ledger.acquire_lease(
+                worker.shop.name, self.name, duration=self.lease_duration, now=self.clock()
+            )
+        except (RetryLaterError, SkipError) as err:
+            log.warning("%s: could not take the shop's lease: %s", worker.shop.name, err)
+            return None
+
+    def _one_pass(self, worker: ImportWorker, lease: Lease | None) -> None:
+        shop = worker.shop.name
+        worker.lease, worker.on_page = lease, self._renewer(worker) if lease else None
+        try:
+            worker.catch_up(on_window=self.on_window)
+            if self.options.daily_reconciliation and _due(worker, self.clock(), self.started):
+                report = reconcile(worker, ttl=worker.ttl)
+                if self.on_reconciliation:
+                    self.on_reconciliation(report)
+            self._report_lag(worker)
+        except WorkerStopped:
+            pass
+        except LeaseLostError as err:
+            log.warning("%s: %s", shop, err)
+        except (RetryLaterError, SkipError) as err:
+            log.warning("%s: skipped this pass: %s", shop, err)
+        except StopError as err:
+            log.error("%s: stopping: %s", shop, err)
+            raise
+        finally:
+            lease, worker.lease, worker.on_page = worker.lease, None, None
+            if lease is not None and self.ledger is not None:
+                try:
+                    self.ledger.release_lease(lease)
+                except (RetryLaterError, SkipError, StopError) as err:
+                    log.warning("%s: lease not released (it expires by itself): %s", shop, err)
+
+    def _renewer(self, worker: ImportWorker) -> Callable[[], None]:
+        """Renew the lease once a third of it has passed; raises LeaseLostError if it is gone."""
+
+        def renew() -> None:
+            lease, ledger = worker.lease, self.ledger
+            if lease is None or ledger is None:
+                return
+            left = (lease.expires_at - self.clock()).total_seconds()
+            if left < self.options.lease_seconds * 2 / 3:
+                worker.lease = ledger.renew_lease(
+                    lease, duration=self.lease_duration, now=self.clock()
+                )
+
+        return renew
+
+    def _report_lag(self, worker: ImportWorker) -> None:
+        checkpoint = worker.ledger.checkpoint(worker.shop.name)
+        if checkpoint is None:
+            return
+        lag = (self.clock() - checkpoint).total_seconds()
+        if self.on_lag:
+            self.on_lag(worker.shop.name, lag)
+        if lag > self.options.lag_warning_seconds:
+            log.warning(
+                "%s: its checkpoint is %.0f minutes behind now (over the %.0f-minute "
+                "threshold); look at `loginsights workers` and the shop's errors",
+                worker.shop.name,
+                lag / 60,
+                self.options.lag_warning_seconds / 60,
+            )
+
+    def _flush(self) -> None:
+        """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
+        try:
+            self.flusher.flush()
+        except (RetryLaterError, SkipError) as err:
+            log.warning("outbox: %s", err)
+
+
+def _fatal(future: Future[None]) -> BaseException | None:
+    """What a pass let through ends the run: stop errors, and anything unforeseen."""
+    return future.exception()
+
+
+def _fatal_after(future: Future[None]) -> BaseException | None:
     try:
-        flusher.flush()
-    except (RetryLaterError, SkipError) as err:
-        log.warning("outbox: %s", err)
+        future.result()
+    except Exception as err:  # noqa: BLE001  (handed to run(), which re-raises it)
+        return err
+    return None
 
 
 def _due(worker: ImportWorker, now: datetime, started: datetime) -> bool:
@@ -89,4 +243,26 @@ def _due(worker: ImportWorker, now: datetime, started: datetime) -> bool:
     return reconciliation_due(ZoneInfo(worker.shop.time_zone), now, last)
 
 
-__all__ = ["run_forever", "shop_workers"]
+def shop_lag_report(
+    ledger: Ledger, shop_names: Sequence[str], *, now: datetime
+) -> list[dict[str, Any]]:
+    """Each shop with the worker holding it (if any) and how far its checkpoint is behind now."""
+    leases = {row["shop"]: row for row in ledger.leases()}
+    checkpoints = ledger.checkpoints()
+    rows = []
+    for shop in sorted(set(shop_names) | set(checkpoints) | set(leases)):
+        lease, checkpoint = leases.get(shop), checkpoints.get(shop)
+        live = lease is not None and datetime.fromisoformat(lease["expires_at"]) > now
+        rows.append(
+            {
+                "shop": shop,
+                "worker": lease["worker"] if live and lease else None,
+                "leaseExpiresAt": lease["expires_at"] if live and lease else None,
+                "checkpoint": checkpoint.isoformat() if checkpoint else None,
+                "lagSeconds": (now - checkpoint).total_seconds() if checkpoint else None,
+            }
+        )
+    return rows
+
+
+__all__ = ["RunOptions", "default_worker_name", "run_forever", "shop_lag_report", "shop_workers"]

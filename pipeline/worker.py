@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.errors import WorkerStopped
 from pipeline.indexing import LogInsightsIndex
-from pipeline.ledger import Ledger
+from pipeline.ledger import Lease, Ledger
 from pipeline.models import DocType, ErrorCode, FailedAttempt
 from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
@@ -90,6 +90,8 @@ class ImportWorker:
         self.flusher = flusher
         self.stop = stop or threading.Event()
         self.clock = clock
+        self.lease: Lease | None = None  # set while a scheduler holds the shop for this worker
+        self.on_page: Callable[[], None] | None = None  # e.g. renew the lease
 
     # -- one order ------------------------------------------------------------------------
 
@@ -121,7 +123,10 @@ class ImportWorker:
             else:
                 outcomes[index] = verdict
         stored = self.ledger.store_orders(
-            [(order, raw) for _, order, raw in good.values()], ttl=self.ttl, zone=self.zone
+            [(order, raw) for _, order, raw in good.values()],
+            ttl=self.ttl,
+            zone=self.zone,
+            lease=self.lease,
         )
         for order_id, (index, _, _) in good.items():
             outcomes[index] = IMPORTED if order_id in stored else ALREADY
@@ -158,6 +163,7 @@ class ImportWorker:
             ttl=self.ttl,
             zone=self.zone,
             retry_unchanged=force or transient,
+            lease=self.lease,
         )
         return FAILED if recorded else UNCHANGED
 
@@ -199,12 +205,14 @@ class ImportWorker:
                 raise WorkerStopped(
                     f"{self.shop.name}: stopped inside window {window}; it is redone next time"
                 )
+            if self.on_page:
+                self.on_page()
             for outcome in self.process_page(page):
                 report.count(outcome)
                 if on_order:
                     on_order(outcome)
         if advance_checkpoint:
-            self.ledger.advance_checkpoint(self.shop.name, window.end)
+            self.ledger.advance_checkpoint(self.shop.name, window.end, lease=self.lease)
         self.flush()
         return report
 

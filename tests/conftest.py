@@ -333,6 +333,7 @@ def worker_for_sim(
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 
 PG_BIN = Path(os.environ.get("LOGINSIGHTS_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -358,7 +359,8 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"no PostgreSQL server binaries in {PG_BIN}: apt-get install postgresql "
         "(scripts/test.sh does), or set LOGINSIGHTS_TEST_LEDGER_URL"
     )
-    data = tmp_path_factory.mktemp("pg") / "data"
+    # outside pytest's private (0700) temp folder, so that the postgres user can reach it
+    data = Path(tempfile.mkdtemp(prefix="loginsights-pg-")) / "data"
     data.mkdir()
     if os.geteuid() == 0:
         shutil.chown(data.parent, "postgres")
@@ -388,6 +390,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
             capture_output=True, timeout=120,
         )  # fmt: skip
+        shutil.rmtree(data.parent, ignore_errors=True)
 
 
 def empty_postgres_ledger(url: str) -> None:

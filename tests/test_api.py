@@ -376,7 +376,7 @@ def other_collection(solr: SolrUnderTest) -> Iterator[str]:
     assert created.status_code == 200, created.text
     posted = requests.post(
         f"{solr.url}/{name}/update?commit=true",
-        json=[{"document-id": "secret-1", "docType": "SHOPIFY_ORDER", "ttl": "+1DAYS",
+        json=[{"document-id": "secret-1", "docType": "SHOPIFY_ORDER", "ttl": "+1DAYS", "version": 1,
                "errorMessage": SECRET_MARK, "shopifyOrderName": SECRET_MARK}],
         timeout=30,
     )  # fmt: skip

@@ -104,7 +104,7 @@ def other(solr: SolrUnderTest) -> Iterator[str]:
     requests.post(
         f"{solr.url}/{name}/update?commit=true",
         json=[{"document-id": "other-1", "docType": "SHOPIFY_ORDER", "errorMessage": MARK,
-               "ttl": "+1DAYS"}],
+               "version": 1, "ttl": "+1DAYS"}],
         timeout=30,
     ).raise_for_status()  # fmt: skip
     yield name

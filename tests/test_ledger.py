@@ -124,12 +124,14 @@ def test_the_ledger_survives_reopening(tmp_path) -> None:  # type: ignore[no-unt
         assert again.outbox_counts() == (1, 0)
 
 
-def test_a_full_disk_is_one_clear_error_and_nothing_half_written(ledger: Ledger) -> None:
+def test_a_full_disk_is_one_clear_error_and_nothing_half_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's own SQLITE_FULL, made real with max_page_count."""
     import pytest
     from sqlalchemy import event
 
     from pipeline.errors import LedgerError
 
+    ledger = Ledger(tmp_path / "full.sqlite3")
     ledger.advance_checkpoint("shop-a", T0)
     with ledger.engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
@@ -165,3 +167,107 @@ def test_a_damaged_ledger_is_refused_when_it_opens(tmp_path) -> None:  # type: i
     with pytest.raises(LedgerError, match="damaged") as caught:
         Ledger(path)
     assert str(path) in str(caught.value)
+
+
+# -- shop leases: one worker at a time per shop ----------------------------------------------
+
+
+def test_a_shop_is_leased_to_one_worker_at_a_time(ledger: Ledger) -> None:
+    minute = timedelta(minutes=1)
+    mine = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
+    assert mine is not None and mine.token == 1
+    assert (
+        ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(seconds=30))
+        is None
+    )
+    again = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0 + timedelta(seconds=30))
+    assert again is not None and again.worker == "w1"
+    taken = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=5))
+    assert taken is not None and taken.token > again.token, "an expired lease is taken over"
+    assert [(r["shop"], r["worker"]) for r in ledger.leases()] == [("shop-a", "w2")]
+
+
+def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> None:
+    import pytest
+
+    from pipeline.errors import LeaseLostError
+
+    minute = timedelta(minutes=1)
+    stale = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
+    assert stale is not None
+    fresh = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=2))
+    assert fresh is not None
+    with pytest.raises(LeaseLostError):
+        ledger.record_failure(
+            attempt(), payload={"id": 1}, ttl="+60DAYS", zone=ZONE, retry_unchanged=False,
+            lease=stale,
+        )  # fmt: skip
+    with pytest.raises(LeaseLostError):
+        ledger.advance_checkpoint("shop-a", T0, lease=stale)
+    with pytest.raises(LeaseLostError):
+        ledger.renew_lease(stale, duration=minute)
+    assert ledger.failure("shop-a", "5500000000000") is None
+    assert ledger.checkpoint("shop-a") is None and ledger.outbox_counts() == (0, 0)
+    ledger.advance_checkpoint("shop-a", T0, lease=fresh)
+    assert ledger.checkpoint("shop-a") == T0
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+FIRST_LAYOUT = """
+CREATE TABLE orders (shop TEXT NOT NULL, order_id TEXT NOT NULL, version INTEGER NOT NULL,
+  platform TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+  tags TEXT NOT NULL, payload TEXT NOT NULL, imported_at TEXT NOT NULL,
+  PRIMARY KEY (shop, order_id, version));
+CREATE INDEX orders_by_created ON orders (shop, created_at);
+CREATE TABLE failures (shop TEXT NOT NULL, order_id TEXT NOT NULL, platform TEXT NOT NULL,
+  name TEXT NOT NULL, order_created_at TEXT NOT NULL, first_attempt_at TEXT NOT NULL,
+  last_attempt_at TEXT NOT NULL, attempts INTEGER NOT NULL, error_code TEXT NOT NULL,
+  last_error TEXT NOT NULL, payload TEXT, payload_hash TEXT, attempt TEXT NOT NULL,
+  doc_version INTEGER NOT NULL, resolved_at TEXT, PRIMARY KEY (shop, order_id));
+CREATE TABLE checkpoints (shop TEXT PRIMARY KEY, window_end TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE attempts (shop TEXT NOT NULL, order_id TEXT NOT NULL, attempted_at TEXT NOT NULL,
+  error_code TEXT NOT NULL, error TEXT NOT NULL);
+CREATE INDEX attempts_by_order ON attempts (shop, order_id);
+CREATE TABLE reconciliations (id INTEGER PRIMARY KEY AUTOINCREMENT, shop TEXT NOT NULL,
+  window_start TEXT NOT NULL, window_end TEXT NOT NULL, ran_at TEXT NOT NULL,
+  report TEXT NOT NULL);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, document_id TEXT NOT NULL,
+  document TEXT NOT NULL, queued_at TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT, dead INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+def test_a_ledger_of_the_first_layout_is_migrated_in_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A ledger written by loginsights before migrations existed keeps every row."""
+    import sqlite3
+
+    from pipeline.ledger.migrations import current_revision, head_revision
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(FIRST_LAYOUT)
+    failed = attempt()
+    old.execute(
+        "INSERT INTO orders VALUES ('shop-a','1',1,'shopify','#1',?,'created','[]','{}',?)",
+        (T0.isoformat(), T0.isoformat()),
+    )
+    old.execute(
+        "INSERT INTO failures VALUES ('shop-a','5500000000000','shopify','#1001',?,?,?,2,"
+        "'missing_address','no address','{}','h',?,1700000000000000,NULL)",
+        (T0.isoformat(), T0.isoformat(), T0.isoformat(), failed.model_dump_json()),
+    )
+    old.execute("INSERT INTO checkpoints VALUES ('shop-a', ?, ?)", (T0.isoformat(),) * 2)
+    old.execute("INSERT INTO outbox (document_id, document, queued_at) VALUES ('d','{}','t')")
+    old.commit()
+    old.close()
+
+    with Ledger(path) as migrated:
+        assert current_revision(migrated.engine) == head_revision()
+        assert migrated.order_ids("shop-a") == {"1"}
+        failure = migrated.failure("shop-a", "5500000000000")
+        assert failure is not None and failure.attempts == 2
+        assert migrated.checkpoint("shop-a") == T0
+        assert migrated.outbox_counts() == (1, 0)
+        assert migrated.leases() == [], "the new table is there, empty"

@@ -7,7 +7,7 @@ category, never by the caller's key.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from pipeline.worker import WindowReport
@@ -53,12 +53,22 @@ class ApiMetrics:
             ["shop", "outcome"],
             registry=self.registry,
         )
+        self.shop_lag = Gauge(
+            "loginsights_shop_lag_seconds",
+            "How far each shop's checkpoint is behind now, after its last pass.",
+            ["shop"],
+            registry=self.registry,
+        )
         self.worker_windows = Counter(
             "loginsights_worker_windows",
             "Import windows the in-process worker completed, by shop.",
             ["shop"],
             registry=self.registry,
         )
+
+    def observe_lag(self, shop: str, seconds: float) -> None:
+        """Hook for ``run_forever(on_lag=…)``: how far the shop's checkpoint is behind now."""
+        self.shop_lag.labels(shop).set(seconds)
 
     def observe_window(self, report: WindowReport) -> None:
         """Hook for ``run_forever(on_window=…)`` when a worker runs inside the API process."""

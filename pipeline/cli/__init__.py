@@ -125,7 +125,7 @@ def main(
 
 
 def _register() -> None:
-    from pipeline.cli import imports, query, serve, solr, troubleshoot  # noqa: F401  (commands attach themselves)
+    from pipeline.cli import imports, ledger, query, serve, solr, troubleshoot  # noqa: F401  (commands attach themselves)
 
 
 _register()

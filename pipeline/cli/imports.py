@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from pipeline.cli import Moment, json_option, library_errors, main
-from pipeline.runner import run_forever, shop_workers
+from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
 from pipeline.simulators import (
@@ -201,19 +201,43 @@ def import_orders(
 
 @main.command()
 @click.option("--shop", "shop_names", multiple=True, help="Only these shops [default: all].")
-@click.option("--poll", type=float, help="Seconds between passes [default: 30].")
+@click.option("--poll", type=float, help="Seconds between passes of a shop [default: 30].")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Shops worked at once [default: one per shop, at most 32].",
+)
+@click.option("--worker-name", default="", help="Name in `loginsights workers` [host:pid].")
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(5, 3600),
+    default=60,
+    show_default=True,
+    help="A shop is taken over from a worker silent this long.",
+)
 @click.pass_obj
 @library_errors
-def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> None:
-    """Import continuously: every shop caught up, pass after pass, until SIGTERM or Ctrl-C.
+def run(
+    settings: Settings,
+    shop_names: tuple[str, ...],
+    poll: float | None,
+    concurrency: int | None,
+    worker_name: str,
+    lease_seconds: float,
+) -> None:
+    """Import continuously: many shops at once, pass after pass, until SIGTERM or Ctrl-C.
 
-    Each shop is also reconciled once a day, just after midnight in its time zone (seed 002).
-    On SIGTERM the current window is abandoned (its checkpoint does not move), the outbox is
-    flushed, and the command exits 0.
+    Each shop is worked under a lease in the ledger, so any number of `run` processes pointed
+    at one PostgreSQL ledger (LOGINSIGHTS_LEDGER_URL) share the shops; a worker that dies or
+    hangs loses its shops to the others after --lease-seconds. Each shop is paced by its
+    platform's own budget. Each is also reconciled once a day, just after midnight in its time
+    zone (seed 002). On SIGTERM the current windows are abandoned (their checkpoints do not
+    move), the outbox is flushed, and the command exits 0.
 
     \b
     Example:
       loginsights --shops-file shops.toml run --poll 15
+      LOGINSIGHTS_LEDGER_URL=postgresql+psycopg://li:pw@db/li loginsights run --concurrency 20
     """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -224,7 +248,12 @@ def run(settings: Settings, shop_names: tuple[str, ...], poll: float | None) -> 
         workers,
         flusher,
         stop=stop,
-        poll_seconds=poll or settings.poll_seconds,
+        options=RunOptions(
+            concurrency=concurrency,
+            poll_seconds=poll or settings.poll_seconds,
+            lease_seconds=lease_seconds,
+            worker_name=worker_name,
+        ),
         on_window=lambda report: click.echo(_window_line(report), err=True),
         on_reconciliation=lambda report: click.echo(report.summary(), err=True),
     )

@@ -9,7 +9,7 @@ import threading
 import click
 
 from pipeline.cli import library_errors, main
-from pipeline.runner import run_forever, shop_workers
+from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
 
 
@@ -66,8 +66,9 @@ def serve(
             args=(workers, flusher),
             kwargs={
                 "stop": stop,
-                "poll_seconds": settings.poll_seconds,
+                "options": RunOptions(poll_seconds=settings.poll_seconds),
                 "on_window": metrics.observe_window,
+                "on_lag": metrics.observe_lag,
             },
             name="import-worker",
             daemon=True,

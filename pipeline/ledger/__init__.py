@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from pipeline.ledger.base import LedgerBase, payload_hash
+from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
@@ -36,7 +36,12 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
     """The order store; one per process, shared by its workers and its flusher."""
 
     def store_orders(
-        self, entries: Sequence[tuple[Order, dict[str, Any]]], *, ttl: str, zone: ZoneInfo
+        self,
+        entries: Sequence[tuple[Order, dict[str, Any]]],
+        *,
+        ttl: str,
+        zone: ZoneInfo,
+        lease: Lease | None = None,
     ) -> set[str]:
         """Store a page of good orders (version 1) in one transaction, and mark their earlier
         failures resolved with the log documents that say so; returns the ids stored (any
@@ -47,6 +52,7 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
         ids = [order.order_id for order, _ in entries]
         stored: set[str] = set()
         with self._transaction() as db:
+            self._check_lease(db, lease)
             present = set(
                 db.execute(
                     select(orders.c.order_id).where(
@@ -69,4 +75,12 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
         return stored
 
 
-__all__ = ["OLD_VERSION_TAG", "FailureRecord", "Lease", "Ledger", "OutboxRow", "payload_hash"]
+__all__ = [
+    "OLD_VERSION_TAG",
+    "FailureRecord",
+    "Lease",
+    "Ledger",
+    "OutboxRow",
+    "ledger_url",
+    "payload_hash",
+]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, RowMapping, select
 
 from pipeline.ledger.base import LedgerBase, payload_hash
+from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.schema import attempts as attempts_table
 from pipeline.ledger.schema import failures
 from pipeline.models import FailedAttempt, next_version
@@ -32,7 +33,7 @@ class FailureRecord:
     doc_version: int
 
 
-class FailureLog(LedgerBase):
+class FailureLog(ShopLeases, LedgerBase):
     def failure(self, shop: str, order_id: str) -> FailureRecord | None:
         rows = self._read(select(failures).where(*_order_is(shop, order_id)))
         return _failure(rows[0]) if rows else None
@@ -51,6 +52,7 @@ class FailureLog(LedgerBase):
         ttl: str,
         zone: ZoneInfo,
         retry_unchanged: bool,
+        lease: Lease | None = None,
     ) -> bool:
         """Count one failed attempt and queue its log document, in one transaction.
 
@@ -59,6 +61,7 @@ class FailureLog(LedgerBase):
         """
         digest = payload_hash(payload) if payload is not None else None
         with self._transaction() as db:
+            self._check_lease(db, lease)
             row = (
                 db.execute(select(failures).where(*_order_is(attempt.shop, attempt.order_id)))
                 .mappings()

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pipeline.ledger.base import LedgerBase, now_iso
+from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.schema import checkpoints, reconciliations
 
 
-class ShopProgress(LedgerBase):
+class ShopProgress(ShopLeases, LedgerBase):
     def checkpoint(self, shop: str) -> datetime | None:
         rows = self._read(select(checkpoints.c.window_end).where(checkpoints.c.shop == shop))
         return datetime.fromisoformat(rows[0]["window_end"]) if rows else None
@@ -22,9 +23,12 @@ class ShopProgress(LedgerBase):
         rows = self._read(select(checkpoints.c.shop, checkpoints.c.window_end))
         return {row["shop"]: datetime.fromisoformat(row["window_end"]) for row in rows}
 
-    def advance_checkpoint(self, shop: str, window_end: datetime) -> None:
+    def advance_checkpoint(
+        self, shop: str, window_end: datetime, *, lease: Lease | None = None
+    ) -> None:
         """Move the shop's checkpoint forward (never back) to the end of a complete window."""
         with self._transaction() as db:
+            self._check_lease(db, lease)
             current = db.execute(
                 select(checkpoints.c.window_end).where(checkpoints.c.shop == shop)
             ).scalar()

@@ -1,0 +1,116 @@
+"""`loginsights db` and `loginsights workers`: the shared ledger and who works which shop."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy import create_engine
+
+from pipeline.cli import console, json_option, library_errors, main
+from pipeline.errors import ConfigurationError
+from pipeline.ledger import Ledger, ledger_url
+from pipeline.ledger.migrations import current_revision, head_revision, upgrade
+from pipeline.runner import shop_lag_report
+from pipeline.settings import Settings
+from pipeline.shops import load_shops
+
+
+@main.group()
+def db() -> None:
+    """The ledger's schema: see where it stands, apply migrations.
+
+    \b
+    Example:
+      LOGINSIGHTS_LEDGER_URL=postgresql+psycopg://li:pw@db/loginsights loginsights db upgrade
+    """
+
+
+@db.command("upgrade")
+@json_option
+@click.pass_obj
+@library_errors
+def db_upgrade(settings: Settings, as_json: bool) -> None:
+    """Apply every migration the ledger lacks (an existing SQLite ledger is kept, row for row).
+
+    Run it once per upgrade of loginsights against a shared PostgreSQL ledger; a SQLite ledger
+    is also upgraded by itself the first time a command opens it.
+
+    \b
+    Example:
+      loginsights db upgrade
+      loginsights --ledger /var/lib/loginsights/ledger.sqlite3 db upgrade --json
+    """
+    url = ledger_url(settings.ledger_location)
+    engine = create_engine(url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    result = {"ledger": url.render_as_string(), "from": before, "to": after}
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{result['ledger']}: schema {before or 'none'} -> {after}")
+
+
+@db.command("status")
+@json_option
+@click.pass_obj
+@library_errors
+def db_status(settings: Settings, as_json: bool) -> None:
+    """Say which schema revision the ledger is at and which one this loginsights needs.
+
+    \b
+    Example:
+      loginsights db status --json
+    """
+    url = ledger_url(settings.ledger_location)
+    engine = create_engine(url)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    result = {"ledger": url.render_as_string(), "current": current, "head": head_revision()}
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        state = "up to date" if current == result["head"] else "run `loginsights db upgrade`"
+        click.echo(f"{result['ledger']}: at {current or 'none'}, needs {result['head']}: {state}")
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@library_errors
+def workers(settings: Settings, as_json: bool) -> None:
+    """Show which worker holds which shop, and how far each shop's checkpoint is behind now.
+
+    \b
+    Example:
+      loginsights workers
+      loginsights workers --json
+    """
+    try:
+        names = list(load_shops(settings.shops_file))
+    except ConfigurationError:
+        names = []  # no shops file here: show what the ledger knows
+    with Ledger(settings.ledger_location) as ledger:
+        rows = shop_lag_report(ledger, names, now=datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    from rich.table import Table
+
+    table = Table("shop", "worker", "lease until", "checkpoint", "lag")
+    for row in rows:
+        lag = row["lagSeconds"]
+        table.add_row(
+            row["shop"],
+            row["worker"] or "-",
+            row["leaseExpiresAt"] or "-",
+            row["checkpoint"] or "never imported",
+            "-" if lag is None else f"{lag / 60:.1f} min",
+        )
+    console.print(table)
