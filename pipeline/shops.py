@@ -34,6 +34,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.models import Platform, validate_ttl
 from pipeline.scrub import remember_secrets
 from pipeline.sources import OrderSource
+from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, CallBudget, LeakyBucket, LoadShedding
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
 from pipeline.sources.shoplazza import ShoplazzaSource
@@ -160,9 +161,24 @@ def _secret(
     return SecretStr(value)
 
 
+def call_budget(platform: Platform) -> CallBudget:
+    """Each platform's own pace: Shopify's bucket (read from its header), Shoplazza's 2 calls/s
+    leaky bucket, SFCC's load shedding."""
+    if platform is Platform.SHOPIFY:
+        return LeakyBucket(40, 2.0, header=SHOPIFY_CALL_LIMIT)
+    if platform is Platform.SHOPLAZZA:
+        return LeakyBucket(4, 2.0, margin=1.0)
+    return LoadShedding()
+
+
 def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
     """The shop's connector, with credentials read from ``environ`` (the edge passes os.environ)."""
-    transport = ShopTransport(shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts)
+    transport = ShopTransport(
+        shop.name,
+        auth=Auth(headers=dict),
+        max_attempts=shop.max_attempts,
+        budget=call_budget(shop.platform),
+    )
     if shop.platform is Platform.SHOPIFY:
         return ShopifySource(
             shop.name,

@@ -335,7 +335,17 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
-PG_BIN = Path(os.environ.get("LOGINSIGHTS_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """The newest PostgreSQL server binaries Debian installed (15 on these machines)."""
+    given = os.environ.get("LOGINSIGHTS_TEST_PG_BIN")
+    if given:
+        return Path(given)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from pipeline.models import Platform
 from pipeline.orders import problems, raw_order_id, to_order
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import last_midnight, reconcile, reconciliation_due
-from pipeline.runner import run_forever
+from pipeline.runner import RunOptions, run_forever
 from pipeline.simulators import Faults, OrderCatalog, SimulatorServer
 from pipeline.windows import ImportWindow
 from pipeline.worker import ImportWorker
@@ -177,7 +177,7 @@ def test_the_run_loop_reconciles_each_shop_after_its_midnight(
             [worker],
             flusher,
             stop=stop,
-            poll_seconds=0.1,
+            options=RunOptions(poll_seconds=0.1),
             on_reconciliation=record,
             clock=lambda: next(ticks, end + timedelta(days=1)),
         )

@@ -3,6 +3,7 @@
     status or exception        action
     connection error, timeout  retry with exponential backoff
     429                        wait what Retry-After says (capped), then retry
+    503 + sfdc_load_status: THROTTLE   the same as a 429 (SFCC shedding load)
     500, 502, 503, 504, 5xx    retry with exponential backoff
     401                        refresh the credentials once (platforms with expiring tokens),
                                otherwise fail
@@ -16,7 +17,7 @@ error message or log line can carry them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipeline.errors import SourceRequestError, SourceUnavailableError
+from pipeline.sources.pacing import SFCC_LOAD_STATUS, CallBudget
 
 T = TypeVar("T")
 
@@ -48,7 +50,9 @@ SOURCE_RETRY_POLICY: dict[int | type[Exception], Action] = {
 }
 
 
-def action_for(status: int) -> Action:
+def action_for(status: int, headers: Mapping[str, str] | None = None) -> Action:
+    if status == 503 and (headers or {}).get(SFCC_LOAD_STATUS, "").upper() == "THROTTLE":
+        return Action.RATE_LIMITED  # SFCC shedding load: back off as for a 429
     if status in SOURCE_RETRY_POLICY:
         return SOURCE_RETRY_POLICY[status]
     return Action.RETRY if status >= 500 else Action.FAIL
@@ -82,9 +86,13 @@ class ShopTransport:
         max_attempts: int = 8,
         max_wait_seconds: float = 30.0,
         backoff_seconds: float = 0.5,
+        budget: CallBudget | None = None,
     ) -> None:
         self.shop = shop
         self.auth = auth
+        self.budget = budget or CallBudget()
+        self.calls = 0
+        self.rate_limited = 0  # 429s (and load-shedding 503s) received
         self.session = session or requests.Session()
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -99,15 +107,20 @@ class ShopTransport:
 
         def attempt() -> tuple[Any, requests.Response]:
             nonlocal refreshed
+            self.budget.before_call()
             try:
                 response = self.session.get(
                     url, params=params, headers=self.auth.headers(), timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as err:
                 raise _TryAgain(type(err).__name__, status=None, wait_seconds=None) from err
+            self.calls += 1
+            self.budget.after_response(response.status_code, response.headers)
             if response.ok:
                 return _decode(response, self.shop), response
-            action = action_for(response.status_code)
+            action = action_for(response.status_code, response.headers)
+            if action is Action.RATE_LIMITED:
+                self.rate_limited += 1
             if action is Action.REFRESH_AUTH and self.auth.refresh is not None and not refreshed:
                 refreshed = True
                 self.auth.refresh()
