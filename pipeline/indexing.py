@@ -26,7 +26,13 @@ import requests
 from pipeline.errors import SolrRequestError
 from pipeline.models import FailedAttempt, next_version
 from pipeline.settings import Settings
-from pipeline.solr.transport import error_for_pysolr, get_json, with_retries
+from pipeline.solr.transport import (
+    error_for_exception,
+    error_for_pysolr,
+    error_for_response,
+    get_json,
+    with_retries,
+)
 
 _MERGE_FIELDS = "document-id,firstAttemptedAt,version,attempts"
 
@@ -158,6 +164,20 @@ class LogInsightsIndex:
         on_progress: Callable[[int], None] | None = None,
     ) -> IndexReport:
         """Post prepared documents in batches; refused ones are reported, not lost."""
+        serialized = [
+            (_id(doc), json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+            for doc in documents
+        ]
+        return self.post_serialized(serialized, on_progress=on_progress)
+
+    def post_serialized(
+        self,
+        documents: Sequence[tuple[str, str]],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Post (id, JSON text) documents as they are: the outbox keeps them serialized, so
+        nothing is decoded and encoded again on the way to Solr."""
         report = IndexReport()
         for start in range(0, len(documents), self._batch_size):
             batch = list(documents[start : start + self._batch_size])
@@ -173,12 +193,12 @@ class LogInsightsIndex:
         except pysolr.SolrError as err:
             raise error_for_pysolr(err, self.collection_url, "refresh the index") from err
 
-    def _post_batch(self, batch: list[dict[str, Any]]) -> IndexReport:
+    def _post_batch(self, batch: list[tuple[str, str]]) -> IndexReport:
         try:
             answer = with_retries(lambda: self._add(batch), attempts=self._retry_attempts)
         except SolrRequestError as err:
             if len(batch) == 1:
-                return IndexReport(refused=[RefusedDocument(_id(batch[0]), str(err))])
+                return IndexReport(refused=[RefusedDocument(batch[0][0], str(err))])
             report = IndexReport()
             for document in batch:
                 report.merge(self._post_batch([document]))
@@ -188,16 +208,26 @@ class LogInsightsIndex:
             for error in answer.get("responseHeader", {}).get("errors", [])
         }
         return IndexReport(
-            indexed=[_id(doc) for doc in batch if _id(doc) not in refused],
+            indexed=[doc_id for doc_id, _ in batch if doc_id not in refused],
             refused=[RefusedDocument(doc_id, reason) for doc_id, reason in refused.items()],
         )
 
-    def _add(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+    def _add(self, batch: list[tuple[str, str]]) -> dict[str, Any]:
+        body = "[" + ",".join(text for _, text in batch) + "]"
+        url = f"{self.collection_url}/update"
         try:
-            text = self._solr.add(batch)
-        except pysolr.SolrError as err:
-            raise error_for_pysolr(err, self.collection_url, "index log documents") from err
-        result: dict[str, Any] = json.loads(text)
+            response = self._session.post(
+                url,
+                data=body.encode("utf-8"),
+                params={"wt": "json"},
+                headers={"Content-Type": "application/json"},
+                timeout=self._timeout,
+            )
+        except requests.RequestException as err:
+            raise error_for_exception(err, url, "index log documents") from err
+        if not response.ok:
+            raise error_for_response(response, "index log documents")
+        result: dict[str, Any] = response.json()
         return result
 
 

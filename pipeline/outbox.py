@@ -50,7 +50,9 @@ class OutboxFlusher:
                 break
             batches += 1
             try:
-                result = self.index.post_documents([row.document for row in rows])
+                result = self.index.post_serialized(
+                    [(row.document_id, row.document_json) for row in rows]
+                )
             except SolrUnavailableError as err:
                 self.ledger.outbox_failed([row.id for row in rows], str(err), dead=False)
                 report.solr_down, report.error = True, str(err)
