@@ -247,7 +247,7 @@ def shop_lag_report(
     ledger: Ledger, shop_names: Sequence[str], *, now: datetime
 ) -> list[dict[str, Any]]:
     """Each shop with the worker holding it (if any) and how far its checkpoint is behind now."""
-    leases = {row["shop"]: row for row in ledger.leases()}
+    leases = {row["shop"]: row for row in ledger.leases(now=now)}
     checkpoints = ledger.checkpoints()
     rows = []
     for shop in sorted(set(shop_names) | set(checkpoints) | set(leases)):

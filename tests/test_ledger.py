@@ -184,7 +184,9 @@ def test_a_shop_is_leased_to_one_worker_at_a_time(ledger: Ledger) -> None:
     assert again is not None and again.worker == "w1"
     taken = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=5))
     assert taken is not None and taken.token > again.token, "an expired lease is taken over"
-    assert [(r["shop"], r["worker"]) for r in ledger.leases()] == [("shop-a", "w2")]
+    assert [(r["shop"], r["worker"]) for r in ledger.leases(now=T0 + timedelta(minutes=5))] == [
+        ("shop-a", "w2")
+    ]
 
 
 def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> None:

@@ -127,3 +127,138 @@ def test_a_shop_leased_by_another_worker_is_left_alone(ledger: Ledger) -> None:
     taken, free = ShopDouble("a"), ShopDouble("b")
     run_passes([taken, free], passes=2, ledger=ledger)
     assert taken.passes == 0 and free.passes == 2
+
+
+# -- several `loginsights run` processes on one PostgreSQL ledger ----------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from conftest import (  # noqa: E402
+    SolrUnderTest,
+    empty_postgres_ledger,
+    past_day,
+    select,
+    simulator,
+    wait_for,
+)
+
+from pipeline.models import Platform  # noqa: E402
+from pipeline.orders import problems, raw_order_id, to_order  # noqa: E402
+from pipeline.simulators import Faults, OrderCatalog, SfccSimulator  # noqa: E402
+
+
+def shop_table(name: str, sim: Any, start: Any) -> str:
+    lines = [f"[shops.{name}]", f'platform = "{sim.platform}"', f'base_url = "{sim.url}"',
+             f'start = "{start.isoformat()}"', "window_minutes = 60", "page_size = 10",
+             "max_attempts = 20"]  # fmt: skip
+    if isinstance(sim, SfccSimulator):
+        lines += [f'auth_url = "{sim.url}"', f'organization_id = "{sim.organization_id}"',
+                  f'site_id = "{sim.site_id}"', f'client_id_env = "{name.upper()}_ID"',
+                  f'client_secret_env = "{name.upper()}_SECRET"']  # fmt: skip
+    else:
+        lines.append(f'access_token_env = "{name.upper()}_TOKEN"')
+    return "\n".join(lines) + "\n"
+
+
+def credentials(name: str, sim: Any) -> dict[str, str]:
+    if isinstance(sim, SfccSimulator):
+        return {f"{name.upper()}_ID": sim.client_id, f"{name.upper()}_SECRET": sim.client_secret}
+    return {f"{name.upper()}_TOKEN": sim.access_token}
+
+
+def truth(sim: Any, name: str, catalog: OrderCatalog) -> tuple[set[str], set[str]]:
+    from datetime import UTC, datetime
+
+    platform, good, bad = Platform(sim.platform), set(), set()
+    for order in catalog.created_between(None, None, high_inclusive=True, now=datetime.now(UTC)):
+        raw = sim.render(order)
+        (bad if problems(to_order(platform, name, raw)) else good).add(raw_order_id(platform, raw))
+    return good, bad  # type: ignore[return-value]
+
+
+def test_three_workers_share_twelve_shops_through_a_kill_and_a_partition(
+    tmp_path: Path, solr: SolrUnderTest, postgres_url: str
+) -> None:
+    from contextlib import ExitStack
+
+    empty_postgres_ledger(postgres_url)
+    start, end = past_day(hours=2)
+    bad_orders = Faults(missing_address_share=0.05, bad_email_share=0.03)
+    slow = Faults(latency_seconds=0.12)
+    platforms = [Platform.SHOPIFY, Platform.SHOPLAZZA, Platform.SFCC] * 4
+    env = {**os.environ, "LOGINSIGHTS_SOLR_URL": solr.url, "LOGINSIGHTS_LEDGER_URL": postgres_url,
+           "LOGINSIGHTS_STATE_DIR": str(tmp_path)}  # fmt: skip
+    expected: dict[str, tuple[set[str], set[str]]] = {}
+    with ExitStack() as stack:
+        tables = []
+        for n, platform in enumerate(platforms):
+            name = f"w{n:02d}-{platform.value}-{os.getpid()}"
+            catalog = OrderCatalog.generate(120, seed=100 + n, start=start, end=end,
+                                            faults=bad_orders)  # fmt: skip
+            sim = stack.enter_context(simulator(platform, catalog, slow))
+            expected[name] = truth(sim, name, catalog)
+            tables.append(shop_table(name, sim, start))
+            env.update(credentials(name, sim))
+        shops_file = tmp_path / "shops.toml"
+        shops_file.write_text("\n".join(tables))
+        ledger = Ledger(postgres_url)
+        stack.callback(ledger.close)
+
+        def worker(n: int) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "-m", "pipeline.cli", "--shops-file", str(shops_file), "run",
+                 "--concurrency", "3", "--lease-seconds", "5", "--poll", "1",
+                 "--worker-name", f"worker-{n}"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+
+        crew = [worker(n) for n in range(3)]
+        stack.callback(lambda: [p.kill() for p in crew if p.poll() is None])
+        samples: list[tuple[str, str, int]] = []
+
+        def sample() -> None:
+            samples.extend((r["shop"], r["worker"], r["token"]) for r in ledger.leases())
+
+        def total_orders() -> int:
+            return sum(ledger.count_orders(name) for name in expected)
+
+        assert wait_for(lambda: (sample(), total_orders() > 150)[1], seconds=90, interval=0.1)
+        crew[0].send_signal(signal.SIGKILL)  # killed mid-window
+        crew[1].send_signal(signal.SIGSTOP)  # partitioned past its lease
+        paused_until = time.monotonic() + 12
+        while time.monotonic() < paused_until:
+            sample()
+            time.sleep(0.1)
+        crew[1].send_signal(signal.SIGCONT)
+
+        def all_done() -> bool:
+            sample()
+            return all(
+                ledger.order_ids(name) == good
+                and {f.order_id for f in ledger.failures(name)} == bad
+                and (ledger.checkpoint(name) or start) >= end
+                for name, (good, bad) in expected.items()
+            )
+
+        assert wait_for(all_done, seconds=240, interval=0.2), "every shop finished"
+        for process in crew[1:]:
+            process.send_signal(signal.SIGTERM)
+        for process in crew[1:]:
+            assert process.wait(timeout=120) == 0, process.stderr.read().decode()[-2000:]
+
+        for name, (good, bad) in expected.items():
+            rows = ledger.order_rows(name)
+            assert len(rows) == len(good), f"{name}: every order stored exactly once"
+            docs = select(solr.url, q=f"shop:{name}", fl="orderId,attempts", rows=1000)
+            found = [d["orderId"] for d in docs["response"]["docs"]]
+            assert sorted(found) == sorted(bad), f"{name}: each failure in Solr once"
+        holders: dict[tuple[str, int], set[str]] = {}
+        for shop, holder, token in samples:
+            holders.setdefault((shop, token), set()).add(holder)
+        assert all(len(who) == 1 for who in holders.values()), "one holder per lease token"
+        assert any(token > 1 for _, token in holders), "some shop changed hands"

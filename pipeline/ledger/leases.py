@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -78,11 +78,18 @@ class ShopLeases(LedgerBase):
         return Lease(lease.shop, lease.worker, lease.token, expires)
 
     def release_lease(self, lease: Lease) -> None:
+        """Let the shop go now; the row stays, so the next holder's token is larger still."""
         with self._transaction() as db:
-            db.execute(delete(shop_leases).where(*_held(lease)))
+            db.execute(update(shop_leases).where(*_held(lease)).values(expires_at=_RELEASED))
 
-    def leases(self) -> list[RowMapping]:
-        return self._read(select(shop_leases).order_by(shop_leases.c.shop))
+    def leases(self, *, now: datetime | None = None) -> list[RowMapping]:
+        """The leases held right now, by shop."""
+        moment = _iso(now or datetime.now(UTC))
+        return self._read(
+            select(shop_leases)
+            .where(shop_leases.c.expires_at > moment)
+            .order_by(shop_leases.c.shop)
+        )
 
     def _check_lease(self, db: Connection, lease: Lease | None) -> None:
         """Inside a write: the lease is still ours (row-locked on PostgreSQL until commit)."""
@@ -109,6 +116,9 @@ def _lost(lease: Lease) -> LeaseLostError:
         "took it over after it expired); this worker wrote nothing more for it",
         shop=lease.shop,
     )
+
+
+_RELEASED = "1970-01-01T00:00:00+00:00"
 
 
 def _iso(moment: datetime) -> str:
