@@ -1,10 +1,9 @@
 """Writing log documents into the ``logInsights`` collection.
 
-One document per failing order: each new failed attempt re-posts the order's document, keeping
-``firstAttemptedImport`` from the first attempt (read back from Solr with real-time get, so it
-holds even for an order whose earlier attempt was indexed by another worker) and moving
-``errorMessage``, ``timestamp``, ``expire_at`` and ``version`` forward. Solr stamps ``timestamp``
-and computes ``expire_at`` itself (see the configset's update chain).
+Documents arrive rendered (``pipeline.documents``, from the ledger's facts) and usually serialized
+(the outbox keeps them as JSON text); this module only posts them. Solr stamps ``timestamp`` and
+computes ``expire_at`` itself, and keeps a document's ``version`` from going backwards (see the
+configset's update chain). Solr is never read back to learn what the ledger knows.
 
 A document Solr refuses is reported by id in an ``IndexReport`` and the rest of its batch is
 indexed; when Solr is down the error is raised after retries, so the caller keeps the documents
@@ -14,9 +13,8 @@ indexed; when Solr is down the error is raised after retries, so the caller keep
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,17 +22,13 @@ import pysolr
 import requests
 
 from pipeline.errors import SolrRequestError
-from pipeline.models import FailedAttempt, next_version
 from pipeline.settings import Settings
 from pipeline.solr.transport import (
     error_for_exception,
     error_for_pysolr,
     error_for_response,
-    get_json,
     with_retries,
 )
-
-_MERGE_FIELDS = "document-id,firstAttemptedAt,version,attempts"
 
 
 @dataclass(frozen=True)
@@ -95,67 +89,6 @@ class LogInsightsIndex:
             retry_attempts=settings.solr_retry_attempts,
             session=session,
         )
-
-    def record_failures(
-        self,
-        attempts: Sequence[FailedAttempt],
-        *,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> IndexReport:
-        """Post one document per failing order, merged with what Solr already holds for it."""
-        documents = self.build_documents(attempts)
-        return self.post_documents(documents, on_progress=on_progress)
-
-    def build_documents(self, attempts: Sequence[FailedAttempt]) -> list[dict[str, Any]]:
-        """Turn attempts into documents; several attempts of one order collapse into the last."""
-        latest: dict[str, FailedAttempt] = {}
-        earliest: dict[str, datetime] = {}
-        counts: dict[str, int] = {}
-        for attempt in attempts:
-            key = attempt.document_id
-            counts[key] = counts.get(key, 0) + 1
-            if key not in latest or attempt.attempted_at >= latest[key].attempted_at:
-                latest[key] = attempt
-            if key not in earliest or attempt.attempted_at < earliest[key]:
-                earliest[key] = attempt.attempted_at
-        existing = self.existing(list(latest))
-        documents = []
-        for key, attempt in latest.items():
-            before = existing.get(key, {})
-            first = earliest[key]
-            if before.get("firstAttemptedAt"):
-                first = min(first, datetime.fromisoformat(before["firstAttemptedAt"]))
-            documents.append(
-                attempt.to_log_document(
-                    ttl=self._ttl_for(attempt.doc_type),
-                    zone=self._zone,
-                    version=next_version(before.get("version")),
-                    first_attempted_at=first,
-                    attempts=int(before.get("attempts") or 0) + counts[key],
-                )
-            )
-        return documents
-
-    def existing(self, document_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """What Solr holds now for these ids (real-time get: sees uncommitted documents too)."""
-        ids = list(document_ids)
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), self._batch_size):
-            chunk = ids[start : start + self._batch_size]
-            body = with_retries(
-                lambda chunk=chunk: get_json(  # type: ignore[misc]
-                    self._session,
-                    f"{self.collection_url}/get",
-                    params={"ids": ",".join(chunk), "fl": _MERGE_FIELDS, "wt": "json"},
-                    timeout=self._timeout,
-                    what="read back earlier attempts",
-                    form=True,
-                ),
-                attempts=self._retry_attempts,
-            )
-            for doc in body.get("response", {}).get("docs", []):
-                found[doc["document-id"]] = doc
-        return found
 
     def post_documents(
         self,

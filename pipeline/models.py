@@ -11,7 +11,6 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -197,49 +196,6 @@ class FailedAttempt(BaseModel):
     @property
     def document_id(self) -> str:
         return log_document_id(self.doc_type, self.shop, self.order_id)
-
-    def to_log_document(
-        self,
-        *,
-        ttl: str,
-        zone: ZoneInfo,
-        version: int,
-        first_attempted_at: datetime | None = None,
-        attempts: int = 1,
-        resolved_at: datetime | None = None,
-    ) -> dict[str, Any]:
-        """The Solr document; ``timestamp`` and ``expire_at`` are stamped by Solr's update chain.
-
-        A resolved failure keeps its document until it expires, and its ``errorMessage`` begins
-        ``Resolved <when> after N attempts:`` so that whoever sends only seed 000's request (and
-        sees only the eleven documented fields) can tell it from an outstanding one.
-        """
-        first = first_attempted_at or self.attempted_at
-        message = self.error_message
-        if resolved_at is not None:
-            tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-            message = f"Resolved {human_time(resolved_at, zone)} after {tries}: {message}"
-        return {
-            "site": self.site,
-            "shopifyOrderName": self.order_name,
-            "orderCreatedDate": str(int(self.order_created_at.timestamp() * 1000)),
-            "firstAttemptedImport": human_time(first, zone),
-            "docType": self.doc_type.value,
-            "ttl": self.ttl or ttl,
-            "errorMessage": message,
-            "document-id": self.document_id,
-            "version": version,
-            "platform": self.platform.value,
-            "shop": self.shop,
-            "orderId": self.order_id,
-            "orderName": self.order_name,
-            "orderCreatedAt": solr_time(self.order_created_at),
-            "firstAttemptedAt": solr_time(first),
-            "attempts": attempts,
-            "errorCode": self.error_code.value,
-            "resolved": resolved_at is not None,
-            **({"resolvedAt": solr_time(resolved_at)} if resolved_at is not None else {}),
-        }
 
 
 __all__ = [

@@ -16,13 +16,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from pipeline.documents import reconciliation_document
 from pipeline.models import (
     DocType,
     Platform,
-    log_document_id,
     next_version,
-    redact_url,
-    solr_time,
 )
 from pipeline.orders import raw_created_at, raw_order_id
 from pipeline.sources.shopify import ShopifySource
@@ -75,26 +73,6 @@ class ReconciliationReport(BaseModel):
                 else ""
             )
         )
-
-    def to_log_document(self, *, site: str, ttl: str) -> dict[str, Any]:
-        return {
-            "document-id": log_document_id(
-                DocType.RECONCILIATION, self.shop, solr_time(self.window_start)
-            ),
-            "docType": DocType.RECONCILIATION.value,
-            "site": redact_url(site),
-            "ttl": ttl,
-            "errorMessage": self.summary(),
-            "version": next_version(None),
-            "platform": self.platform,
-            "shop": self.shop,
-            "windowStart": solr_time(self.window_start),
-            "windowEnd": solr_time(self.window_end),
-            "countAtSource": self.at_source,
-            "countAlreadyImported": self.already_imported,
-            "countImportedNow": self.imported_now,
-            "countFailedNow": self.failed_now,
-        }
 
 
 def reconcile(
@@ -191,7 +169,9 @@ def _kept(worker: ImportWorker, report: ReconciliationReport, ttl: str) -> Recon
             report.window_start,
             report.window_end,
             report.model_dump(mode="json"),
-            report.to_log_document(site=worker.shop.base_url, ttl=ttl),
+            reconciliation_document(
+                report, site=worker.shop.base_url, ttl=ttl, version=next_version(None)
+            ),
         )
         worker.flush()
     return report

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -179,21 +181,28 @@ def shop() -> str:
 def record_seed_failure(
     index: LogInsightsIndex, shop: str, platform: Platform = Platform.SHOPIFY
 ) -> None:
-    """The failed attempt of seed 000's sample (order #10101011010), for ``shop``; searchable."""
-    index.record_failures(
-        [
-            FailedAttempt(
-                platform=platform,
-                shop=shop,
-                order_id="10101011010",
-                order_name="#10101011010",
-                order_created_at=datetime.fromtimestamp(1704335862, UTC),
-                error_message="Service [createShopifyOrder] target threw an exception (null)",
-                site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
-            )
-        ]
+    """The failed attempt of seed 000's sample (order #10101011010), for ``shop``; searchable.
+
+    Recorded the production way: facts in a (throwaway) ledger, the document through its outbox.
+    """
+    from pipeline.ledger import Ledger
+    from pipeline.outbox import OutboxFlusher
+
+    attempt = FailedAttempt(
+        platform=platform,
+        shop=shop,
+        order_id="10101011010",
+        order_name="#10101011010",
+        order_created_at=datetime.fromtimestamp(1704335862, UTC),
+        error_message="Service [createShopifyOrder] target threw an exception (null)",
+        site=f"https://{shop}.myshopify.com/83950764316/orders/e218/authenticate?key=k",
     )
-    index.refresh()
+    with tempfile.TemporaryDirectory() as folder, Ledger(Path(folder) / "l.sqlite3") as ledger:
+        ledger.record_failures(
+            [attempt], ttl_for=lambda _: "+60DAYS", zone=ZoneInfo("America/New_York")
+        )
+        report = OutboxFlusher(ledger, index).flush()
+    assert report.posted == 1, report
 
 
 def wait_for(predicate, *, seconds: float, interval: float = 0.25):  # type: ignore[no-untyped-def]
@@ -333,7 +342,6 @@ def worker_for_sim(
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 
 
 def _pg_bin() -> Path:

@@ -40,11 +40,12 @@ def run(solr: SolrUnderTest, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_demo_then_query_shows_the_failed_orders(solr: SolrUnderTest) -> None:
-    code, out = run(solr, "demo", "--json")
+def test_demo_then_query_shows_the_failed_orders(solr: SolrUnderTest, tmp_path: Path) -> None:
+    code, out = run(solr, "--ledger", str(tmp_path / "demo.sqlite3"), "demo", "--json")
     assert code == 0, out
     report = json.loads(out)
-    assert len(report["indexed"]) == 4 and report["refused"] == []
+    assert report["recorded"] == 5, "four orders, #1002 twice"
+    assert report["posted"] == 5 and report["refused"] == 0 and report["waiting"] == 0
 
     code, out = run(solr, "query", "docType:SHOPIFY_ORDER AND shop:hc-demo", "--json")
     assert code == 0

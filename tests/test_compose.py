@@ -46,10 +46,17 @@ def test_the_api_runs_next_to_solr_with_a_required_token() -> None:
     assert all(port.startswith("127.0.0.1:") for port in api["ports"])
 
 
-def test_a_worker_imports_with_a_durable_ledger_and_stops_on_sigterm() -> None:
+def test_workers_share_a_postgresql_ledger_and_stop_on_sigterm() -> None:
     worker = COMPOSE["services"]["worker"]
     assert worker["command"] == ["loginsights", "run"]
     assert worker["stop_signal"] == "SIGTERM"
-    state = worker["environment"]["LOGINSIGHTS_STATE_DIR"]
-    assert any(v.startswith("ledger:") and v.endswith(state) for v in worker["volumes"])
-    assert "ledger" in COMPOSE["volumes"]
+    assert "container_name" not in worker and "ports" not in worker, "--scale worker=2 works"
+    url = worker["environment"]["LOGINSIGHTS_LEDGER_URL"]
+    assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+    assert worker["depends_on"]["ledger-migrate"]["condition"] == "service_completed_successfully"
+    migrate = COMPOSE["services"]["ledger-migrate"]
+    assert migrate["command"] == ["loginsights", "db", "upgrade"]
+    assert migrate["environment"]["LOGINSIGHTS_LEDGER_URL"] == url
+    postgres = COMPOSE["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:") and postgres["healthcheck"]["test"]
+    assert any(v.startswith("ledger-db:") for v in postgres["volumes"])

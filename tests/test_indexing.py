@@ -1,16 +1,44 @@
-"""Recording failed attempts in the logInsights collection of a real Solr."""
+"""Recording failed attempts in the logInsights collection of a real Solr.
+
+Attempts go the production way: facts into a ledger, documents rendered from them and posted
+from the outbox (``record`` below); the indexer itself only posts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import SolrUnderTest, free_port, select, wait_for
 
+from pipeline.documents import failure_document
 from pipeline.errors import SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
+from pipeline.ledger import Ledger
 from pipeline.models import FailedAttempt, Platform
+from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.settings import Settings
+
+ZONE = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        yield ledger
+
+
+def record(index: LogInsightsIndex, store: Ledger, attempts: list[FailedAttempt]) -> FlushReport:
+    """As the worker records failures: facts in the ledger, documents through the outbox."""
+    store.record_failures(attempts, ttl_for=lambda _: "+60DAYS", zone=ZONE)
+    return OutboxFlusher(store, index).flush()
+
+
+def document(attempt: FailedAttempt, version: int = 1) -> dict[str, object]:
+    return failure_document(attempt, ttl="+60DAYS", zone=ZONE, version=version)
 
 
 def failed(shop: str, order_id: str = "1001", **changes: object) -> FailedAttempt:
@@ -43,10 +71,10 @@ def exactly(solr: SolrUnderTest, shop: str, count: int):  # type: ignore[no-unty
 
 
 def test_expire_at_is_timestamp_plus_ttl(
-    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+    index: LogInsightsIndex, store: Ledger, solr: SolrUnderTest, shop: str
 ) -> None:
-    report = index.record_failures([failed(shop)])
-    assert report.refused == [] and len(report.indexed) == 1
+    report = record(index, store, [failed(shop)])
+    assert report.refused == 0 and report.posted == 1
     docs = wait_for(lambda: stored(solr, shop), seconds=10)
     assert len(docs) == 1
     doc = docs[0]
@@ -60,19 +88,21 @@ def test_expire_at_is_timestamp_plus_ttl(
 def test_a_posted_document_is_searchable_within_seconds_without_a_commit(
     index: LogInsightsIndex, solr: SolrUnderTest, shop: str
 ) -> None:
-    index.record_failures([failed(shop)])
-    assert wait_for(lambda: stored(solr, shop), seconds=5), "soft commit should expose it"
+    index.post_documents([document(failed(shop))])
+    assert wait_for(lambda: stored(solr, shop), seconds=5), "autoSoftCommit should expose it"
 
 
 def test_refailing_an_order_keeps_one_document_and_its_first_attempt(
-    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+    index: LogInsightsIndex, store: Ledger, solr: SolrUnderTest, shop: str
 ) -> None:
     first_time = datetime(2024, 1, 4, 3, 15, 12, tzinfo=UTC)
-    index.record_failures([failed(shop, attempted_at=first_time, error_message="first error")])
+    record(index, store, [failed(shop, attempted_at=first_time, error_message="first error")])
     before = wait_for(lambda: stored(solr, shop), seconds=10)[0]
 
-    index.record_failures(
-        [failed(shop, attempted_at=first_time + timedelta(days=7), error_message="second error")]
+    record(
+        index,
+        store,
+        [failed(shop, attempted_at=first_time + timedelta(days=7), error_message="second error")],
     )
 
     def moved_on() -> list[dict] | None:  # type: ignore[type-arg]
@@ -94,24 +124,25 @@ def test_refailing_an_order_keeps_one_document_and_its_first_attempt(
     assert after["attempts"] == 2
 
 
-def test_several_attempts_in_one_call_collapse_into_the_latest(
+def test_an_older_version_never_replaces_a_newer_one(
     index: LogInsightsIndex, solr: SolrUnderTest, shop: str
 ) -> None:
-    start = datetime(2024, 1, 4, 3, 15, 12, tzinfo=UTC)
-    attempts = [
-        failed(shop, attempted_at=start + timedelta(hours=hours), error_message=f"try {hours}")
-        for hours in (2, 0, 1)
-    ]
-    index.record_failures(attempts)
-    docs = wait_for(lambda: stored(solr, shop), seconds=10)
-    assert len(docs) == 1
-    assert docs[0]["errorMessage"] == "try 2"
-    assert docs[0]["firstAttemptedImport"] == "January 3, 2024 10:15:12 PM"
-    assert docs[0]["attempts"] == 3
+    """Two flushers posting the same order out of order: Solr keeps the newer version."""
+    newer = document(failed(shop, error_message="newer"), version=2_000)
+    older = document(failed(shop, error_message="older"), version=1_000)
+    index.post_documents([newer])
+    report = index.post_documents([older])
+    assert report.refused == [], "an old version is ignored, not an error"
+    index.post_documents([newer])  # the same version again: a no-op
+    index.refresh()
+    docs = stored(solr, shop)
+    assert [(d["errorMessage"], d["version"]) for d in docs] == [("newer", 2_000)]
 
 
-def test_secrets_never_reach_solr(index: LogInsightsIndex, solr: SolrUnderTest, shop: str) -> None:
-    index.record_failures([failed(shop)])
+def test_secrets_never_reach_solr(
+    index: LogInsightsIndex, store: Ledger, solr: SolrUnderTest, shop: str
+) -> None:
+    record(index, store, [failed(shop)])
     docs = wait_for(lambda: stored(solr, shop), seconds=10)
     assert "topsecret" not in str(docs)
     assert docs[0]["site"].endswith("/authenticate?key=")
@@ -120,7 +151,7 @@ def test_secrets_never_reach_solr(index: LogInsightsIndex, solr: SolrUnderTest, 
 def test_a_document_with_a_short_ttl_is_deleted_by_solr_itself(
     index: LogInsightsIndex, solr: SolrUnderTest, shop: str
 ) -> None:
-    index.record_failures([failed(shop, ttl="+3SECONDS"), failed(shop, "1002")])
+    index.post_documents([document(failed(shop, ttl="+3SECONDS")), document(failed(shop, "1002"))])
     assert len(wait_for(lambda: stored(solr, shop), seconds=10)) == 2
     margin = solr.auto_delete_period_seconds + 3 + 15
     remaining = wait_for(exactly(solr, shop, 1), seconds=margin)
@@ -134,7 +165,7 @@ def test_a_malformed_ttl_is_refused_and_the_rest_of_its_batch_is_indexed(
     good = [failed(shop, str(n)) for n in (1, 2, 3, 4)]
     # as if a bad document reached the indexer anyway (say from an old outbox row)
     bad = failed(shop, "666").model_copy(update={"ttl": "60DAYS"})
-    documents = index.build_documents([good[0], good[1], bad, good[2], good[3]])
+    documents = [document(a) for a in (good[0], good[1], bad, good[2], good[3])]
 
     report = index.post_documents(documents)
 
@@ -148,8 +179,7 @@ def test_a_malformed_ttl_is_refused_and_the_rest_of_its_batch_is_indexed(
 def test_unknown_fields_are_refused_not_guessed(
     index: LogInsightsIndex, solr: SolrUnderTest, shop: str
 ) -> None:
-    document = index.build_documents([failed(shop)])[0]
-    report = index.post_documents([{**document, "surpriseField_s": "x"}])
+    report = index.post_documents([{**document(failed(shop)), "surpriseField_s": "x"}])
     assert report.indexed == []
     assert "surpriseField_s" in report.refused[0].reason
 
@@ -157,7 +187,9 @@ def test_unknown_fields_are_refused_not_guessed(
 def test_unicode_and_emoji_are_stored_as_sent(
     index: LogInsightsIndex, solr: SolrUnderTest, shop: str
 ) -> None:
-    index.record_failures([failed(shop, order_name="#1001 🎁", error_message="Straße fehlt ✓ 🚚")])
+    index.post_documents(
+        [document(failed(shop, order_name="#1001 🎁", error_message="Straße fehlt ✓ 🚚"))]
+    )
     docs = wait_for(lambda: stored(solr, shop), seconds=10)
     assert docs[0]["shopifyOrderName"] == "#1001 🎁"
     assert docs[0]["errorMessage"] == "Straße fehlt ✓ 🚚"
@@ -169,9 +201,7 @@ def test_solr_down_raises_a_retriable_error_naming_what_to_do(tmp_path, shop: st
     )
     index = LogInsightsIndex.from_settings(settings)
     with pytest.raises(SolrUnavailableError, match="loginsights solr start"):
-        index.record_failures([failed(shop)])
-    with pytest.raises(SolrUnavailableError):
-        index.post_documents([{"document-id": "x", "docType": "SHOPIFY_ORDER"}])
+        index.post_documents([document(failed(shop))])
 
 
 def test_batches_larger_than_the_batch_size_are_all_indexed(
@@ -179,22 +209,20 @@ def test_batches_larger_than_the_batch_size_are_all_indexed(
 ) -> None:
     index = LogInsightsIndex.from_settings(settings.model_copy(update={"index_batch_size": 7}))
     seen: list[int] = []
-    report = index.record_failures(
-        [failed(shop, str(n)) for n in range(30)], on_progress=seen.append
+    report = index.post_documents(
+        [document(failed(shop, str(n))) for n in range(30)], on_progress=seen.append
     )
     assert len(report.indexed) == 30 and seen == [7, 7, 7, 7, 2]
     assert wait_for(lambda: len(stored(solr, shop)) == 30, seconds=10)
 
 
 def test_refailing_hundreds_of_orders_at_once_counts_every_attempt(
-    index: LogInsightsIndex, solr: SolrUnderTest, shop: str
+    index: LogInsightsIndex, store: Ledger, solr: SolrUnderTest, shop: str
 ) -> None:
-    """Read-back of earlier attempts must work for a full batch (ids too long for a URL)."""
     failures = [failed(shop, str(n)) for n in range(600)]
-    index.record_failures(failures)
-    report = index.record_failures(failures)
-    assert len(report.indexed) == 600
-    index.refresh()
+    record(index, store, failures)
+    report = record(index, store, failures)
+    assert report.posted == 600
     body = select(
         solr.url,
         q=f"shop:{shop}",

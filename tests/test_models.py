@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from pipeline.documents import failure_document
 from pipeline.models import (
     LOG_DOCUMENT_FIELDS,
     DocType,
@@ -48,7 +49,7 @@ def test_first_attempted_import_reads_like_seed_000_in_new_york_time() -> None:
 
 
 def test_log_document_has_the_documented_fields_in_their_formats() -> None:
-    doc = attempt().to_log_document(ttl="+60DAYS", zone=NEW_YORK, version=17234167832143)
+    doc = failure_document(attempt(), ttl="+60DAYS", zone=NEW_YORK, version=17234167832143)
     assert set(LOG_DOCUMENT_FIELDS) - {"timestamp", "expire_at"} <= set(doc)
     assert "timestamp" not in doc and "expire_at" not in doc, "Solr stamps these itself"
     assert doc["orderCreatedDate"] == "1704335862000"
@@ -60,7 +61,7 @@ def test_log_document_has_the_documented_fields_in_their_formats() -> None:
 
 
 def test_site_keeps_the_shop_and_order_but_empties_the_key() -> None:
-    doc = attempt().to_log_document(ttl="+60DAYS", zone=NEW_YORK, version=1)
+    doc = failure_document(attempt(), ttl="+60DAYS", zone=NEW_YORK, version=1)
     assert (
         doc["site"] == "https://hc-demo.myshopify.com/83950764316/orders/e218e7d5/authenticate?key="
     )
@@ -122,8 +123,11 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_unicode_and_emoji_survive() -> None:
-    doc = attempt(order_name="#1001 🎁", error_message="Adresse fehlt: Straße ✓").to_log_document(
-        ttl="+60DAYS", zone=NEW_YORK, version=1
+    doc = failure_document(
+        attempt(order_name="#1001 🎁", error_message="Adresse fehlt: Straße ✓"),
+        ttl="+60DAYS",
+        zone=NEW_YORK,
+        version=1,
     )
     assert doc["shopifyOrderName"] == "#1001 🎁"
     assert doc["errorMessage"] == "Adresse fehlt: Straße ✓"
@@ -144,10 +148,10 @@ def test_a_resolved_document_says_so_in_the_documented_fields() -> None:
         error_code=ErrorCode.MISSING_ADDRESS,
     )
     zone = ZoneInfo("America/New_York")
-    open_doc = attempt.to_log_document(ttl="+60DAYS", zone=zone, version=1, attempts=3)
+    open_doc = failure_document(attempt, ttl="+60DAYS", zone=zone, version=1, attempts=3)
     assert open_doc["errorMessage"] == "Order #1 has no shipping address"
     assert open_doc["resolved"] is False and "resolvedAt" not in open_doc
-    done = attempt.to_log_document(
+    done = failure_document(attempt,
         ttl="+60DAYS", zone=zone, version=2, attempts=3,
         resolved_at=datetime(2024, 1, 10, 16, 29, 31, tzinfo=UTC),
     )  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import CONFIGSET, SolrUnderTest, free_port, select, wait_for
-from test_indexing import failed
+from test_indexing import document, failed
 
 from pipeline.errors import LocalSolrError
 from pipeline.indexing import LogInsightsIndex
@@ -32,7 +32,7 @@ def test_standalone_mode_answers_the_documented_request_without_zookeeper(
     standalone_solr: SolrUnderTest, shop: str
 ) -> None:
     settings = Settings(solr_url=standalone_solr.url)
-    LogInsightsIndex.from_settings(settings).record_failures([failed(shop)])
+    LogInsightsIndex.from_settings(settings).post_documents([document(failed(shop))])
     answer = wait_for(
         lambda: (
             (
@@ -73,7 +73,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
         assert status.running and status.healthy and status.documents == 0
 
         index = LogInsightsIndex(first.solr_url)
-        index.record_failures([failed(shop)])
+        index.post_documents([document(failed(shop))])
         index.refresh()
         with pytest.raises(LocalSolrError, match="already runs on port"):
             local.start(mode="cloud", port=port)
@@ -107,7 +107,7 @@ def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, s
         assert len(status["cluster"]["live_nodes"]) == 2
         replicas = status["cluster"]["collections"]["logInsights"]["shards"]["shard1"]["replicas"]
         assert len(replicas) == 2
-        LogInsightsIndex(solr.urls[0]).record_failures([failed(shop)])
+        LogInsightsIndex(solr.urls[0]).post_documents([document(failed(shop))])
         found = wait_for(
             lambda: select(solr.urls[1], q=f"shop:{shop}")["response"]["numFound"], seconds=10
         )

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
 from pipeline import demo
 from pipeline.cli import console, err_console, json_option, library_errors, main
-from pipeline.indexing import IndexReport, LogInsightsIndex
 from pipeline.models import LOG_DOCUMENT_FIELDS
 from pipeline.query import LogInsightsQuery, compact_json, documented_request
 from pipeline.settings import Settings
+from pipeline.worker import open_ledger
 
 # -- query -----------------------------------------------------------------------------------
 
@@ -97,29 +98,24 @@ def _print_documents(body: dict[str, Any]) -> None:
 def demo_command(settings: Settings, as_json: bool) -> None:
     """Record a few failed import attempts (one order failing twice) into logInsights.
 
+    They go the way every failure goes: facts into the ledger, documents through its outbox.
+
     \b
     Example:
       loginsights solr start && loginsights demo && loginsights query 'docType:SHOPIFY_ORDER'
     """
     attempts = demo.sample_failed_attempts()
-    index = LogInsightsIndex.from_settings(settings)
-    with click.progressbar(length=len(attempts), label="indexing", file=sys.stderr) as bar:
-        report = index.record_failures(attempts, on_progress=bar.update)
-    index.refresh()
-    _print_report(report, as_json)
-
-
-def _print_report(report: IndexReport, as_json: bool) -> None:
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "indexed": report.indexed,
-                    "refused": [r.__dict__ for r in report.refused],
-                }
-            )
+    ledger, flusher = open_ledger(settings)
+    with ledger:
+        recorded = ledger.record_failures(
+            attempts, ttl_for=settings.ttl_for, zone=ZoneInfo(settings.time_zone)
         )
+        report = flusher.flush()
+    result = {"recorded": recorded, "posted": report.posted, "refused": report.refused,
+              "waiting": report.waiting, "solrDown": report.solr_down}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result))
         return
-    click.echo(f"indexed {len(report.indexed)} log documents")
-    for refused in report.refused:
-        click.echo(f"refused {refused.document_id}: {refused.reason}", err=True)
+    click.echo(f"recorded {recorded} failed attempts; {report.posted} log documents posted")
+    if report.waiting:
+        click.echo(f"{report.waiting} wait for Solr: {report.error}", err=True)

@@ -4,7 +4,7 @@ history of every attempt; each write queues the order's log document in the same
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, select
 
+from pipeline.documents import failure_document
 from pipeline.ledger.base import LedgerBase, payload_hash
 from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.schema import attempts as attempts_table
 from pipeline.ledger.schema import failures
-from pipeline.models import FailedAttempt, next_version
+from pipeline.models import DocType, FailedAttempt, next_version
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,13 @@ class FailureLog(ShopLeases, LedgerBase):
             )
             attempts = (row["attempts"] if row is not None else 0) + 1
             version = next_version(row["doc_version"] if row is not None else None)
-            document = attempt.to_log_document(
-                ttl=ttl, zone=zone, version=version, first_attempted_at=first, attempts=attempts
+            document = failure_document(
+                attempt,
+                ttl=ttl,
+                zone=zone,
+                version=version,
+                first_attempted_at=first,
+                attempts=attempts,
             )
             values = {
                 "shop": attempt.shop,
@@ -122,6 +128,26 @@ class FailureLog(ShopLeases, LedgerBase):
             )
             self._enqueue(db, document)
             return True
+
+    def record_failures(
+        self,
+        attempts: Sequence[FailedAttempt],
+        *,
+        ttl_for: Callable[[DocType], str],
+        zone: ZoneInfo,
+    ) -> int:
+        """Record attempts made elsewhere (the demo, benchmarks, tests) as the worker does:
+        facts here, documents queued in the outbox. Returns how many were recorded."""
+        return sum(
+            self.record_failure(
+                attempt,
+                payload=None,
+                ttl=ttl_for(attempt.doc_type),
+                zone=zone,
+                retry_unchanged=True,
+            )
+            for attempt in attempts
+        )
 
     def outstanding_failures(
         self,
@@ -183,7 +209,8 @@ def _order_is(shop: str, order_id: str) -> tuple[ColumnElement[bool], ColumnElem
 def resolved_document(row: RowMapping, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
     """A failure row's log document, re-posted as resolved (it stays until it expires)."""
     attempt = FailedAttempt.model_validate_json(row["attempt"])
-    return attempt.to_log_document(
+    return failure_document(
+        attempt,
         ttl=ttl,
         zone=zone,
         version=next_version(row["doc_version"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,17 @@ class Call:
         return values[0] if values else None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a killed worker, a timeout) is no error of the platform's."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SimulatorServer:
     """A simulated shop API; subclasses implement ``route`` for their platform."""
 
@@ -57,11 +69,12 @@ class SimulatorServer:
         self.catalog = catalog
         self.faults = faults or Faults()
         self.calls = 0
+        self.throttled = 0  # 429s of the platform's own rate limit (not injected faults)
         self.fault_replies = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._started = time.monotonic()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._httpd = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -152,6 +165,7 @@ class SimulatorServer:
                 {
                     "calls": self.calls,
                     "faultReplies": self.fault_replies,
+                    "throttled": self.throttled,
                     "orders": len(self.catalog),
                 },
             )

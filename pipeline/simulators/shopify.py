@@ -87,6 +87,7 @@ class ShopifySimulator(SimulatorServer):
         allowed, level = self.bucket.take()
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{level}/{self.bucket.size}"}
         if not allowed:
+            self.throttled += 1
             return Reply(
                 429,
                 {"errors": THROTTLED},

@@ -25,10 +25,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 from rig import ROOT, failed_attempts, free_port, local_solr
 
+from pipeline.documents import failure_document
 from pipeline.indexing import LogInsightsIndex
 from pipeline.query import compact_json
 
@@ -38,8 +40,11 @@ SHOPS = [f"bench-shop-{n}" for n in range(20)]
 
 def seed(solr_url: str, docs: int) -> None:
     index = LogInsightsIndex(solr_url)
+    zone = ZoneInfo("America/New_York")
     attempts = failed_attempts(docs, SHOPS)
-    index.record_failures(attempts)
+    index.post_documents(
+        [failure_document(a, ttl="+60DAYS", zone=zone, version=1) for a in attempts]
+    )
     index.refresh()
 
 
