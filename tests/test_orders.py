@@ -105,3 +105,43 @@ def test_an_order_without_id_or_creation_time_cannot_be_mapped() -> None:
         to_order(Platform.SHOPIFY, "s", {**raw, "id": None})
     with pytest.raises(UnmappableOrder, match="no creation time"):
         to_order(Platform.SHOPIFY, "s", {**raw, "created_at": None})
+
+
+# -- the email fast path gives email-validator's verdict ------------------------------------
+
+from email_validator import EmailNotValidError, validate_email  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pipeline.orders.rules import _plainly_valid, email_error  # noqa: E402
+
+
+def validator_accepts(address: str) -> bool:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ada@example.com", "a.b+tag@mail.example.co.uk", "x@localhost", "x@foo.test", "a..b@x.com",
+     ".a@x.com", "a@-x.com", "a@x-.com", "a@x.c", "a@x.123", "a@xn--nxasmq6b.com",
+     "a@ab--cd.com", "é@x.com", "a@exämple.com", "a" * 65 + "@x.com", "a@" + "x" * 64 + ".com",
+     "a@x..com", "a@x.com.", "a b@x.com", "a@[127.0.0.1]", '"a b"@x.com', "a@x_y.com"],
+)  # fmt: skip
+def test_the_fast_path_accepts_only_what_email_validator_accepts(address: str) -> None:
+    if _plainly_valid(address):
+        assert validator_accepts(address), address
+    assert (email_error(address) is None) == validator_accepts(address), address
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(
+    st.from_regex(
+        r"[a-zA-Z0-9._%+!#-]{1,20}@[a-zA-Z0-9.-]{1,20}\.[a-zA-Z0-9-]{1,8}", fullmatch=True
+    )
+)
+def test_generated_addresses_get_identical_verdicts(address: str) -> None:
+    assert (email_error(address) is None) == validator_accepts(address), address

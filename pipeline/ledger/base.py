@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+import orjson
 from sqlalchemy import URL, Connection, Engine, RowMapping, Table, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -23,6 +24,14 @@ from pipeline.ledger.schema import outbox as outbox_table
 
 def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """The raw payload as stored: orjson for speed, the standard encoder for what it refuses."""
+    try:
+        return orjson.dumps(payload).decode()
+    except TypeError:
+        return json.dumps(payload, ensure_ascii=False)
 
 
 def now_iso() -> str:

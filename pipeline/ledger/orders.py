@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 
-from pipeline.ledger.base import LedgerBase, now_iso
+from pipeline.ledger.base import LedgerBase, now_iso, payload_text
 from pipeline.ledger.schema import failures, orders
 from pipeline.orders.model import Order, OrderStatus
 
@@ -146,6 +146,6 @@ def order_values(order: Order, payload: dict[str, Any], *, version: int) -> dict
         "created_at": order.created_at.astimezone(UTC).isoformat(),
         "status": order.status.value,
         "tags": json.dumps(order.tags),
-        "payload": json.dumps(payload, ensure_ascii=False),
+        "payload": payload_text(payload),
         "imported_at": now_iso(),
     }
