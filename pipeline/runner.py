@@ -55,6 +55,17 @@ def shop_workers(
 
 
 @dataclass(frozen=True)
+class ShopPass:
+    """What one pass over a shop says about its freshness and its platform budget."""
+
+    shop: str
+    lag_seconds: float | None  # now minus the shop's checkpoint
+    calls: int  # API calls made since this process started
+    rate_limited: int  # 429s (and load-shedding 503s) received since then
+    budget_wait_seconds: float  # time spent waiting for the platform's budget since then
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """How ``run`` shares out the work; the defaults suit one process on one machine."""
 
@@ -75,7 +86,7 @@ def run_forever(
     ledger: Ledger | None = None,
     on_window: Callable[[WindowReport], None] | None = None,
     on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
-    on_lag: Callable[[str, float], None] | None = None,
+    on_shop: Callable[[ShopPass], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Run until ``stop`` is set.
@@ -86,7 +97,7 @@ def run_forever(
     """
     leases = ledger if ledger is not None else _ledger_of(workers)
     crew = _Crew(workers, flusher, leases, stop, options, clock)
-    crew.on_window, crew.on_reconciliation, crew.on_lag = on_window, on_reconciliation, on_lag
+    crew.on_window, crew.on_reconciliation, crew.on_shop = on_window, on_reconciliation, on_shop
     crew.run()
 
 
@@ -112,7 +123,7 @@ class _Crew:
         self.lease_duration = timedelta(seconds=options.lease_seconds)
         self.on_window: Callable[[WindowReport], None] | None = None
         self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
-        self.on_lag: Callable[[str, float], None] | None = None
+        self.on_shop: Callable[[ShopPass], None] | None = None
         self.started = clock()
 
     def run(self) -> None:
@@ -168,7 +179,7 @@ class _Crew:
                 report = reconcile(worker, ttl=worker.ttl)
                 if self.on_reconciliation:
                     self.on_reconciliation(report)
-            self._report_lag(worker)
+            self._report(worker)
         except WorkerStopped:
             pass
         except LeaseLostError as err:
@@ -201,14 +212,23 @@ class _Crew:
 
         return renew
 
-    def _report_lag(self, worker: ImportWorker) -> None:
+    def _report(self, worker: ImportWorker) -> None:
         checkpoint = worker.ledger.checkpoint(worker.shop.name)
-        if checkpoint is None:
-            return
-        lag = (self.clock() - checkpoint).total_seconds()
-        if self.on_lag:
-            self.on_lag(worker.shop.name, lag)
-        if lag > self.options.lag_warning_seconds:
+        lag = (self.clock() - checkpoint).total_seconds() if checkpoint else None
+        if self.on_shop:
+            transport = getattr(worker.source, "transport", None)
+            self.on_shop(
+                ShopPass(
+                    shop=worker.shop.name,
+                    lag_seconds=lag,
+                    calls=getattr(transport, "calls", 0),
+                    rate_limited=getattr(transport, "rate_limited", 0),
+                    budget_wait_seconds=getattr(
+                        getattr(transport, "budget", None), "waited_seconds", 0.0
+                    ),
+                )
+            )
+        if lag is not None and lag > self.options.lag_warning_seconds:
             log.warning(
                 "%s: its checkpoint is %.0f minutes behind now (over the %.0f-minute "
                 "threshold); look at `loginsights workers` and the shop's errors",
@@ -265,4 +285,11 @@ def shop_lag_report(
     return rows
 
 
-__all__ = ["RunOptions", "default_worker_name", "run_forever", "shop_lag_report", "shop_workers"]
+__all__ = [
+    "RunOptions",
+    "ShopPass",
+    "default_worker_name",
+    "run_forever",
+    "shop_lag_report",
+    "shop_workers",
+]

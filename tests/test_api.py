@@ -351,11 +351,22 @@ def test_metrics_carry_the_in_process_workers_counters(solr: SolrUnderTest) -> N
         start=datetime(2026, 11, 22, tzinfo=UTC), end=datetime(2026, 11, 23, tzinfo=UTC)
     )
     metrics.observe_window(WindowReport(window, shop="hc-demo", seen=5, imported=3, failed=2))
+    from pipeline.runner import ShopPass
+
+    for calls, throttled in ((10, 0), (25, 1)):
+        metrics.observe_shop(
+            ShopPass("hc-demo", lag_seconds=90.0, calls=calls, rate_limited=throttled,
+                     budget_wait_seconds=2.5)
+        )  # fmt: skip
     with served(create_app(api_settings(solr.url), metrics=metrics)) as url:
         text = requests.get(f"{url}/metrics", timeout=30).text
     assert 'loginsights_worker_orders_total{outcome="imported",shop="hc-demo"} 3.0' in text
     assert 'loginsights_worker_orders_total{outcome="failed",shop="hc-demo"} 2.0' in text
     assert 'loginsights_worker_windows_total{shop="hc-demo"} 1.0' in text
+    assert 'loginsights_shop_lag_seconds{shop="hc-demo"} 90.0' in text
+    assert 'loginsights_shop_api_calls_total{shop="hc-demo"} 25.0' in text, "totals, not sums"
+    assert 'loginsights_shop_rate_limited_total{shop="hc-demo"} 1.0' in text
+    assert 'loginsights_shop_budget_wait_seconds_total{shop="hc-demo"} 2.5' in text
 
 
 # -- issue 10: walking around the guard ------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pipeline.runner import ShopPass
 from pipeline.worker import WindowReport
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -59,6 +60,25 @@ class ApiMetrics:
             ["shop"],
             registry=self.registry,
         )
+        self.shop_calls = Counter(
+            "loginsights_shop_api_calls",
+            "Calls made to each shop's platform API.",
+            ["shop"],
+            registry=self.registry,
+        )
+        self.shop_rate_limited = Counter(
+            "loginsights_shop_rate_limited",
+            "429s (and SFCC load-shedding 503s) received from each shop's platform.",
+            ["shop"],
+            registry=self.registry,
+        )
+        self.shop_budget_wait = Counter(
+            "loginsights_shop_budget_wait_seconds",
+            "Time spent waiting for each shop's platform budget (pacing, not errors).",
+            ["shop"],
+            registry=self.registry,
+        )
+        self._seen: dict[str, tuple[int, int, float]] = {}
         self.worker_windows = Counter(
             "loginsights_worker_windows",
             "Import windows the in-process worker completed, by shop.",
@@ -66,9 +86,16 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def observe_lag(self, shop: str, seconds: float) -> None:
-        """Hook for ``run_forever(on_lag=…)``: how far the shop's checkpoint is behind now."""
-        self.shop_lag.labels(shop).set(seconds)
+    def observe_shop(self, shop_pass: ShopPass) -> None:
+        """Hook for ``run_forever(on_shop=…)``: freshness and platform budget after a pass."""
+        shop = shop_pass.shop
+        if shop_pass.lag_seconds is not None:
+            self.shop_lag.labels(shop).set(shop_pass.lag_seconds)
+        seen = self._seen.setdefault(shop, (0, 0, 0.0))
+        self.shop_calls.labels(shop).inc(max(0, shop_pass.calls - seen[0]))
+        self.shop_rate_limited.labels(shop).inc(max(0, shop_pass.rate_limited - seen[1]))
+        self.shop_budget_wait.labels(shop).inc(max(0.0, shop_pass.budget_wait_seconds - seen[2]))
+        self._seen[shop] = (shop_pass.calls, shop_pass.rate_limited, shop_pass.budget_wait_seconds)
 
     def observe_window(self, report: WindowReport) -> None:
         """Hook for ``run_forever(on_window=…)`` when a worker runs inside the API process."""

@@ -68,7 +68,7 @@ def serve(
                 "stop": stop,
                 "options": RunOptions(poll_seconds=settings.poll_seconds),
                 "on_window": metrics.observe_window,
-                "on_lag": metrics.observe_lag,
+                "on_shop": metrics.observe_shop,
             },
             name="import-worker",
             daemon=True,

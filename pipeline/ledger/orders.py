@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 
 from pipeline.ledger.base import LedgerBase, now_iso, payload_text
@@ -145,7 +146,7 @@ def order_values(order: Order, payload: dict[str, Any], *, version: int) -> dict
         "name": order.name,
         "created_at": order.created_at.astimezone(UTC).isoformat(),
         "status": order.status.value,
-        "tags": json.dumps(order.tags),
+        "tags": orjson.dumps(order.tags).decode(),
         "payload": payload_text(payload),
         "imported_at": now_iso(),
     }

@@ -53,6 +53,11 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
 
 
+# email-validator refuses a domain that is, or ends in, one of these names.
+_SPECIAL_USE_TLDS = frozenset(name for name in SPECIAL_USE_DOMAIN_NAMES if "." not in name)
+_SPECIAL_USE_MULTI_LABEL = any("." in name for name in SPECIAL_USE_DOMAIN_NAMES)
+
+
 def email_error(address: str) -> str | None:
     """Why an email is malformed, or None; email-validator's verdict, computed faster.
 
@@ -78,10 +83,7 @@ def _plainly_valid(address: str) -> bool:
     labels = domain.lower().split(".")
     if any(len(label) > 3 and label[2:4] == "--" for label in labels):
         return False  # IDNA's reserved labels (xn--…): email-validator's own checks decide
-    return not any(
-        domain.lower() == name or domain.lower().endswith("." + name)
-        for name in SPECIAL_USE_DOMAIN_NAMES
-    )
+    return labels[-1] not in _SPECIAL_USE_TLDS and not _SPECIAL_USE_MULTI_LABEL
 
 
 def explain(order: Order, found: list[Problem]) -> str:

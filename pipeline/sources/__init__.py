@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from pipeline.models import Platform
+from pipeline.sources.transport import ShopTransport
 from pipeline.windows import ImportWindow
 
 
 class OrderSource(Protocol):
     platform: Platform
     shop: str
+    transport: ShopTransport
 
     def list_orders(self, window: ImportWindow) -> Iterator[dict[str, Any]]: ...
 
