@@ -41,6 +41,7 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
         "bare_per_second": size / baseline["seconds"],
         "peak_rss_mb": peak_mb,
         "failed": totals["failed"],
+        "cpu_per_100k": totals["_cpu_seconds"] * 100_000 / size,
     }
 
 
@@ -56,15 +57,15 @@ def main() -> None:
     print(f"Command: `.venv/bin/python scripts/bench/import_bench.py --sizes {sizes}`\n")
     print(
         "| orders | import s | orders/s | bare fetch+parse orders/s | ratio to bare loop "
-        "| failures posted | peak RSS of the import (MB) |"
+        "| failures posted | peak RSS of the import (MB) | CPU s per 100k orders |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['size']:,} | {row['import_seconds']:.1f} | {row['orders_per_second']:,.0f} "
             f"| {row['bare_per_second']:,.0f} | "
             f"{row['orders_per_second'] / row['bare_per_second']:.2f} | {row['failed']:,.0f} "
-            f"| {row['peak_rss_mb']:.0f} |"
+            f"| {row['peak_rss_mb']:.0f} | {row['cpu_per_100k']:.1f} |"
         )
 
 

@@ -30,8 +30,9 @@ sys.argv = ["loginsights", *sys.argv[1:]]
 try:
     runpy.run_module("pipeline.cli", run_name="__main__")
 finally:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_kib": peak}), file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"peak_rss_kib": usage.ru_maxrss, "cpu_seconds": cpu}), file=sys.stderr)
 """
 
 
@@ -148,7 +149,9 @@ def shops_file(work: Path, name: str, url: str, start: datetime) -> Path:
 def measured_cli(
     args: list[str], *, shops: Path, ledger: Path, solr_url: str, work: Path
 ) -> tuple[dict[str, Any], float, float]:
-    """Run ``loginsights … --json`` in a child: (its JSON output, seconds, peak RSS in MB)."""
+    """Run ``loginsights … --json`` in a child: (its JSON output, seconds, peak RSS in MB).
+
+    The child's CPU seconds are in the output under ``_cpu_seconds``."""
     env = {
         **os.environ,
         "BENCH_TOKEN": TOKEN,
@@ -162,5 +165,7 @@ def measured_cli(
         env=env, capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     seconds = time.perf_counter() - began
-    peak = json.loads(result.stderr.strip().splitlines()[-1])["peak_rss_kib"] / 1024
-    return json.loads(result.stdout), seconds, peak
+    usage = json.loads(result.stderr.strip().splitlines()[-1])
+    output = json.loads(result.stdout)
+    output["_cpu_seconds"] = usage["cpu_seconds"]
+    return output, seconds, usage["peak_rss_kib"] / 1024
