@@ -146,6 +146,10 @@ class SimulatorServer:
             return self.server_error(self._rng.choice([500, 502, 504]))
         return None
 
+    def bulk_file(self, number: str) -> str | None:
+        """The JSONL of a finished bulk operation (platforms that have them)."""
+        return None
+
     def route(self, call: Call) -> Reply:  # pragma: no cover - every platform overrides it
         raise NotImplementedError
 
@@ -169,6 +173,9 @@ class SimulatorServer:
                     "orders": len(self.catalog),
                 },
             )
+        if len(parts) == 3 and parts[1] == "bulk":
+            text = self.bulk_file(parts[2].removesuffix(".jsonl"))
+            return Reply(200, text) if text is not None else Reply(404, {"errors": "Not Found"})
         if len(parts) == 3 and parts[1] == "orders" and call.method == "POST":
             changes = json.loads(call.body or b"{}")
             try:
@@ -194,9 +201,14 @@ def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 body=self.rfile.read(length) if length else b"",
             )
             reply = server.dispatch(call)
-            payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+            if isinstance(reply.body, str):  # a file, such as a bulk operation's JSONL
+                payload = reply.body.encode("utf-8")
+                content_type = "application/jsonl"
+            else:
+                payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+                content_type = "application/json; charset=utf-8"
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in reply.headers.items():
                 self.send_header(name, value)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.server import Call, Reply, SimulatorServer
+from pipeline.simulators.shopify_graphql import GraphQLAdmin
 
 ID_BASE = 5_500_000_000_000
 UNAUTHORIZED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -68,6 +69,10 @@ class ShopifySimulator(SimulatorServer):
         time_zone: str = "America/New_York",
         bucket_size: int = 40,
         leak_rate: float = 2.0,
+        graphql_maximum: float = 2000.0,
+        graphql_restore_rate: float = 100.0,
+        scopes: tuple[str, ...] = ("read_orders",),
+        bulk_seconds: float = 0.3,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -77,6 +82,13 @@ class ShopifySimulator(SimulatorServer):
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)
+        self.graphql = GraphQLAdmin(
+            self,
+            maximum_available=graphql_maximum,
+            restore_rate=graphql_restore_rate,
+            scopes=scopes,
+            bulk_seconds=bulk_seconds,
+        )
 
     def route(self, call: Call) -> Reply:
         if call.headers.get("x-shopify-access-token") != self.access_token:
@@ -84,6 +96,8 @@ class ShopifySimulator(SimulatorServer):
                 401,
                 {"errors": UNAUTHORIZED},
             )
+        if call.path.endswith("/graphql.json"):
+            return self._graphql(call)
         allowed, level = self.bucket.take()
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{level}/{self.bucket.size}"}
         if not allowed:
@@ -109,6 +123,21 @@ class ShopifySimulator(SimulatorServer):
         return reply
 
     # -- endpoints -------------------------------------------------------------------------
+
+    def _graphql(self, call: Call) -> Reply:
+        parts = call.path.strip("/").split("/")
+        if call.method != "POST" or len(parts) != 4 or parts[:2] != ["admin", "api"]:
+            return Reply(404, {"errors": "Not Found"})
+        try:
+            body = json.loads(call.body or b"{}")
+        except ValueError:
+            return Reply(400, {"errors": {"query": "Required parameter missing or invalid"}})
+        status, answer = self.graphql.answer(body if isinstance(body, dict) else {})
+        self.throttled = self.graphql.throttled
+        return Reply(status, answer)
+
+    def bulk_file(self, number: str) -> str | None:
+        return self.graphql.bulk_file(f"gid://shopify/BulkOperation/{number}")
 
     def _filters(self, call: Call) -> tuple[dict[str, Any] | None, Reply | None]:
         filters: dict[str, Any] = {"status": call.param("status") or "open"}
@@ -231,6 +260,73 @@ class ShopifySimulator(SimulatorServer):
         if moment is None:
             return None
         return moment.astimezone(self.zone).replace(microsecond=0).isoformat()
+
+    def order_id(self, order: SimOrder) -> int:
+        return ID_BASE + order.number
+
+    def graphql_time(self, moment: datetime) -> str:
+        """GraphQL's DateTime: UTC, to the second, with Z."""
+        return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+    def render_graphql(self, order: SimOrder) -> dict[str, Any]:
+        """The order as the GraphQL Admin API returns it (the fields our schema has)."""
+        rest = self.render(order)
+        address = rest["shipping_address"]
+
+        def mailing(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            if value is None:
+                return None
+            return {
+                "firstName": value["first_name"], "lastName": value["last_name"],
+                "name": value["name"], "address1": value["address1"],
+                "address2": value.get("address2"), "city": value["city"],
+                "province": value.get("province"), "provinceCode": value["province_code"],
+                "zip": value["zip"], "country": value["country"],
+                "countryCodeV2": value["country_code"], "phone": value["phone"],
+            }  # fmt: skip
+
+        fulfilled, cancelled = order.fulfilled, order.cancelled
+        return {
+            "id": f"gid://shopify/Order/{rest['id']}",
+            "legacyResourceId": str(rest["id"]),
+            "name": rest["name"],
+            "createdAt": self.graphql_time(order.created_at),
+            "updatedAt": self.graphql_time(order.updated_at),
+            "processedAt": self.graphql_time(order.created_at),
+            "cancelledAt": self.graphql_time(order.updated_at) if cancelled else None,
+            "closedAt": self.graphql_time(order.updated_at) if fulfilled else None,
+            "email": order.email,
+            "phone": order.phone,
+            "displayFinancialStatus": "PAID",
+            "displayFulfillmentStatus": "FULFILLED" if fulfilled else "UNFULFILLED",
+            "statusPageUrl": rest["order_status_url"],
+            "sourceName": order.source,
+            "note": order.note,
+            "tags": list(order.extra.get("tags", [])),
+            "currencyCode": "USD",
+            "totalPriceSet": {"shopMoney": {"amount": rest["total_price"], "currencyCode": "USD"}},
+            "customer": {
+                "id": f"gid://shopify/Customer/{rest['customer']['id']}",
+                "email": order.email,
+                "phone": order.phone,
+                "firstName": order.first_name,
+                "lastName": order.last_name,
+            },  # fmt: skip
+            "shippingAddress": mailing(address),
+            "billingAddress": mailing(rest["billing_address"]),
+            "lineItems": {
+                "nodes": [
+                    {
+                        "id": f"gid://shopify/LineItem/{item['id']}",
+                        "title": item["title"],
+                        "sku": item["sku"],
+                        "quantity": item["quantity"],
+                        "requiresShipping": item["requires_shipping"],
+                    }
+                    for item in rest["line_items"]
+                ]
+            },  # fmt: skip
+        }
 
     def render(self, order: SimOrder) -> dict[str, Any]:
         order_id = ID_BASE + order.number

@@ -105,14 +105,33 @@ class ShopTransport:
         self, url: str, params: dict[str, Any] | None = None
     ) -> tuple[Any, requests.Response]:
         """The decoded body and the response (for paging headers)."""
+        return self._call("GET", url, params=params)
+
+    def post_json(self, url: str, body: dict[str, Any]) -> tuple[Any, requests.Response]:
+        """A JSON POST (GraphQL) under the same policy; the decoded answer and the response."""
+        return self._call("POST", url, body=body)
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> tuple[Any, requests.Response]:
         refreshed = False
 
         def attempt() -> tuple[Any, requests.Response]:
             nonlocal refreshed
             self.budget.before_call()
             try:
-                response = self.session.get(
-                    url, params=params, headers=self.auth.headers(), timeout=self.timeout
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=self.auth.headers(),
+                    timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as err:
                 raise _TryAgain(type(err).__name__, status=None, wait_seconds=None) from err

@@ -1,0 +1,492 @@
+"""Shopify's GraphQL Admin API, as much of it as the connector uses, served with graphql-core.
+
+graphql-core rather than strawberry: the schema is written in Shopify's own SDL (the names and
+shapes match the documentation one to one) and resolved by plain functions, with no class per
+type; graphql-core also parses a query once so that its cost can be computed before it runs.
+
+- ``POST /admin/api/{version}/graphql.json`` with ``{"query", "variables"}``, header
+  ``X-Shopify-Access-Token``.
+- ``orders(first ≤ 250, after, sortKey: CREATED_AT, reverse, query)`` with ``pageInfo`` and
+  cursors; the search syntax ``created_at:>='…' created_at:<'…'`` (also ``>``, ``<=``);
+  ``order(id: "gid://shopify/Order/…")``; ``ordersCount(query) { count precision }``.
+- Cost: an object costs 1, a connection 2 plus ``first`` times its node's cost, scalars nothing
+  (Shopify's calculated query cost); a query over 1,000 points is refused (``MAX_COST_EXCEEDED``).
+  A bucket of ``maximum_available`` points (default 2,000) refills at ``restore_rate`` points a
+  second (default 100, the Standard plan's); each answer carries ``extensions.cost``
+  ``{requestedQueryCost, actualQueryCost, throttleStatus {maximumAvailable, currentlyAvailable,
+  restoreRate}}``; a query costing more than what is available gets ``THROTTLED``.
+- ``bulkOperationRunQuery(query)`` runs one bulk query at a time; ``currentBulkOperation`` and
+  ``node(id)`` report its status; when ``COMPLETED`` its ``url`` serves the JSONL (one node a
+  line).
+- Without the ``read_all_orders`` scope, orders created more than 60 days ago do not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    VariableNode,
+    build_schema,
+    graphql_sync,
+    parse,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from pipeline.simulators.catalog import SimOrder
+    from pipeline.simulators.shopify import ShopifySimulator
+
+SDL = """
+scalar DateTime
+scalar URL
+
+interface Node { id: ID! }
+
+enum OrderSortKeys { CREATED_AT ID PROCESSED_AT UPDATED_AT }
+
+type Query {
+  orders(first: Int, after: String, sortKey: OrderSortKeys, reverse: Boolean,
+         query: String): OrderConnection!
+  order(id: ID!): Order
+  ordersCount(query: String, limit: Int): Count
+  currentBulkOperation: BulkOperation
+  node(id: ID!): Node
+  currentAppInstallation: AppInstallation!
+}
+
+type Mutation {
+  bulkOperationRunQuery(query: String!): BulkOperationRunQueryPayload
+}
+
+type Count { count: Int! precision: String! }
+type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! endCursor: String
+                startCursor: String }
+type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
+type OrderEdge { cursor: String! node: Order! }
+
+type Order implements Node {
+  id: ID!
+  legacyResourceId: String!
+  name: String!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  processedAt: DateTime!
+  cancelledAt: DateTime
+  closedAt: DateTime
+  email: String
+  phone: String
+  displayFinancialStatus: String
+  displayFulfillmentStatus: String!
+  statusPageUrl: URL!
+  sourceName: String
+  note: String
+  tags: [String!]!
+  currencyCode: String!
+  totalPriceSet: MoneyBag!
+  customer: Customer
+  shippingAddress: MailingAddress
+  billingAddress: MailingAddress
+  lineItems(first: Int): LineItemConnection!
+}
+
+type MoneyBag { shopMoney: MoneyV2! }
+type MoneyV2 { amount: String! currencyCode: String! }
+type Customer { id: ID! email: String phone: String firstName: String lastName: String }
+type MailingAddress { firstName: String lastName: String name: String address1: String
+  address2: String city: String province: String provinceCode: String zip: String
+  country: String countryCodeV2: String phone: String }
+type LineItemConnection { nodes: [LineItem!]! }
+type LineItem { id: ID! title: String! sku: String quantity: Int! requiresShipping: Boolean! }
+
+type BulkOperation implements Node {
+  id: ID!
+  status: String!
+  errorCode: String
+  objectCount: String!
+  url: URL
+  createdAt: DateTime!
+  completedAt: DateTime
+  query: String!
+}
+type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [UserError!]! }
+type UserError { field: [String!] message: String! }
+type AppInstallation { accessScopes: [AccessScope!]! }
+type AccessScope { handle: String! }
+"""
+
+MAX_QUERY_COST = 1000
+SEARCH_TERM = re.compile(r"created_at:(>=|<=|>|<)'?([0-9T:\-.+Z]+)'?")
+
+
+class CostBucket:
+    """The calculated-cost bucket: points that refill at a steady rate."""
+
+    def __init__(self, maximum: float, restore_rate: float) -> None:
+        self.maximum, self.restore_rate = maximum, restore_rate
+        self._available, self._at = maximum, time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self, requested: int) -> tuple[bool, float]:
+        with self._lock:
+            now = time.monotonic()
+            self._available = min(
+                self.maximum, self._available + (now - self._at) * self.restore_rate
+            )
+            self._at = now
+            if requested > self._available:
+                return False, self._available
+            self._available -= requested
+            return True, self._available
+
+    def refund(self, points: float) -> float:
+        with self._lock:
+            self._available = min(self.maximum, self._available + points)
+            return self._available
+
+    def status(self, available: float) -> dict[str, float]:
+        return {
+            "maximumAvailable": float(self.maximum),
+            "currentlyAvailable": float(int(available)),
+            "restoreRate": float(self.restore_rate),
+        }
+
+
+class GraphQLAdmin:
+    """The GraphQL endpoint of one simulated shop."""
+
+    def __init__(
+        self,
+        sim: ShopifySimulator,
+        *,
+        maximum_available: float = 2000.0,
+        restore_rate: float = 100.0,
+        scopes: tuple[str, ...] = ("read_orders",),
+        bulk_seconds: float = 0.3,
+    ) -> None:
+        self.sim = sim
+        self.schema: GraphQLSchema = build_schema(SDL)
+        self.bucket = CostBucket(maximum_available, restore_rate)
+        self.scopes = scopes
+        self.bulk_seconds = bulk_seconds
+        self.throttled = 0
+        self._bulk: dict[str, Any] | None = None
+        self._bulk_results: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- the endpoint ------------------------------------------------------------------------
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        query, variables = body.get("query"), body.get("variables") or {}
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            return 400, {"errors": {"query": "Required parameter missing or invalid"}}
+        try:
+            document = parse(query)
+        except GraphQLError as err:
+            return 200, {"errors": [err.formatted]}
+        problems = validate(self.schema, document)
+        if problems:
+            return 200, {"errors": [p.formatted for p in problems]}
+        requested = self._cost(document, variables)
+        if requested > MAX_QUERY_COST:
+            return 200, {
+                "errors": [
+                    {
+                        "message": f"Query cost is {requested}, which exceeds the single query "
+                        f"max cost limit ({MAX_QUERY_COST}).",
+                        "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
+                                       "maxCost": MAX_QUERY_COST},
+                    }
+                ]
+            }  # fmt: skip
+        allowed, available = self.bucket.take(requested)
+        if not allowed:
+            self.throttled += 1
+            return 200, {
+                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                "extensions": {
+                    "cost": {
+                        "requestedQueryCost": requested,
+                        "actualQueryCost": None,
+                        "throttleStatus": self.bucket.status(available),
+                    }
+                },
+            }
+        result = graphql_sync(
+            self.schema,
+            query,
+            root_value=self,
+            variable_values=variables,
+            field_resolver=_resolve,
+        )
+        actual = self._actual_cost(result.data) if result.data else requested
+        available = self.bucket.refund(max(0, requested - actual))
+        payload: dict[str, Any] = {
+            "extensions": {
+                "cost": {
+                    "requestedQueryCost": requested,
+                    "actualQueryCost": actual,
+                    "throttleStatus": self.bucket.status(available),
+                }
+            }
+        }
+        if result.data is not None:
+            payload["data"] = result.data
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        return 200, payload
+
+    def bulk_file(self, operation: str) -> str | None:
+        return self._bulk_results.get(operation)
+
+    # -- resolvers (graphql-core calls these with info and the field's arguments) -----------
+
+    def orders(
+        self,
+        info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        sortKey: str = "CREATED_AT",  # noqa: N803  (GraphQL's argument name)
+        reverse: bool = False,
+        query: str | None = None,
+    ) -> dict[str, Any]:
+        if first is None or not 1 <= first <= 250:
+            raise GraphQLError("first must be between 1 and 250")
+        low, high = self._search(query)
+        orders = self._visible(low, high)
+        if sortKey not in ("CREATED_AT", "ID", "PROCESSED_AT"):
+            raise GraphQLError(f"sortKey {sortKey} is not supported by this simulator")
+        if reverse:
+            orders = orders[::-1]
+        if after:
+            try:
+                position = json.loads(base64.b64decode(after))["position"]
+            except (ValueError, KeyError) as err:
+                raise GraphQLError("Invalid cursor for current pagination sort.") from err
+            orders = orders[position:]
+            offset = position
+        else:
+            offset = 0
+        page = orders[:first]
+        edges = [
+            {"cursor": _cursor(offset + n + 1), "node": self.sim.render_graphql(order)}
+            for n, order in enumerate(page)
+        ]
+        return {
+            "edges": edges,
+            "nodes": [edge["node"] for edge in edges],
+            "pageInfo": {
+                "hasNextPage": len(orders) > first,
+                "hasPreviousPage": offset > 0,
+                "endCursor": edges[-1]["cursor"] if edges else None,
+                "startCursor": edges[0]["cursor"] if edges else None,
+            },
+        }
+
+    def order(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002
+        number = _number(id)
+        found = self.sim.catalog.get(number, self.sim.now()) if number is not None else None
+        if found is None or not self._in_scope(found):
+            return None
+        return self.sim.render_graphql(found)
+
+    def ordersCount(  # noqa: N802  (GraphQL's field name)
+        self, info: Any, query: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        low, high = self._search(query)
+        count = len(self._visible(low, high))
+        if limit is not None and count > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": count, "precision": "EXACT"}
+
+    def currentAppInstallation(self, info: Any) -> dict[str, Any]:  # noqa: N802
+        return {"accessScopes": [{"handle": scope} for scope in self.scopes]}
+
+    def currentBulkOperation(self, info: Any) -> dict[str, Any] | None:  # noqa: N802
+        return self._bulk_state()
+
+    def node(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002
+        bulk = self._bulk_state()
+        return bulk if bulk is not None and bulk["id"] == id else None
+
+    def bulkOperationRunQuery(self, info: Any, query: str) -> dict[str, Any]:  # noqa: N802
+        with self._lock:
+            current = self._bulk_state()
+            if current is not None and current["status"] in ("CREATED", "RUNNING"):
+                return {"bulkOperation": None, "userErrors": [
+                    {"field": ["query"],
+                     "message": "A bulk query operation for this app and shop is already in "
+                                "progress: " + current["id"] + "."}]}  # fmt: skip
+            try:
+                low, high = _bulk_span(query)
+            except ValueError as err:
+                return {"bulkOperation": None,
+                        "userErrors": [{"field": ["query"], "message": str(err)}]}  # fmt: skip
+            number = len(self._bulk_results) + 1
+            operation = f"gid://shopify/BulkOperation/{number}"
+            orders = self._visible(low, high)
+            lines = [
+                json.dumps({"id": f"gid://shopify/Order/{self.sim.order_id(o)}",
+                            "createdAt": self.sim.graphql_time(o.created_at)})
+                for o in orders
+            ]  # fmt: skip
+            self._bulk = {
+                "id": operation,
+                "query": query,
+                "createdAt": self.sim.graphql_time(datetime.now(UTC)),
+                "started": time.monotonic(),
+                "count": len(lines),
+            }
+            self._bulk_results[operation] = "\n".join(lines) + ("\n" if lines else "")
+            return {"bulkOperation": self._bulk_state(), "userErrors": []}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _bulk_state(self) -> dict[str, Any] | None:
+        if self._bulk is None:
+            return None
+        done = time.monotonic() - self._bulk["started"] >= self.bulk_seconds
+        operation = self._bulk["id"]
+        number = operation.rsplit("/", 1)[1]
+        return {
+            "id": operation,
+            "status": "COMPLETED" if done else "RUNNING",
+            "errorCode": None,
+            "objectCount": str(self._bulk["count"] if done else 0),
+            "url": f"{self.sim.url}/_sim/bulk/{number}.jsonl" if done else None,
+            "createdAt": self._bulk["createdAt"],
+            "completedAt": self._bulk["createdAt"] if done else None,
+            "query": self._bulk["query"],
+            "__typename": "BulkOperation",
+        }
+
+    def _search(self, query: str | None) -> tuple[datetime | None, datetime | None]:
+        return _search_span(query or "")
+
+    def _visible(self, low: datetime | None, high: datetime | None) -> list[SimOrder]:
+        """Orders created in [low, high) (as the search said), within the app's scopes."""
+        orders = self.sim.catalog.created_between(None, None, high_inclusive=True,
+                                                  now=self.sim.now())  # fmt: skip
+        return [
+            o
+            for o in orders
+            if (low is None or o.created_at >= low)
+            and (high is None or o.created_at < high)
+            and self._in_scope(o)
+        ]
+
+    def _in_scope(self, order: SimOrder) -> bool:
+        if "read_all_orders" in self.scopes:
+            return True
+        return order.created_at >= datetime.now(UTC) - timedelta(days=60)
+
+    def _cost(self, document: Any, variables: dict[str, Any]) -> int:
+        total = 0
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                if definition.operation.value == "mutation":
+                    total += 10
+                    continue
+                total += sum(
+                    _field_cost(sel, variables) for sel in definition.selection_set.selections
+                )
+        return max(1, total)
+
+    def _actual_cost(self, data: dict[str, Any]) -> int:
+        return max(1, _data_cost(data))
+
+
+def _field_cost(node: Any, variables: dict[str, Any]) -> int:
+    if not isinstance(node, FieldNode) or node.selection_set is None:
+        return 0
+    children = sum(_field_cost(sel, variables) for sel in node.selection_set.selections)
+    first = None
+    for argument in node.arguments or ():
+        if argument.name.value == "first":
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                first = variables.get(value.name.value)
+            else:
+                first = int(getattr(value, "value", 0))
+    if first is not None:
+        per_node = max(1, children)
+        return 2 + int(first) * per_node
+    if node.name.value in ("edges", "nodes", "node", "pageInfo"):
+        return children
+    return 1 + children
+
+
+def _data_cost(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_data_cost(item) for item in value)
+    if isinstance(value, dict):
+        if "edges" in value or "nodes" in value:
+            items = value.get("nodes") if "nodes" in value else value.get("edges")
+            return 2 + sum(max(1, _data_cost(item)) for item in items or [])
+        return sum(_data_cost(item) for item in value.values() if isinstance(item, dict | list))
+    return 0
+
+
+def _resolve(source: Any, info: Any, **args: Any) -> Any:
+    """Root fields are methods of GraphQLAdmin; below, rendered dicts."""
+    name = info.field_name
+    if isinstance(source, GraphQLAdmin):
+        return getattr(source, name)(info, **args)
+    if isinstance(source, dict):
+        value = source.get(name)
+        if name == "lineItems" and isinstance(value, dict) and "first" in args:
+            return {"nodes": value["nodes"][: args["first"]]}
+        return value
+    return getattr(source, name, None)
+
+
+def _cursor(position: int) -> str:
+    return base64.b64encode(json.dumps({"position": position}).encode()).decode()
+
+
+def _number(gid: str) -> int | None:
+    match = re.fullmatch(r"gid://shopify/Order/(\d+)", gid)
+    return int(match.group(1)) - 5_500_000_000_000 if match else None
+
+
+def _search_span(query: str) -> tuple[datetime | None, datetime | None]:
+    low: datetime | None = None
+    high: datetime | None = None
+    for operator, value in SEARCH_TERM.findall(query):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as err:
+            raise GraphQLError(f"Invalid search date {value!r}") from err
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if operator == ">=":
+            low = moment
+        elif operator == ">":
+            low = moment + timedelta(microseconds=1)
+        elif operator == "<":
+            high = moment
+        else:
+            high = moment + timedelta(microseconds=1)
+    return low, high
+
+
+def _bulk_span(query: str) -> tuple[datetime | None, datetime | None]:
+    """The created_at span of a bulk query over orders (the only kind this simulator runs)."""
+    if "orders" not in query:
+        raise ValueError("this simulator runs bulk queries over orders only")
+    inner = re.search(r'query:\s*"((?:[^"\\]|\\.)*)"', query)
+    text = inner.group(1).replace('\\"', '"') if inner else ""
+    return _search_span(text)
+
+
+__all__ = ["CostBucket", "GraphQLAdmin", "MAX_QUERY_COST"]
