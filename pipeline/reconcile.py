@@ -10,8 +10,9 @@ indexed in logInsights as docType ``ORDER_RECONCILIATION``, next to the failures
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -23,7 +24,6 @@ from pipeline.models import (
     next_version,
 )
 from pipeline.orders import raw_created_at, raw_order_id
-from pipeline.sources.shopify import ShopifySource
 from pipeline.windows import ImportWindow, plan_windows
 from pipeline.worker import (
     ALREADY,
@@ -95,17 +95,14 @@ def reconcile(
         dry_run=dry_run,
     )
     known = worker.ledger.order_ids(shop)
-    cheap = isinstance(worker.source, ShopifySource)
+    cheap = isinstance(worker.source, IdListing)
     listed: dict[str, dict[str, Any]] = {}
-    for window in plan_windows(
-        span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
-    ):
-        for raw in _list(worker, window, cheap):
-            order_id = raw_order_id(platform, raw)
-            created = raw_created_at(platform, raw)
-            if order_id is None or (created is not None and not span.contains(created)):
-                continue
-            listed[order_id] = raw
+    for raw in _listing(worker, span, cheap):
+        order_id = raw_order_id(platform, raw)
+        created = raw_created_at(platform, raw)
+        if order_id is None or (created is not None and not span.contains(created)):
+            continue
+        listed[order_id] = raw
     report.at_source = len(listed)
     missing = [order_id for order_id in listed if order_id not in known]
     report.already_imported = report.at_source - len(missing)
@@ -125,11 +122,22 @@ def reconcile(
     return _kept(worker, report, ttl)
 
 
-def _list(worker: ImportWorker, window: ImportWindow, cheap: bool) -> Any:
+@runtime_checkable
+class IdListing(Protocol):
+    """A source that can list only ids and creation times (Shopify: cheap, or in bulk)."""
+
+    def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]: ...
+
+
+def _listing(worker: ImportWorker, span: ImportWindow, cheap: bool) -> Iterator[dict[str, Any]]:
     if cheap:
-        assert isinstance(worker.source, ShopifySource)
-        return worker.source.list_orders(window, fields="id,created_at")
-    return worker.source.list_orders(window)
+        assert isinstance(worker.source, IdListing)
+        yield from worker.source.list_ids(span)
+        return
+    for window in plan_windows(
+        span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
+    ):
+        yield from worker.source.list_orders(window)
 
 
 def _full_orders(

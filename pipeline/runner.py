@@ -217,15 +217,14 @@ class _Crew:
         lag = (self.clock() - checkpoint).total_seconds() if checkpoint else None
         if self.on_shop:
             transport = getattr(worker.source, "transport", None)
+            budget = getattr(worker.source, "cost", None) or getattr(transport, "budget", None)
             self.on_shop(
                 ShopPass(
                     shop=worker.shop.name,
                     lag_seconds=lag,
                     calls=getattr(transport, "calls", 0),
                     rate_limited=getattr(transport, "rate_limited", 0),
-                    budget_wait_seconds=getattr(
-                        getattr(transport, "budget", None), "waited_seconds", 0.0
-                    ),
+                    budget_wait_seconds=getattr(budget, "waited_seconds", 0.0),
                 )
             )
         if lag is not None and lag > self.options.lag_warning_seconds:

@@ -25,6 +25,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +38,7 @@ from pipeline.sources import OrderSource
 from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, CallBudget, LeakyBucket, LoadShedding
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
+from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
 from pipeline.sources.shoplazza import ShoplazzaSource
 from pipeline.sources.transport import Auth, ShopTransport
 
@@ -52,7 +54,11 @@ class ShopConfig(BaseModel):
     settle_lag_seconds: int = Field(120, ge=0, le=86_400)
     overlap_seconds: int = Field(0, ge=0, le=86_400)
     page_size: int | None = Field(None, ge=1, le=250)
-    api_version: str = "2024-10"
+    api: Literal["graphql", "rest"] = Field(
+        "graphql",
+        description="Shopify: the GraphQL Admin API (default), or REST for existing custom apps.",
+    )
+    api_version: str | None = Field(None, description="The platform's dated API version.")
     access_token_env: str | None = None
     auth_url: str | None = None
     organization_id: str | None = None
@@ -179,14 +185,25 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
         max_attempts=shop.max_attempts,
         budget=call_budget(shop.platform),
     )
-    if shop.platform is Platform.SHOPIFY:
+    if shop.platform is Platform.SHOPIFY and shop.api == "rest":
         return ShopifySource(
             shop.name,
             shop.base_url,
             _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version,
+            api_version=shop.api_version or "2024-10",
             page_size=shop.page_size or 250,
             transport=transport,
+        )
+    if shop.platform is Platform.SHOPIFY:
+        return ShopifyGraphQLSource(
+            shop.name,
+            shop.base_url,
+            _secret(shop, shop.access_token_env, "access_token", environ),
+            api_version=shop.api_version or "2025-10",
+            page_size=shop.page_size or 25,
+            transport=ShopTransport(
+                shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts
+            ),
         )
     if shop.platform is Platform.SHOPLAZZA:
         return ShoplazzaSource(

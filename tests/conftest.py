@@ -272,6 +272,8 @@ def simulator(
     if platform is Platform.SHOPIFY:
         options.setdefault("bucket_size", 10_000)
         options.setdefault("leak_rate", 10_000.0)
+        options.setdefault("graphql_maximum", 1_000_000.0)
+        options.setdefault("graphql_restore_rate", 1_000_000.0)
     return SIMULATORS[platform](catalog, faults=faults, **options).start()  # type: ignore[arg-type]
 
 

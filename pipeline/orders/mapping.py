@@ -64,7 +64,70 @@ SFCC_ADDRESS = {
 }
 
 
+GRAPHQL_ADDRESS = {
+    "first": "firstName",
+    "last": "lastName",
+    "line1": "address1",
+    "city": "city",
+    "region": "provinceCode",
+    "postal_code": "zip",
+    "country_code": "countryCodeV2",
+    "phone": "phone",
+}
+GID_PREFIX = "gid://shopify/Order/"
+
+
+def is_graphql_order(raw: dict[str, Any]) -> bool:
+    """A Shopify order as the GraphQL Admin API shapes it (gid ids, camelCase)."""
+    return str(raw.get("id", "")).startswith(GID_PREFIX) or "createdAt" in raw
+
+
+def from_shopify_graphql(shop: str, raw: dict[str, Any]) -> Order:
+    customer = raw.get("customer") or {}
+    money = (raw.get("totalPriceSet") or {}).get("shopMoney") or {}
+    items = (raw.get("lineItems") or {}).get("nodes") or []
+    return Order(
+        platform=Platform.SHOPIFY,
+        shop=shop,
+        order_id=_legacy_id(raw),
+        name=str(raw.get("name") or _legacy_id(raw)),
+        created_at=_required_time(raw.get("createdAt")),
+        updated_at=parse_time(raw.get("updatedAt")),
+        email=raw.get("email") or customer.get("email"),
+        phone=raw.get("phone") or customer.get("phone"),
+        shipping_address=_address(raw.get("shippingAddress"), GRAPHQL_ADDRESS),
+        billing_address=_address(raw.get("billingAddress"), GRAPHQL_ADDRESS),
+        line_items=[
+            LineItem(
+                sku=str(item.get("sku") or ""),
+                title=str(item.get("title") or ""),
+                quantity=int(item.get("quantity") or 0),
+                price=Decimal("0"),
+                requires_shipping=bool(item.get("requiresShipping", True)),
+            )
+            for item in items
+        ],
+        total=_money(money.get("amount")),
+        currency=str(money.get("currencyCode") or raw.get("currencyCode") or ""),
+        status=OrderStatus.CANCELLED if raw.get("cancelledAt") else OrderStatus.CREATED,
+        platform_fulfilled=raw.get("displayFulfillmentStatus") == "FULFILLED",
+        channel="pos" if raw.get("sourceName") == "pos" else "web",
+        tags=_tags(raw.get("tags")),
+        note=str(raw.get("note") or ""),
+        site_url=str(raw.get("statusPageUrl") or ""),
+    )
+
+
+def _legacy_id(raw: dict[str, Any]) -> str:
+    """The numeric id REST uses, so that a shop can move between the two APIs."""
+    if raw.get("legacyResourceId"):
+        return str(raw["legacyResourceId"])
+    return str(raw["id"]).removeprefix(GID_PREFIX)
+
+
 def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
+    if is_graphql_order(raw):
+        return from_shopify_graphql(shop, raw)
     customer = raw.get("customer") or {}
     status = OrderStatus.CANCELLED if raw.get("cancelled_at") else OrderStatus.CREATED
     return Order(
@@ -175,13 +238,23 @@ MAPPERS: dict[Platform, Callable[[str, dict[str, Any]], Order]] = {
 
 def raw_order_id(platform: Platform, raw: dict[str, Any]) -> str | None:
     value = raw.get("orderNo" if platform is Platform.SFCC else "id")
-    return None if value in (None, "") else str(value)
+    if value in (None, ""):
+        return None
+    if platform is Platform.SHOPIFY and is_graphql_order(raw):
+        return _legacy_id(raw)
+    return str(value)
 
 
 def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
     """The creation time as the platform sent it, or None if it is missing or unreadable."""
+    if platform is Platform.SFCC:
+        key = "creationDate"
+    elif platform is Platform.SHOPIFY and is_graphql_order(raw):
+        key = "createdAt"
+    else:
+        key = "created_at"
     try:
-        return parse_time(raw.get("creationDate" if platform is Platform.SFCC else "created_at"))
+        return parse_time(raw.get(key))
     except (TypeError, ValueError):
         return None
 

@@ -66,6 +66,10 @@ class ShopifySource:
                 seen_pages.add(next_url)
             url, params = next_url, ({"fields": fields} if fields and next_url else None)
 
+    def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]:
+        """Ids and creation times only (``fields=id,created_at``): reconciliation's listing."""
+        return self.list_orders(span, fields="id,created_at")
+
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}.json")
         order: dict[str, Any] = body["order"]

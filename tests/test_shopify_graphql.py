@@ -1,0 +1,171 @@
+"""The Shopify GraphQL connector against the simulator's GraphQL Admin API, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import fast_transport, past_day, simulator
+from pydantic import SecretStr
+
+from pipeline.documents import failure_document
+from pipeline.errors import SourceRequestError
+from pipeline.ledger import Ledger
+from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
+from pipeline.orders import problems, raw_order_id, to_order
+from pipeline.reconcile import reconcile
+from pipeline.shops import ShopConfig
+from pipeline.simulators import Faults, OrderCatalog, ShopifySimulator
+from pipeline.sources.shopify import ShopifySource
+from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
+from pipeline.windows import ImportWindow
+from pipeline.worker import ImportWorker
+
+
+def graphql_source(sim: ShopifySimulator, shop: str, **options: object) -> ShopifyGraphQLSource:
+    return ShopifyGraphQLSource(
+        shop, sim.url, SecretStr(sim.access_token), transport=fast_transport(shop), **options
+    )  # type: ignore[arg-type]
+
+
+def rest_source(sim: ShopifySimulator, shop: str) -> ShopifySource:
+    return ShopifySource(shop, sim.url, SecretStr(sim.access_token), transport=fast_transport(shop))
+
+
+@pytest.mark.parametrize("count", [0, 1, 24, 25, 26, 50, 51])
+def test_paging_at_exact_boundaries_lists_every_order_once(count: int, shop: str) -> None:
+    start, end = past_day(hours=2)
+    catalog = OrderCatalog.generate(count, seed=count + 1, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        source = graphql_source(sim, shop, page_size=25)
+        listed = list(source.list_orders(ImportWindow(start=start, end=end)))
+        assert source.count_orders(ImportWindow(start=start, end=end)) == count
+    ids = [raw_order_id(Platform.SHOPIFY, raw) for raw in listed]
+    assert len(ids) == len(set(ids)) == count
+    times = [raw["createdAt"] for raw in listed]
+    assert times == sorted(times), "sortKey: CREATED_AT"
+
+
+def test_a_window_is_half_open(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(0, seed=1, start=start, end=end)
+    on_edge = catalog.add(end)
+    inside = catalog.add(end - timedelta(seconds=1))
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        source = graphql_source(sim, shop)
+        first = list(source.list_orders(ImportWindow(start=start, end=end)))
+        second = list(source.list_orders(ImportWindow(start=end, end=end + timedelta(hours=1))))
+    assert [o["name"] for o in first] == [f"#{1001 + inside.number}"]
+    assert [o["name"] for o in second] == [f"#{1001 + on_edge.number}"]
+
+
+def test_one_order_by_id_maps_like_its_rest_twin(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(5, seed=3, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        rest = ShopifySource(
+            shop, sim.url, SecretStr(sim.access_token), transport=fast_transport(shop)
+        )
+        order_id = str(next(iter(rest.list_orders(ImportWindow(start=start, end=end))))["id"])
+        via_graphql = to_order(
+            Platform.SHOPIFY, shop, graphql_source(sim, shop).fetch_order(order_id)
+        )
+        via_rest = to_order(Platform.SHOPIFY, shop, rest.fetch_order(order_id))
+    assert via_graphql.order_id == via_rest.order_id == order_id, "same id through both APIs"
+    for field in ("name", "created_at", "email", "phone", "shipping_address", "status", "site_url"):
+        assert getattr(via_graphql, field) == getattr(via_rest, field), field
+
+
+def test_a_graphql_failure_document_keeps_seed_000s_shape(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(60, seed=4, start=start, end=end,
+                                    faults=Faults(missing_address_share=0.2))  # fmt: skip
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        raws = list(graphql_source(sim, shop).list_orders(ImportWindow(start=start, end=end)))
+    bad = next(raw for raw in raws if problems(to_order(Platform.SHOPIFY, shop, raw)))
+    order = to_order(Platform.SHOPIFY, shop, bad)
+    attempt = FailedAttempt(
+        platform=Platform.SHOPIFY, shop=shop, order_id=order.order_id, order_name=order.name,
+        order_created_at=order.created_at, error_message="no address", site=order.site_url,
+    )  # fmt: skip
+    doc = failure_document(attempt, ttl="+60DAYS", zone=ZoneInfo("America/New_York"), version=1)
+    assert set(LOG_DOCUMENT_FIELDS) - {"timestamp", "expire_at"} <= set(doc)
+    assert doc["site"].endswith("/authenticate?key="), "the key is emptied as in seed 000"
+    assert doc["shopifyOrderName"].startswith("#") and doc["orderCreatedDate"].isdigit()
+
+
+def test_steady_work_is_never_throttled_and_uses_the_bucket(shop: str) -> None:
+    start, end = past_day(hours=3)
+    catalog = OrderCatalog.generate(150, seed=5, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog, graphql_maximum=1000.0,
+                   graphql_restore_rate=250.0) as sim:  # fmt: skip
+        source = graphql_source(sim, shop)
+        listed = list(source.list_orders(ImportWindow(start=start, end=end)))
+        throttled_at_shopify = sim.graphql.throttled
+    assert len(listed) == 150
+    assert source.throttled == 0 and throttled_at_shopify == 0
+    assert source.cost.maximum == 1000.0 and source.cost.restore_rate == 250.0, "from the answers"
+    assert source.cost.waited_seconds > 0, "the bucket was spent and waited for, not hit"
+
+
+def test_a_forced_throttled_waits_for_the_bucket_and_recovers(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(40, seed=6, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog, graphql_maximum=1000.0,
+                   graphql_restore_rate=500.0) as sim:  # fmt: skip
+        assert sim.graphql.bucket.take(990)[0], "someone else spent the bucket"
+        source = graphql_source(sim, shop)
+        listed = list(source.list_orders(ImportWindow(start=start, end=end)))
+    assert len(listed) == 40
+    assert source.throttled >= 1 and source.transport.rate_limited >= 1
+
+
+def test_a_window_older_than_60_days_without_read_all_orders_says_which_scope(shop: str) -> None:
+    now = datetime.now(UTC)
+    old = ImportWindow(start=now - timedelta(days=70), end=now - timedelta(days=69))
+    catalog = OrderCatalog.generate(10, seed=7, start=old.start, end=old.end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        with pytest.raises(SourceRequestError, match="read_all_orders") as caught:
+            list(graphql_source(sim, shop).list_orders(old))
+        assert "empty" in str(caught.value)
+    with simulator(Platform.SHOPIFY, catalog, scopes=("read_orders", "read_all_orders")) as sim:
+        assert len(list(graphql_source(sim, shop).list_orders(old))) == 10
+
+
+def test_reconciliation_of_a_20k_order_day_lists_ids_in_bulk(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
+    start, end = past_day(hours=24)
+    catalog = OrderCatalog.generate(20_000, seed=8, start=start, end=end)
+    with (
+        simulator(Platform.SHOPIFY, catalog, bulk_seconds=0.2) as sim,
+        Ledger(tmp_path / "ledger.sqlite3") as ledger,
+    ):
+        config = ShopConfig.model_validate(
+            {"name": shop, "platform": "shopify", "base_url": sim.url, "start": start,
+             "window_minutes": 24 * 60, "settle_lag_seconds": 0}
+        )  # fmt: skip
+        rest = ShopifySource(
+            shop, sim.url, SecretStr(sim.access_token), transport=fast_transport(shop)
+        )
+        ImportWorker(config, rest, ledger, ttl="+60DAYS").import_range(start, end)
+        source = graphql_source(sim, shop, bulk_poll_seconds=0.1)
+        report = reconcile(ImportWorker(config, source, ledger, ttl="+60DAYS"), ttl="+60DAYS",
+                           end=end, hours=24)  # fmt: skip
+    assert source.bulk_operations == 1, "a large day is listed with one bulk operation"
+    assert report.at_source == 20_000 and report.already_imported == 20_000
+    assert report.imported_now == 0
+
+
+def test_a_small_day_is_listed_by_paged_id_queries(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
+    start, end = past_day(hours=24)
+    catalog = OrderCatalog.generate(300, seed=9, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim, Ledger(tmp_path / "l.sqlite3") as ledger:
+        config = ShopConfig.model_validate(
+            {"name": shop, "platform": "shopify", "base_url": sim.url, "start": start,
+             "window_minutes": 24 * 60, "settle_lag_seconds": 0}
+        )  # fmt: skip
+        source = graphql_source(sim, shop)
+        report = reconcile(ImportWorker(config, source, ledger, ttl="+60DAYS"), ttl="+60DAYS",
+                           end=end, hours=24)  # fmt: skip
+    assert source.bulk_operations == 0
+    assert report.at_source == 300 and report.imported_now + report.failed_now == 300
