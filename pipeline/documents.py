@@ -74,6 +74,7 @@ def reconciliation_document(
     report: ReconciliationReport, *, site: str, ttl: str, version: int
 ) -> dict[str, Any]:
     """One document per shop and span; a rerun of the same span replaces it."""
+    reasons = report.by_reason()
     return {
         "document-id": log_document_id(
             DocType.RECONCILIATION, report.shop, solr_time(report.window_start)
@@ -91,6 +92,9 @@ def reconciliation_document(
         "countAlreadyImported": report.already_imported,
         "countImportedNow": report.imported_now,
         "countFailedNow": report.failed_now,
+        "countCancelledAtPlatformOnly": reasons["cancelled_at_platform_open_in_store"],
+        "countCancelledInStoreOnly": reasons["cancelled_in_store_open_at_platform"],
+        "countExcluded": report.excluded,
     }
 
 

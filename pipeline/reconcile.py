@@ -10,8 +10,9 @@ indexed in logInsights as docType ``ORDER_RECONCILIATION``, next to the failures
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from pipeline.models import (
     Platform,
     next_version,
 )
-from pipeline.orders import raw_created_at, raw_order_id
+from pipeline.orders import raw_cancelled, raw_channel, raw_created_at, raw_order_id
 from pipeline.windows import ImportWindow, plan_windows
 from pipeline.worker import (
     ALREADY,
@@ -39,6 +40,20 @@ from pipeline.worker import (
 FETCH_ONE_BY_ONE_UP_TO = 50
 
 
+class Reason(StrEnum):
+    """Why an order needs a person's (or the importer's) attention."""
+
+    IMPORTED_NOW = "missing_imported_now"
+    FAILED_NOW = "missing_failed_now"
+    CANCELLED_AT_PLATFORM = "cancelled_at_platform_open_in_store"
+    CANCELLED_IN_STORE = "cancelled_in_store_open_at_platform"
+
+
+class ReasonedOrder(BaseModel):
+    order_id: str
+    reason: Reason
+
+
 class ReconciliationReport(BaseModel):
     """What reconciliation found and did for one shop and span."""
 
@@ -51,12 +66,22 @@ class ReconciliationReport(BaseModel):
     imported_now: int = 0
     failed_now: int = 0
     missing_ids: list[str] = Field(default_factory=list, description="Lacking before this run.")
+    excluded: int = Field(0, description="Left out by the shop's reconcile_exclude rules.")
+    orders: list[ReasonedOrder] = Field(
+        default_factory=list, description="Each order that needs attention, with its reason."
+    )
     dry_run: bool = False
     ran_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def missing(self) -> int:
         return len(self.missing_ids)
+
+    def count(self, reason: Reason) -> int:
+        return sum(1 for order in self.orders if order.reason is reason)
+
+    def by_reason(self) -> dict[str, int]:
+        return {reason.value: self.count(reason) for reason in Reason}
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported now"
@@ -66,6 +91,14 @@ class ReconciliationReport(BaseModel):
             f"{self.window_start:%Y-%m-%d %H:%M:%S} to {self.window_end:%Y-%m-%d %H:%M:%S} UTC: "
             f"{self.at_source} at the source, {self.already_imported} already imported, "
             f"{done} {verb}, {self.failed_now} failed now"
+            + (
+                f"; {self.count(Reason.CANCELLED_AT_PLATFORM)} cancelled at the platform but "
+                f"open in the store, {self.count(Reason.CANCELLED_IN_STORE)} cancelled in the "
+                "store but open at the platform"
+                if self.count(Reason.CANCELLED_AT_PLATFORM) or self.count(Reason.CANCELLED_IN_STORE)
+                else ""
+            )
+            + (f"; {self.excluded} excluded" if self.excluded else "")
             + (
                 f" (search docType:{DocType.for_platform(Platform(self.platform)).value} AND "
                 f"shop:{self.shop} for them)"
@@ -94,7 +127,7 @@ def reconcile(
         window_end=span.end,
         dry_run=dry_run,
     )
-    known = worker.ledger.order_ids(shop)
+    in_store = {row["order_id"]: row["status"] for row in worker.ledger.latest_orders(shop)}
     cheap = isinstance(worker.source, IdListing)
     listed: dict[str, dict[str, Any]] = {}
     for raw in _listing(worker, span, cheap):
@@ -102,24 +135,48 @@ def reconcile(
         created = raw_created_at(platform, raw)
         if order_id is None or (created is not None and not span.contains(created)):
             continue
+        if _excluded(worker.shop.reconcile_exclude, platform, raw):
+            report.excluded += 1
+            continue
         listed[order_id] = raw
     report.at_source = len(listed)
-    missing = [order_id for order_id in listed if order_id not in known]
+    missing = [order_id for order_id in listed if order_id not in in_store]
     report.already_imported = report.at_source - len(missing)
     report.missing_ids = missing
+    for order_id, raw in listed.items():
+        status = in_store.get(order_id)
+        if status is None:
+            continue
+        cancelled_there, cancelled_here = raw_cancelled(platform, raw), status == "cancelled"
+        if cancelled_there and not cancelled_here:
+            report.orders.append(
+                ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_AT_PLATFORM)
+            )
+        elif cancelled_here and not cancelled_there:
+            report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_IN_STORE))
     if dry_run or not missing:
         return _kept(worker, report, ttl)
     wanted = set(missing)
     for page in pages(_full_orders(worker, span, listed, wanted, cheap), PAGE_SIZE):
-        for outcome in worker.process_page(page):
+        for raw, outcome in zip(page, worker.process_page(page), strict=True):
+            order_id = raw_order_id(platform, raw) or ""
             if outcome == IMPORTED:
                 report.imported_now += 1
+                report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.IMPORTED_NOW))
             elif outcome in (FAILED, UNCHANGED):
                 report.failed_now += 1
+                report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.FAILED_NOW))
             elif outcome == ALREADY:  # imported meanwhile by the running worker
                 report.already_imported += 1
     worker.flush()
     return _kept(worker, report, ttl)
+
+
+def _excluded(rules: Sequence[str], platform: Platform, raw: dict[str, Any]) -> bool:
+    """The shop's reconcile_exclude rules: "pos" (point-of-sale orders), "cancelled"."""
+    return ("pos" in rules and raw_channel(platform, raw) == "pos") or (
+        "cancelled" in rules and raw_cancelled(platform, raw)
+    )
 
 
 @runtime_checkable

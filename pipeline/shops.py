@@ -63,13 +63,20 @@ class ShopConfig(BaseModel):
     auth_url: str | None = None
     organization_id: str | None = None
     site_id: str | None = None
+    business_manager_url: str | None = Field(
+        None, description="SFCC: the instance's Business Manager, for links to an order."
+    )
     client_id_env: str | None = None
     client_secret_env: str | None = None
+    reconcile_exclude: list[Literal["pos", "cancelled"]] = Field(
+        default_factory=list,
+        description='Orders the daily reconciliation leaves out, e.g. ["pos", "cancelled"].',
+    )
     max_attempts: int = Field(
         8, ge=1, le=100, description="Tries per API call before the window waits."
     )
 
-    @field_validator("base_url", "auth_url")
+    @field_validator("base_url", "auth_url", "business_manager_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -210,6 +217,7 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
             shop.name,
             shop.base_url,
             _secret(shop, shop.access_token_env, "access_token", environ),
+            api_version=shop.api_version or "2026-01",
             page_size=shop.page_size or 250,
             transport=transport,
         )
@@ -227,6 +235,7 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
         client_id=_secret(shop, shop.client_id_env, "client_id", environ).get_secret_value(),
         client_secret=_secret(shop, shop.client_secret_env, "client_secret", environ),
         page_size=shop.page_size or 200,
+        business_manager_url=shop.business_manager_url,
         transport=transport,
     )
 

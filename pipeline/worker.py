@@ -232,6 +232,9 @@ class ImportWorker:
         )
 
     def _order_url(self, order_id: str) -> str:
+        admin_url = getattr(self.source, "order_admin_url", None)
+        if admin_url is not None:
+            return str(admin_url(order_id))
         return f"{self.shop.base_url.rstrip('/')}/orders/{order_id}"
 
     # -- windows --------------------------------------------------------------------------

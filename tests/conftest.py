@@ -268,12 +268,15 @@ SIMULATORS: dict[Platform, type[SimulatorServer]] = {
 def simulator(
     platform: Platform, catalog: OrderCatalog, faults: Faults | None = None, **options: object
 ) -> SimulatorServer:
-    """A running simulator; Shopify's bucket is made roomy unless a test asks otherwise."""
+    """A running simulator; rate limits are made roomy unless a test asks otherwise."""
     if platform is Platform.SHOPIFY:
         options.setdefault("bucket_size", 10_000)
         options.setdefault("leak_rate", 10_000.0)
         options.setdefault("graphql_maximum", 1_000_000.0)
         options.setdefault("graphql_restore_rate", 1_000_000.0)
+    if platform is Platform.SHOPLAZZA:
+        options.setdefault("bucket_size", 10_000)
+        options.setdefault("leak_rate", 10_000.0)
     return SIMULATORS[platform](catalog, faults=faults, **options).start()  # type: ignore[arg-type]
 
 

@@ -140,7 +140,7 @@ def test_a_few_missing_shopify_orders_are_fetched_one_by_one(
         calls = sim.calls - calls_before
     assert report.missing_ids == [lost_id] and report.imported_now == 1
     assert ledger.has_order(shop, lost_id)
-    assert calls == 3 + 1, "three hourly pages of ids and times, then one order fetched"
+    assert calls == 2 + 1, "the span's ids and times in two pages of 250, then one order fetched"
 
 
 # -- scheduling ------------------------------------------------------------------------------
@@ -184,3 +184,50 @@ def test_the_run_loop_reconciles_each_shop_after_its_midnight(
     assert len(reports) == 1
     assert reports[0].at_source == 50 and reports[0].already_imported == 50
     assert len(ledger.reconciliations(shop)) == 1
+
+
+# -- issue 12: what to act on, by reason ------------------------------------------------------
+
+
+@pytest.mark.parametrize("platform", [Platform.SHOPIFY, Platform.SFCC], ids=lambda p: p.value)
+def test_a_day_with_each_kind_of_mismatch_is_reported_by_reason(
+    platform: Platform, ledger: Ledger, flusher: OutboxFlusher, shop: str
+) -> None:
+    from sqlalchemy import update
+
+    from pipeline.documents import reconciliation_document
+    from pipeline.ledger.schema import orders as orders_table
+    from pipeline.reconcile import Reason
+
+    start, end = past_day(hours=3)
+    catalog = OrderCatalog.generate(40, seed=31, start=start, end=end)
+    for order in catalog.created_between(None, None, high_inclusive=True, now=end):
+        catalog.update(order.number, source="web")  # no POS orders but the one below
+    with simulator(platform, catalog) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher,
+                                reconcile_exclude=["pos"])  # fmt: skip
+        worker.import_range(start, end)
+        numbers = [o.number for o in catalog.created_between(None, None, high_inclusive=True,
+                                                              now=end)]  # fmt: skip
+        ids = {n: raw_order_id(platform, sim.render(catalog.get(n, end))) for n in numbers}  # type: ignore[attr-defined]
+        new_good = catalog.add(end - timedelta(minutes=5))
+        new_bad = catalog.add(end - timedelta(minutes=4), address=None)
+        pos = catalog.add(end - timedelta(minutes=3))
+        catalog.update(pos.number, source="pos")
+        catalog.update(numbers[0], cancelled=True)  # cancelled at the platform only
+        with ledger.engine.begin() as db:  # cancelled in the store only
+            mine = (orders_table.c.shop == shop) & (orders_table.c.order_id == ids[numbers[1]])
+            db.execute(update(orders_table).where(mine).values(status="cancelled"))
+        report = reconcile(worker, hours=3, end=end)
+        good_id = raw_order_id(platform, sim.render(new_good))  # type: ignore[attr-defined]
+        bad_id = raw_order_id(platform, sim.render(new_bad))  # type: ignore[attr-defined]
+    reasons = {(o.order_id, o.reason) for o in report.orders}
+    assert (good_id, Reason.IMPORTED_NOW) in reasons
+    assert (bad_id, Reason.FAILED_NOW) in reasons
+    assert (ids[numbers[0]], Reason.CANCELLED_AT_PLATFORM) in reasons
+    assert (ids[numbers[1]], Reason.CANCELLED_IN_STORE) in reasons
+    assert len(reasons) == 4 and report.excluded == 1, "the POS order is left out"
+    assert report.at_source == 42
+    document = reconciliation_document(report, site=sim.url, ttl="+60DAYS", version=1)
+    assert document["countCancelledAtPlatformOnly"] == 1
+    assert document["countCancelledInStoreOnly"] == 1 and document["countExcluded"] == 1

@@ -1,6 +1,13 @@
 """Orders as the order store knows them: the canonical model, platform mappings, import rules."""
 
-from pipeline.orders.mapping import UnmappableOrder, raw_created_at, raw_order_id, to_order
+from pipeline.orders.mapping import (
+    UnmappableOrder,
+    raw_cancelled,
+    raw_channel,
+    raw_created_at,
+    raw_order_id,
+    to_order,
+)
 from pipeline.orders.model import Address, LineItem, Order, OrderStatus
 from pipeline.orders.rules import Problem, explain, problems
 
@@ -13,6 +20,8 @@ __all__ = [
     "UnmappableOrder",
     "explain",
     "problems",
+    "raw_cancelled",
+    "raw_channel",
     "raw_created_at",
     "raw_order_id",
     "to_order",

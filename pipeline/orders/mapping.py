@@ -259,6 +259,21 @@ def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
         return None
 
 
+def raw_cancelled(platform: Platform, raw: dict[str, Any]) -> bool:
+    """Whether the platform says the order is cancelled (from a full or an id-only listing)."""
+    if platform is Platform.SHOPIFY:
+        return bool(raw.get("cancelledAt") if is_graphql_order(raw) else raw.get("cancelled_at"))
+    return str(raw.get("status") or "").lower() == "cancelled"
+
+
+def raw_channel(platform: Platform, raw: dict[str, Any]) -> str:
+    """The sales channel: "pos" for point-of-sale orders, else "web"."""
+    source = raw.get("sourceName") if is_graphql_order(raw) else raw.get("source_name")
+    if platform is Platform.SFCC:
+        source = raw.get("channelType")
+    return "pos" if str(source or "").lower() in ("pos", "store") else "web"
+
+
 def to_order(platform: Platform, shop: str, raw: dict[str, Any]) -> Order:
     """The canonical order, or ``UnmappableOrder`` naming what is missing."""
     if raw_order_id(platform, raw) is None:

@@ -1,7 +1,11 @@
 """Salesforce Commerce Cloud, Checkout Orders v1 (seed 004), with its OAuth2 token endpoint.
 
-- ``POST /dwsso/oauth2/access_token`` (client credentials, HTTP basic auth) returns a bearer
-  token that expires after ``token_ttl_seconds``; an expired or unknown token gets 401.
+- ``POST /dwsso/oauth2/access_token`` (Account Manager: client credentials, HTTP basic auth,
+  ``scope=SALESFORCE_COMMERCE_API:{tenant} sfcc.orders``) returns a bearer token that expires
+  after ``token_ttl_seconds`` (~30 min); an expired or unknown token gets 401, a missing scope
+  400 ``invalid_scope``.
+- Load shedding: calls in ``shed_load_calls`` answer 503 with ``sfdc_load`` and
+  ``sfdc_load_status: THROTTLE``.
 - ``GET /checkout/orders/v1/organizations/{organizationId}/orders``: ``siteId`` (required),
   ``creationDateFrom`` (>=), ``creationDateTo`` (<), ``offset``, ``limit`` (default 100, at most
   200), ``sortBy`` / ``sortOrder`` (default creation date, descending); ``offset + limit`` may
@@ -46,6 +50,7 @@ class SfccSimulator(SimulatorServer):
         client_id: str = "sfcc-client",
         client_secret: str = "sfcc-secret",
         token_ttl_seconds: float = 1799.0,
+        shed_load_calls: tuple[int, int] | None = None,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -56,6 +61,7 @@ class SfccSimulator(SimulatorServer):
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl_seconds = token_ttl_seconds
+        self.shed_load_calls = shed_load_calls  # API calls A..B answer 503 THROTTLE
         self.tokens_issued = 0
         self._tokens: dict[str, float] = {}
         self._token_lock = threading.Lock()
@@ -71,6 +77,14 @@ class SfccSimulator(SimulatorServer):
     def route(self, call: Call) -> Reply:
         if call.path == "/dwsso/oauth2/access_token" and call.method == "POST":
             return self._token(call)
+        if (
+            self.shed_load_calls
+            and self.shed_load_calls[0] <= self.calls <= self.shed_load_calls[1]
+        ):
+            self.throttled += 1
+            reply = problem(503, "service-unavailable", "Service Unavailable", "load shedding")
+            reply.headers.update({"sfdc_load": "95", "sfdc_load_status": "THROTTLE"})
+            return reply
         if not self._authorized(call):
             return problem(
                 401,
@@ -96,6 +110,14 @@ class SfccSimulator(SimulatorServer):
                 401,
                 {"error": "invalid_client", "error_description": "Client authentication failed"},
             )
+        scopes = set((form.get("scope") or [""])[0].split())
+        wanted = {f"SALESFORCE_COMMERCE_API:{self.tenant}", "sfcc.orders"}
+        if not wanted <= scopes:
+            return Reply(
+                400,
+                {"error": "invalid_scope",
+                 "error_description": f"scope must include {' '.join(sorted(wanted))}"},
+            )  # fmt: skip
         token = secrets.token_urlsafe(24)
         with self._token_lock:
             self._tokens[token] = time.monotonic() + self.token_ttl_seconds
@@ -104,11 +126,16 @@ class SfccSimulator(SimulatorServer):
             200,
             {
                 "access_token": token,
-                "scope": f"SALESFORCE_COMMERCE_API:{self.organization_id} sfcc.orders",
+                "scope": f"SALESFORCE_COMMERCE_API:{self.tenant} sfcc.orders",
                 "token_type": "Bearer",
                 "expires_in": int(self.token_ttl_seconds),
             },
         )
+
+    @property
+    def tenant(self) -> str:
+        """The tenant id in scopes: the organization id without its f_ecom_ prefix."""
+        return self.organization_id.removeprefix("f_ecom_")
 
     def _authorized(self, call: Call) -> bool:
         header = call.headers.get("authorization", "")
@@ -205,6 +232,7 @@ class SfccSimulator(SimulatorServer):
             "paymentStatus": "paid",
             "shippingStatus": shipping_status,
             "createdBy": "storefront",
+            "channelType": "store" if order.source == "pos" else "storefront",
             "currency": "USD",
             "customerLocale": "en_US",
             "customerInfo": customer,

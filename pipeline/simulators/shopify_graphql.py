@@ -335,11 +335,12 @@ class GraphQLAdmin:
             number = len(self._bulk_results) + 1
             operation = f"gid://shopify/BulkOperation/{number}"
             orders = self._visible(low, high)
+            wanted = re.findall(r"node\s*\{([^}]*)\}", query)
+            fields = wanted[0].split() if wanted else ["id"]
             lines = [
-                json.dumps({"id": f"gid://shopify/Order/{self.sim.order_id(o)}",
-                            "createdAt": self.sim.graphql_time(o.created_at)})
+                json.dumps({k: v for k, v in self.sim.render_graphql(o).items() if k in fields})
                 for o in orders
-            ]  # fmt: skip
+            ]
             self._bulk = {
                 "id": operation,
                 "query": query,

@@ -1,8 +1,13 @@
-"""Shoplazza OpenAPI 2022-01 (orders), as seed 003 and DESIGN.md describe it.
+"""Shoplazza OpenAPI (orders) in two dated versions, as seed 003 and DESIGN.md describe them.
 
-- ``GET /openapi/2022-01/orders``: ``created_at_min`` / ``created_at_max`` (inclusive),
-  ``limit`` (default 10, at most 250), cursor paging with ``next_token`` (returned in the body,
-  empty on the last page; the filters travel inside the token).
+- ``GET /openapi/2026-01/orders`` (current): ``created_at_min`` / ``created_at_max``
+  (inclusive), ``page_size`` (default 10, at most 250), ``cursor``; body ``{"orders", "cursor",
+  "has_more"}``.
+- ``GET /openapi/2022-01/orders`` (seed 003): the same filters, ``limit`` (at most 250), cursor
+  paging with ``next_token`` (in the body, empty on the last page; the filters travel inside
+  the token); body ``{"count", "next_token", "orders"}``.
+- A leaky bucket of ``bucket_size`` calls leaking ``leak_rate`` a second (2/s); a call into a
+  full bucket gets 429 with ``Retry-After``.
 - ``GET /openapi/2022-01/orders/{id}``: ``{"order": …}``; 404 ``{"error": "Unable to find
   resource"}``. ``GET /openapi/2022-01/orders/count``.
 - Header ``Access-Token`` or 401 ``{"errors": ["Unauthorized"]}``. Ids are 19-digit strings.
@@ -19,10 +24,11 @@ from zoneinfo import ZoneInfo
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.server import Call, Reply, SimulatorServer
+from pipeline.simulators.shopify import LeakyBucket
 
 ID_BASE = 1_580_000_000_000_000_000
 ID_STEP = 1_000_003
-PREFIX = "/openapi/2022-01/"
+VERSIONS = ("2022-01", "2026-01")
 
 
 def order_id(number: int) -> str:
@@ -39,6 +45,8 @@ class ShoplazzaSimulator(SimulatorServer):
         shop: str = "lazza-demo",
         access_token: str = "shoplazza_simulated",
         time_zone: str = "Asia/Shanghai",
+        bucket_size: int = 40,
+        leak_rate: float = 2.0,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -47,6 +55,7 @@ class ShoplazzaSimulator(SimulatorServer):
         self.shop = shop
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
+        self.bucket = LeakyBucket(bucket_size, leak_rate)
 
     def server_error(self, status: int) -> Reply:
         return Reply(status, {"error": "service unavailable"})
@@ -54,11 +63,16 @@ class ShoplazzaSimulator(SimulatorServer):
     def route(self, call: Call) -> Reply:
         if call.headers.get("access-token") != self.access_token:
             return Reply(401, {"errors": ["Unauthorized"]})
-        if not call.path.startswith(PREFIX):
+        allowed, _ = self.bucket.take()
+        if not allowed:
+            self.throttled += 1
+            return Reply(429, {"errors": ["Too Many Requests"]}, {"Retry-After": "1"})
+        parts = call.path.strip("/").split("/", 2)
+        if len(parts) < 3 or parts[0] != "openapi" or parts[1] not in VERSIONS:
             return Reply(404, {"error": "Unable to find resource"})
-        resource = call.path[len(PREFIX) :].strip("/")
+        version, resource = parts[1], parts[2].strip("/")
         if resource == "orders":
-            return self._list(call)
+            return self._list_current(call) if version == "2026-01" else self._list(call)
         if resource == "orders/count":
             filters, error = self._filters(call)
             return error or Reply(200, {"count": len(self._matching(filters or {}))})
@@ -123,7 +137,47 @@ class ShoplazzaSimulator(SimulatorServer):
                 "after": [last.created_at.isoformat(), last.number],
             }
             next_token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
-        return Reply(200, {"orders": [self.render(o) for o in page], "next_token": next_token})
+        return Reply(
+            200,
+            {"count": len(page), "next_token": next_token,
+             "orders": [self.render(o) for o in page]},
+        )  # fmt: skip
+
+    def _list_current(self, call: Call) -> Reply:
+        """2026-01: page_size and cursor in, {orders, cursor, has_more} out."""
+        try:
+            size = int(call.param("page_size") or 10)
+        except ValueError:
+            return Reply(400, {"errors": ["page_size must be a number"]})
+        if not 1 <= size <= 250:
+            return Reply(400, {"errors": ["page_size must be between 1 and 250"]})
+        token = call.param("cursor")
+        if token:
+            try:
+                saved = json.loads(base64.urlsafe_b64decode(token.encode()))
+            except ValueError:
+                return Reply(400, {"errors": ["cursor is invalid"]})
+            filters = {"created_at_min": _parse(saved.get("min")),
+                       "created_at_max": _parse(saved.get("max"))}  # fmt: skip
+            after = (saved["after"][0], saved["after"][1])
+        else:
+            parsed, error = self._filters(call)
+            if error:
+                return error
+            filters, after = parsed or {}, None
+        orders = self._matching(filters)
+        if after is not None:
+            orders = [o for o in orders if (o.created_at.isoformat(), o.number) > after]
+        page, rest = orders[:size], orders[size:]
+        cursor = ""
+        if rest:
+            low, high = filters.get("created_at_min"), filters.get("created_at_max")
+            state = {"min": low.isoformat() if low else None,
+                     "max": high.isoformat() if high else None,
+                     "after": [page[-1].created_at.isoformat(), page[-1].number]}  # fmt: skip
+            cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        return Reply(200, {"orders": [self.render(o) for o in page], "cursor": cursor,
+                           "has_more": bool(rest)})  # fmt: skip
 
     def _one(self, raw_id: str) -> Reply:
         try:

@@ -1,8 +1,12 @@
 """Salesforce Commerce Cloud Checkout Orders v1: offset paging under the 10,000 cap.
 
 A query may page no deeper than ``offset + limit <= 10000``; a window holding more orders is
-split in halves until each half fits. The bearer token comes from the client-credentials
-endpoint, is renewed before it expires, and once more if the API answers 401.
+split in halves until each half fits. The bearer token comes from Account Manager's
+client-credentials endpoint (scope ``SALESFORCE_COMMERCE_API:{tenant} sfcc.orders``), is renewed
+before it expires, and once more if the API answers 401. Orders are read oldest first
+(``sortBy=creation_date&sortOrder=asc``: the default, newest first, would shift the offsets of a
+window still receiving orders under the reader). A 503 with ``sfdc_load_status: THROTTLE`` is
+load shedding: the transport backs off as for a 429.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -41,9 +46,12 @@ class SfccSource:
         client_id: str,
         client_secret: SecretStr,
         page_size: int = 200,
+        business_manager_url: str | None = None,
         transport: ShopTransport | None = None,
     ) -> None:
         self.shop = shop
+        self.organization_id = organization_id
+        self.business_manager_url = business_manager_url
         self.orders_url = (
             f"{base_url.rstrip('/')}/checkout/orders/v1/organizations/{organization_id}/orders"
         )
@@ -60,9 +68,13 @@ class SfccSource:
 
     def _renew(self) -> None:
         client_id, secret = self._client
+        tenant = self.organization_id.removeprefix("f_ecom_")
         body = self.transport.post_form(
             self.token_url,
-            {"grant_type": "client_credentials"},
+            {
+                "grant_type": "client_credentials",
+                "scope": f"SALESFORCE_COMMERCE_API:{tenant} sfcc.orders",
+            },
             basic_auth=(client_id, secret.get_secret_value()),
         )
         self._token = str(body["access_token"])
@@ -124,6 +136,16 @@ class SfccSource:
         if total == 0 and "data" not in page:
             return []
         return listed(page, "data", shop=self.shop, url=self.orders_url)
+
+    def order_admin_url(self, order_no: str) -> str:
+        """Where a person opens the order: Business Manager's order search by number when the
+        shops file names the instance (``business_manager_url``), else the order's API URL."""
+        if self.business_manager_url:
+            return (
+                f"{self.business_manager_url.rstrip('/')}/on/demandware.store/Sites-Site/default/"
+                f"ViewOrder_52-FindByNumber?OrderNo={quote(order_no)}"
+            )
+        return f"{self.orders_url}/{quote(order_no)}?siteId={quote(self.site_id)}"
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.orders_url}/{order_id}", {"siteId": self.site_id})

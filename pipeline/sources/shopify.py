@@ -67,8 +67,8 @@ class ShopifySource:
             url, params = next_url, ({"fields": fields} if fields and next_url else None)
 
     def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]:
-        """Ids and creation times only (``fields=id,created_at``): reconciliation's listing."""
-        return self.list_orders(span, fields="id,created_at")
+        """Ids, creation times, cancellation and channel only: reconciliation's listing."""
+        return self.list_orders(span, fields="id,created_at,cancelled_at,source_name")
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}.json")
