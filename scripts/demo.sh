@@ -15,7 +15,7 @@ rm -f "$LOGINSIGHTS_LEDGER_PATH"*  # each demo run imports its simulated day afr
 
 .venv/bin/loginsights simulate shopify --port 8701 --orders 2000 --seed 7 --rate 80:40 \
   --fault missing-address:0.02 --fault missing-phone:0.01 --fault bad-email:0.01 \
-  --fault unicode:0.05 --fault burst5xx:0.05 > .loginsights/simulator.json 2> .loginsights/simulator.log &
+  --fault unicode:0.05 --fault burst5xx:0.05 --cost 20000:2000 > .loginsights/simulator.json 2> .loginsights/simulator.log &
 SIMULATOR=$!
 trap 'kill $SIMULATOR 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do

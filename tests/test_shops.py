@@ -10,6 +10,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.shops import connect, load_shops, shop_named
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
+from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
 
 SHOPS = """
 [shops.hc-demo]
@@ -42,7 +43,10 @@ def test_shops_load_and_connect_with_credentials_from_the_environment(tmp_path: 
     assert shops["hc-demo"].ttl == "+30DAYS"
     shopify = connect(shops["hc-demo"], {"HC_DEMO_TOKEN": "shpat_x"})
     sfcc = connect(shops["eu"], {"EU_ID": "id", "EU_SECRET": "s3cr3t"})
-    assert isinstance(shopify, ShopifySource) and isinstance(sfcc, SfccSource)
+    assert isinstance(shopify, ShopifyGraphQLSource), "GraphQL is Shopify's default"
+    assert isinstance(sfcc, SfccSource)
+    rest = shops["hc-demo"].model_copy(update={"api": "rest"})
+    assert isinstance(connect(rest, {"HC_DEMO_TOKEN": "shpat_x"}), ShopifySource)
     assert "s3cr3t" not in repr(sfcc.__dict__)
 
 

@@ -129,12 +129,20 @@ def test_shoplazza_pages_by_next_token_and_speaks_its_errors() -> None:
 def test_sfcc_needs_a_fresh_token_and_caps_paging_depth() -> None:
     catalog = OrderCatalog.generate(30, seed=4, start=T0, end=T0 + timedelta(hours=1))
     with simulator(Platform.SFCC, catalog) as sim:
-        token = requests.post(
+        unscoped = requests.post(
             sim.url + "/dwsso/oauth2/access_token",
             data={"grant_type": "client_credentials"},
             auth=("sfcc-client", "sfcc-secret"),
             timeout=5,
-        ).json()
+        )
+        assert unscoped.status_code == 400 and unscoped.json()["error"] == "invalid_scope"
+        token = requests.post(
+            sim.url + "/dwsso/oauth2/access_token",
+            data={"grant_type": "client_credentials",
+                  "scope": "SALESFORCE_COMMERCE_API:zzxy_prd sfcc.orders"},
+            auth=("sfcc-client", "sfcc-secret"),
+            timeout=5,
+        ).json()  # fmt: skip
         url = sim.url + "/checkout/orders/v1/organizations/f_ecom_zzxy_prd/orders"
         bearer = {"Authorization": f"Bearer {token['access_token']}"}
         page = requests.get(url, params={"siteId": "RefArch"}, headers=bearer, timeout=5).json()

@@ -48,7 +48,15 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
 @click.option("--hours", default=24.0, show_default=True, help="Orders spread over the last HOURS.")
 @click.option("--shop", default="hc-demo", show_default=True, help="The shop's name in URLs.")
 @click.option("--token", default=None, help="Access token (Shopify, Shoplazza) it accepts.")
-@click.option("--rate", default="40:2", show_default=True, help="Shopify bucket SIZE:LEAK_PER_S.")
+@click.option(
+    "--rate", default="40:2", show_default=True, help="REST bucket SIZE:LEAK_PER_S (Shopify)."
+)
+@click.option(
+    "--cost",
+    default="2000:100",
+    show_default=True,
+    help="GraphQL cost bucket MAXIMUM:RESTORE_PER_S (Shopify; Standard plan by default).",
+)
 @click.option("--fault", "faults", multiple=True, help="A fault, e.g. burst5xx:0.05 (repeat).")
 def simulate(
     platform: str,
@@ -59,6 +67,7 @@ def simulate(
     shop: str,
     token: str | None,
     rate: str,
+    cost: str,
     faults: tuple[str, ...],
 ) -> None:
     """Serve a simulated shop API on 127.0.0.1 until stopped (Ctrl-C or SIGTERM).
@@ -74,6 +83,7 @@ def simulate(
     try:
         parsed = Faults.parse(faults)
         size, _, leak = rate.partition(":")
+        maximum, _, restore = cost.partition(":")
         now = datetime.now(UTC)
         catalog = OrderCatalog.generate(
             orders, seed=seed, start=now - timedelta(hours=hours), end=now, faults=parsed
@@ -88,6 +98,8 @@ def simulate(
             access_token=token or "shpat_simulated",
             bucket_size=int(size),
             leak_rate=float(leak),
+            graphql_maximum=float(maximum),
+            graphql_restore_rate=float(restore),
             faults=parsed,
             port=port,
             seed=seed,

@@ -180,6 +180,7 @@ class GraphQLAdmin:
         self.scopes = scopes
         self.bulk_seconds = bulk_seconds
         self.throttled = 0
+        self.spent = 0.0  # actual cost of every answered query
         self._bulk: dict[str, Any] | None = None
         self._bulk_results: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -231,6 +232,7 @@ class GraphQLAdmin:
         )
         actual = self._actual_cost(result.data) if result.data else requested
         available = self.bucket.refund(max(0, requested - actual))
+        self.spent += actual
         payload: dict[str, Any] = {
             "extensions": {
                 "cost": {

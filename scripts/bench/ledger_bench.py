@@ -147,7 +147,7 @@ def main() -> None:
     shops = work / "shops.toml"
     shops.write_text(
         "".join(
-            f'[shops.s{n}]\nplatform = "shopify"\nbase_url = "{url}"\n'
+            f'[shops.s{n}]\nplatform = "shopify"\napi = "rest"\nbase_url = "{url}"\n'
             f'access_token_env = "BENCH_TOKEN"\nstart = "{start.isoformat()}"\n'
             "window_minutes = 60\nsettle_lag_seconds = 60\n"
             for n, url in enumerate(urls)

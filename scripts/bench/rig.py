@@ -139,7 +139,7 @@ def day_start() -> datetime:
 def shops_file(work: Path, name: str, url: str, start: datetime) -> Path:
     path = work / f"shops-{name}.toml"
     path.write_text(
-        f'[shops.{name}]\nplatform = "shopify"\nbase_url = "{url}"\n'
+        f'[shops.{name}]\nplatform = "shopify"\napi = "rest"\nbase_url = "{url}"\n'
         f'access_token_env = "BENCH_TOKEN"\nstart = "{start.isoformat()}"\n'
         "window_minutes = 60\nsettle_lag_seconds = 0\n"
     )

@@ -57,7 +57,7 @@ def main() -> None:
     names = [f"bench{n}" for n in range(args.shops)]
     (work / "shops.toml").write_text(
         "".join(
-            f'[shops.{name}]\nplatform = "shopify"\nbase_url = "{url}"\n'
+            f'[shops.{name}]\nplatform = "shopify"\napi = "rest"\nbase_url = "{url}"\n'
             f'access_token_env = "BENCH_TOKEN"\nstart = "{start.isoformat()}"\n'
             "window_minutes = 60\nsettle_lag_seconds = 60\npage_size = 25\n"
             for name, url in zip(names, urls, strict=True)
