@@ -38,6 +38,12 @@ def solr_build(settings: Settings, force: bool) -> None:
 @click.option("--standalone", is_flag=True, help="One standalone node instead of SolrCloud.")
 @click.option("--nodes", default=1, show_default=True, help="SolrCloud nodes (ports P, P+1, …).")
 @click.option("--port", default=8983, show_default=True, help="Port of the first node.")
+@click.option("--shards", default=1, show_default=True, help="Shards of a new collection.")
+@click.option(
+    "--replication-factor",
+    type=int,
+    help="Replicas per shard of a new collection [default: one per node].",
+)
 @click.option(
     "--auto-delete-seconds",
     type=int,
@@ -51,18 +57,20 @@ def solr_start(
     standalone: bool,
     nodes: int,
     port: int,
+    shards: int,
+    replication_factor: int | None,
     auto_delete_seconds: int | None,
     as_json: bool,
 ) -> None:
     """Start a real Solr 9 on 127.0.0.1 in the background, with logInsights installed.
 
     Builds it first if needed, waits until it is healthy, and returns. Running it again while
-    it runs only re-installs the configset.
+    it runs re-installs the configset and brings back a node stopped with `solr stop --node`.
 
     \b
     Example:
       loginsights solr start                 # SolrCloud, embedded ZooKeeper, port 8983
-      loginsights solr start --nodes 2 --port 18983
+      loginsights solr start --nodes 2 --shards 2 --replication-factor 2 --port 18983
       loginsights solr start --standalone --port 8984
     """
     if auto_delete_seconds is not None:
@@ -70,7 +78,13 @@ def solr_start(
     local = LocalSolr.from_settings(settings)
     mode = "standalone" if standalone else "cloud"
     with err_console.status(f"starting Solr ({mode}) on port {port}…"):
-        running, installed = local.start(mode=mode, nodes=nodes, port=port)
+        running, installed = local.start(
+            mode=mode,
+            nodes=nodes,
+            port=port,
+            shards=shards,
+            replication_factor=replication_factor,
+        )
     if as_json:
         click.echo(
             json.dumps(
@@ -135,26 +149,45 @@ def solr_status(settings: Settings, port: int, as_json: bool) -> None:
 
 
 @solr.command("stop")
-@click.option("--port", default=8983, show_default=True)
+@click.option("--port", default=8983, show_default=True, help="Port of the first node.")
+@click.option(
+    "--node",
+    "node_port",
+    type=int,
+    help="Stop only the node on this port (node loss, by hand); `solr start` brings it back.",
+)
 @click.pass_obj
 @library_errors
-def solr_stop(settings: Settings, port: int) -> None:
-    """Stop the local Solr on PORT; its documents stay for the next start.
+def solr_stop(settings: Settings, port: int, node_port: int | None) -> None:
+    """Stop the local Solr on PORT (or one of its nodes); its documents stay for the next start.
 
     \b
     Example:
       loginsights solr stop --port 8983
+      loginsights solr stop --port 18983 --node 18984     # one node of a two-node cluster
     """
-    stopped = LocalSolr.from_settings(settings).stop(port)
+    local = LocalSolr.from_settings(settings)
+    if node_port is not None:
+        local.stop_node(port, node_port)
+        click.echo(f"stopped the node on port {node_port}; `loginsights solr start` restarts it")
+        return
+    stopped = local.stop(port)
     click.echo("stopped" if stopped else f"no local Solr was running on port {port}")
 
 
 @solr.command("init")
-@click.option("--replicas", type=int, help="Replication factor [default: live nodes, up to 3].")
+@click.option(
+    "--replication-factor",
+    "--replicas",
+    "replicas",
+    type=int,
+    help="Replicas per shard [default: live nodes, up to 3].",
+)
+@click.option("--shards", default=1, show_default=True, help="Shards of a new collection.")
 @json_option
 @click.pass_obj
 @library_errors
-def solr_init(settings: Settings, replicas: int | None, as_json: bool) -> None:
+def solr_init(settings: Settings, replicas: int | None, shards: int, as_json: bool) -> None:
     """Install the logInsights configset and create the collection on any Solr 9.
 
     SolrCloud gets the configset uploaded; a standalone node on this machine gets it copied
@@ -163,13 +196,50 @@ def solr_init(settings: Settings, replicas: int | None, as_json: bool) -> None:
     \b
     Example:
       loginsights --solr-url http://solr:8983/solr solr init
+      loginsights --solr-url http://solr1:8983/solr solr init --shards 2 --replication-factor 2
     """
     installer = ConfigsetInstaller(
         settings.solr_url, configset_dir=settings.configset_dir, collection=settings.collection
     )
-    done = installer.install(replication_factor=replicas)
+    done = installer.install(replication_factor=replicas, shards=shards)
     if as_json:
         click.echo(json.dumps(done.__dict__))
     else:
         verb = "created" if done.created else "refreshed"
         click.echo(f"{done.collection} {verb} on Solr {done.solr_version} ({done.mode})")
+    if done.needs_reindex:
+        err_console.print(
+            f"the new configset gives docValues to {', '.join(done.needs_reindex)}; documents "
+            "indexed before lack them (/export, streaming expressions and SQL need them): run "
+            "`loginsights solr reindex` to post every failure again from the ledger"
+        )
+
+
+@solr.command("reindex")
+@json_option
+@click.pass_obj
+@library_errors
+def solr_reindex(settings: Settings, as_json: bool) -> None:
+    """Post every failure document again, rendered from the ledger's facts (after a schema change
+    that needs a reindex, or a lost collection). Versions move forward; nothing is lost.
+
+    \b
+    Example:
+      loginsights solr reindex
+    """
+    from zoneinfo import ZoneInfo
+
+    from pipeline.worker import open_ledger
+
+    ledger, flusher = open_ledger(settings)
+    with ledger, err_console.status("queueing every failure document again…"):
+        queued = ledger.requeue_all_documents(
+            ttl_for=settings.ttl_for, zone=ZoneInfo(settings.time_zone)
+        )
+        report = flusher.flush()
+    result = {"queued": queued, "posted": report.posted, "waiting": report.waiting,
+              "refused": report.refused}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{queued} documents queued, {report.posted} posted, {report.waiting} waiting")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, select, update
 
 from pipeline.documents import failure_document
 from pipeline.ledger.base import LedgerBase, payload_hash
@@ -148,6 +148,49 @@ class FailureLog(ShopLeases, LedgerBase):
             )
             for attempt in attempts
         )
+
+    def requeue_all_documents(
+        self, *, ttl_for: Callable[[DocType], str], zone: ZoneInfo, batch: int = 1000
+    ) -> int:
+        """Queue every failing or resolved order's document again, rendered from the facts with
+        a newer version: how a collection is rebuilt after a schema change (or a lost index)."""
+        queued = 0
+        last: tuple[str, str] = ("", "")
+        while True:
+            rows = self._read(
+                select(failures)
+                .where((failures.c.shop > last[0])
+                       | ((failures.c.shop == last[0]) & (failures.c.order_id > last[1])))
+                .order_by(failures.c.shop, failures.c.order_id)
+                .limit(batch)
+            )  # fmt: skip
+            if not rows:
+                return queued
+            with self._transaction() as db:
+                for row in rows:
+                    attempt = FailedAttempt.model_validate_json(row["attempt"])
+                    version = next_version(row["doc_version"])
+                    document = failure_document(
+                        attempt,
+                        ttl=ttl_for(attempt.doc_type),
+                        zone=zone,
+                        version=version,
+                        first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
+                        attempts=row["attempts"],
+                        resolved_at=(
+                            datetime.fromisoformat(row["resolved_at"])
+                            if row["resolved_at"]
+                            else None
+                        ),
+                    )
+                    db.execute(
+                        update(failures)
+                        .where(*_order_is(row["shop"], row["order_id"]))
+                        .values(doc_version=version)
+                    )
+                    self._enqueue(db, document)
+            queued += len(rows)
+            last = (rows[-1]["shop"], rows[-1]["order_id"])
 
     def outstanding_failures(
         self,

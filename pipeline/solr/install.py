@@ -33,6 +33,7 @@ class Installation:
     collection: str
     created: bool
     solr_version: str
+    needs_reindex: tuple[str, ...] = ()  # fields whose new docValues old documents lack
 
 
 def configset_zip(configset_dir: Path) -> bytes:
@@ -68,23 +69,36 @@ class ConfigsetInstaller:
         self._timeout = timeout
         self._session = session or requests.Session()
 
-    def install(self, *, replication_factor: int | None = None) -> Installation:
+    def install(self, *, replication_factor: int | None = None, shards: int = 1) -> Installation:
         info = self._get("admin/info/system", {}, "describe itself")
         version = str(info.get("lucene", {}).get("solr-spec-version", "?"))
         if not version.startswith("9."):
             raise ConfigurationError(
                 f"Solr at {self.solr_url} is version {version}; logInsights needs Solr 9.x"
             )
+        before = self._doc_values_fields()
         if info.get("mode") == "solrcloud":
-            created = self._install_cloud(replication_factor)
+            created = self._install_cloud(replication_factor, shards)
             mode = "cloud"
         else:
             created = self._install_standalone(Path(str(info.get("solr_home", ""))))
             mode = "standalone"
         self._wait_searchable()
-        return Installation(self.solr_url, mode, self.collection, created, version)
+        after = self._doc_values_fields() or set()
+        gained = () if created or before is None else tuple(sorted(after - before))
+        return Installation(self.solr_url, mode, self.collection, created, version, gained)
 
-    def _install_cloud(self, replication_factor: int | None) -> bool:
+    def _doc_values_fields(self) -> set[str] | None:
+        """Fields of the live collection that have docValues (None if it does not exist yet)."""
+        try:
+            fields = self._get(
+                f"{self.collection}/schema/fields", {"showDefaults": "true"}, "read the schema"
+            ).get("fields", [])
+        except SolrError:
+            return None
+        return {f["name"] for f in fields if f.get("docValues")}
+
+    def _install_cloud(self, replication_factor: int | None, shards: int) -> bool:
         self._post(
             "admin/configs",
             {"action": "UPLOAD", "name": self.collection, "overwrite": "true"},
@@ -100,15 +114,17 @@ class ConfigsetInstaller:
                 "reload the collection",
             )
             return False
-        replicas = replication_factor or max(1, min(len(cluster.get("live_nodes", [])), 3))
+        nodes = max(1, len(cluster.get("live_nodes", [])))
+        replicas = replication_factor or max(1, min(nodes, 3))
         self._get(
             "admin/collections",
             {
                 "action": "CREATE",
                 "name": self.collection,
                 "collection.configName": self.collection,
-                "numShards": 1,
+                "numShards": shards,
                 "replicationFactor": replicas,
+                "maxShardsPerNode": -1,
                 "waitForFinalState": "true",
             },
             "create the collection",

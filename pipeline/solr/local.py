@@ -164,9 +164,14 @@ class LocalSolr:
         mode: str = "cloud",
         nodes: int = 1,
         port: int = 8983,
+        shards: int = 1,
+        replication_factor: int | None = None,
         timeout: float = 180.0,
     ) -> tuple[RunningSolr, Installation]:
-        """Start (or find already running) a local Solr and install logInsights on it."""
+        """Start (or find already running) a local Solr and install logInsights on it.
+
+        On a running cluster it brings back any node stopped with ``stop_node``.
+        """
         if mode not in ("cloud", "standalone"):
             raise LocalSolrError(f"mode must be cloud or standalone, not {mode!r}")
         if mode == "standalone" and nodes != 1:
@@ -179,14 +184,53 @@ class LocalSolr:
             )
         if solr is None:
             solr = self._launch(mode=mode, nodes=nodes, port=port, timeout=timeout)
+        elif mode == "cloud":
+            for node_port in range(solr.port, solr.port + len(solr.urls)):
+                if not _port_in_use(node_port):
+                    self.node_control(port, node_port, "start", timeout=timeout)
         for url in solr.urls:
             wait_until_answering(url, deadline_seconds=timeout)
         installer = ConfigsetInstaller(
             solr.solr_url, configset_dir=self.configset_dir, collection=self.collection
         )
         return solr, installer.install(
-            replication_factor=len(solr.urls) if mode == "cloud" else None
+            replication_factor=(replication_factor or len(solr.urls)) if mode == "cloud" else None,
+            shards=shards,
         )
+
+    def stop_node(self, port: int, node_port: int, timeout: float = 60.0) -> None:
+        """Stop one node of a running local cluster (to try node loss); `start` brings it back."""
+        self.node_control(port, node_port, "stop", timeout=timeout)
+
+    def node_control(self, port: int, node_port: int, action: str, *, timeout: float) -> None:
+        solr = self.running(port)
+        if solr is None or solr.mode != "cloud":
+            raise LocalSolrError(f"no local SolrCloud runs on port {port}; start it first")
+        if not port <= node_port < port + len(solr.urls):
+            raise LocalSolrError(
+                f"the cluster on port {port} has nodes on ports {port}..{port + len(solr.urls) - 1}"
+                f", not {node_port}"
+            )
+        control = self.run_dir(port) / "cloud" / "control"
+        for old in control.glob(f"*-{action}-{node_port}"):
+            old.unlink(missing_ok=True)
+        (control / f"{action}-{node_port}").write_text("")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (control / f"done-{action}-{node_port}").exists():
+                (control / f"done-{action}-{node_port}").unlink(missing_ok=True)
+                if action == "start":
+                    wait_until_answering(
+                        f"http://127.0.0.1:{node_port}/solr", deadline_seconds=timeout
+                    )
+                return
+            failed = control / f"failed-{action}-{node_port}"
+            if failed.exists():
+                reason = failed.read_text()
+                failed.unlink(missing_ok=True)
+                raise LocalSolrError(f"could not {action} the node on port {node_port}: {reason}")
+            time.sleep(0.2)
+        raise LocalSolrError(f"the node on port {node_port} did not {action} within {timeout:.0f}s")
 
     def _launch(self, *, mode: str, nodes: int, port: int, timeout: float) -> RunningSolr:
         for candidate in range(port, port + nodes):

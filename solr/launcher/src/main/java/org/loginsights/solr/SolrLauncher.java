@@ -80,6 +80,7 @@ public final class SolrLauncher {
       zk.run(fresh);
       putSolrXmlInZooKeeper(zk);
       List<JettySolrRunner> started = new ArrayList<>();
+      java.util.Map<Integer, JettySolrRunner> byPort = new java.util.concurrent.ConcurrentHashMap<>();
       for (int i = 0; i < nodes; i++) {
         Path nodeHome = home.resolve("node" + (i + 1));
         Files.createDirectories(nodeHome);
@@ -92,9 +93,11 @@ public final class SolrLauncher {
                 JettyConfig.builder().setContext("/solr").setPort(port + i).build());
         node.start();
         started.add(node);
+        byPort.put(port + i, node);
         urls.add(node.getBaseUrl().toString());
       }
       zkHost = zk.getZkAddress();
+      watchNodeRequests(home.resolve("control"), byPort);
       shutdown =
           () -> {
             for (JettySolrRunner node : started) {
@@ -131,6 +134,58 @@ public final class SolrLauncher {
     Files.move(tmp, readyFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     System.out.println("loginsights solr ready: " + ready.trim());
     stopped.await();
+  }
+
+  /**
+   * Stop or start one node of the running cluster on request, so that node loss can be tried by
+   * hand: a file {@code stop-PORT} or {@code start-PORT} in the control folder is answered by
+   * {@code done-stop-PORT} or {@code done-start-PORT} (or {@code failed-…} holding the reason).
+   */
+  private static void watchNodeRequests(Path control, java.util.Map<Integer, JettySolrRunner> nodes)
+      throws Exception {
+    Files.createDirectories(control);
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (true) {
+                try (var requests = Files.list(control)) {
+                  for (Path request : requests.toList()) {
+                    String name = request.getFileName().toString();
+                    if (!name.startsWith("stop-") && !name.startsWith("start-")) {
+                      continue;
+                    }
+                    String action = name.substring(0, name.indexOf('-'));
+                    int port = Integer.parseInt(name.substring(name.indexOf('-') + 1));
+                    Files.deleteIfExists(request);
+                    String outcome = "done-" + name;
+                    String detail = "";
+                    try {
+                      JettySolrRunner node = nodes.get(port);
+                      if (node == null) {
+                        throw new IllegalArgumentException("no node on port " + port);
+                      }
+                      if ("stop".equals(action)) {
+                        node.stop();
+                      } else if (!node.isRunning()) {
+                        node.start();
+                      }
+                    } catch (Exception e) {
+                      outcome = "failed-" + name;
+                      detail = e.toString();
+                    }
+                    Files.writeString(control.resolve(outcome), detail, StandardCharsets.UTF_8);
+                  }
+                  Thread.sleep(200);
+                } catch (InterruptedException e) {
+                  return;
+                } catch (Exception e) {
+                  System.err.println("loginsights solr: node control: " + e);
+                }
+              }
+            },
+            "loginsights-node-control");
+    watcher.setDaemon(true);
+    watcher.start();
   }
 
   /** Cloud nodes read solr.xml from ZooKeeper; put it there once, as MiniSolrCloudCluster does. */
