@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pysolr
 import requests
 
 from pipeline.errors import SolrRequestError
 from pipeline.settings import Settings
 from pipeline.solr.transport import (
+    SolrNodes,
     error_for_exception,
-    error_for_pysolr,
     error_for_response,
+    get_json,
     with_retries,
 )
 
@@ -64,16 +64,14 @@ class LogInsightsIndex:
         retry_attempts: int = 5,
         session: requests.Session | None = None,
     ) -> None:
-        self.collection_url = f"{solr_url.rstrip('/')}/{collection}"
+        self.nodes = SolrNodes(solr_url)
+        self.collection = collection
         self._ttl_for = ttl_for
         self._zone = ZoneInfo(time_zone)
         self._batch_size = batch_size
         self._timeout = timeout
         self._retry_attempts = retry_attempts
         self._session = session or requests.Session()
-        self._solr = pysolr.Solr(
-            self.collection_url, timeout=timeout, session=self._session, always_commit=False
-        )
 
     @classmethod
     def from_settings(
@@ -119,16 +117,30 @@ class LogInsightsIndex:
                 on_progress(len(batch))
         return report
 
+    @property
+    def collection_url(self) -> str:
+        return f"{self.nodes.first}/{self.collection}"
+
     def refresh(self) -> None:
         """Make everything posted so far searchable now instead of within the soft-commit second."""
-        try:
-            with_retries(lambda: self._solr.commit(softCommit=True), attempts=self._retry_attempts)
-        except pysolr.SolrError as err:
-            raise error_for_pysolr(err, self.collection_url, "refresh the index") from err
+
+        def commit(base: str) -> dict[str, Any]:
+            return get_json(
+                self._session,
+                f"{base}/{self.collection}/update",
+                params={"softCommit": "true", "wt": "json"},
+                timeout=self._timeout,
+                what="refresh the index",
+            )
+
+        with_retries(lambda: self.nodes.call(commit), attempts=self._retry_attempts)
 
     def _post_batch(self, batch: list[tuple[str, str]]) -> IndexReport:
         try:
-            answer = with_retries(lambda: self._add(batch), attempts=self._retry_attempts)
+            answer = with_retries(
+                lambda: self.nodes.call(lambda base: self._add(base, batch)),
+                attempts=self._retry_attempts,
+            )
         except SolrRequestError as err:
             if len(batch) == 1:
                 return IndexReport(refused=[RefusedDocument(batch[0][0], str(err))])
@@ -145,9 +157,9 @@ class LogInsightsIndex:
             refused=[RefusedDocument(doc_id, reason) for doc_id, reason in refused.items()],
         )
 
-    def _add(self, batch: list[tuple[str, str]]) -> dict[str, Any]:
+    def _add(self, base: str, batch: list[tuple[str, str]]) -> dict[str, Any]:
         body = "[" + ",".join(text for _, text in batch) + "]"
-        url = f"{self.collection_url}/update"
+        url = f"{base}/{self.collection}/update"
         try:
             response = self._session.post(
                 url,

@@ -20,6 +20,7 @@ import requests
 from pipeline.errors import ConfigurationError, SolrUnavailableError
 from pipeline.models import redact_url
 from pipeline.settings import Settings
+from pipeline.solr.transport import SolrNodes
 
 DOCUMENTED_CORE = "logInsights"
 # The configset's search handler whose invariants repeat the API's limits (solrconfig.xml).
@@ -85,18 +86,18 @@ class _SearchRequests:
         timeout: float = 10.0,
         handler: str = SEARCH_HANDLER,
     ) -> None:
-        self._solr_url = solr_url.rstrip("/")
+        self._nodes = SolrNodes(solr_url)
         self._allowed = tuple(allowed_cores)
         self._timeout = timeout
         self._handler = handler
 
-    def _url(self, core_name: str) -> str:
+    def _path(self, core_name: str) -> str:
         if core_name not in self._allowed:
             raise ConfigurationError(
                 f"coreName {core_name!r} is not one of the allowed cores "
                 f"{list(self._allowed)}; use one of those"
             )
-        return f"{self._solr_url}/{core_name}{self._handler}"
+        return f"/{core_name}{self._handler}"
 
     @staticmethod
     def _form(json_value: dict[str, Any]) -> dict[str, str]:
@@ -156,13 +157,20 @@ class LogInsightsQuery(_SearchRequests):
 
         Raises ``SolrUnavailableError`` when Solr could not be reached or cannot serve the core.
         """
-        url = self._url(core_name)
-        try:
-            response = self._session.post(url, data=self._form(json_value), timeout=self._timeout)
-        except requests.RequestException as err:
-            raise self._unreachable(err, url) from err
-        content_type = response.headers.get("content-type", "application/json")
-        return self._answer(response.status_code, content_type, response.text, url)
+        path = self._path(core_name)
+
+        def send(base: str) -> SolrAnswer:
+            url = base + path
+            try:
+                response = self._session.post(
+                    url, data=self._form(json_value), timeout=self._timeout
+                )
+            except requests.RequestException as err:
+                raise self._unreachable(err, url) from err
+            content_type = response.headers.get("content-type", "application/json")
+            return self._answer(response.status_code, content_type, response.text, url)
+
+        return self._nodes.call(send)
 
 
 class AsyncLogInsightsQuery(_SearchRequests):
@@ -197,18 +205,29 @@ class AsyncLogInsightsQuery(_SearchRequests):
             self._session = None
 
     async def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
-        url = self._url(core_name)
+        path = self._path(core_name)
         if self._session is None:
             await self.open()
         assert self._session is not None
-        try:
-            async with self._session.post(url, data=self._form(json_value)) as response:
-                text = await response.text()
-                content_type = response.headers.get("content-type", "application/json")
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise self._unreachable(err, url) from err
-        return self._answer(status, content_type, text, url)
+        last: SolrUnavailableError | None = None
+        for base in self._nodes.in_turn():
+            url = base + path
+            try:
+                async with self._session.post(url, data=self._form(json_value)) as response:
+                    text = await response.text()
+                    content_type = response.headers.get("content-type", "application/json")
+                    status = response.status
+                answer = self._answer(status, content_type, text, url)
+            except (aiohttp.ClientError, TimeoutError) as err:
+                last = self._unreachable(err, url)
+                continue
+            except SolrUnavailableError as err:
+                last = err
+                continue
+            self._nodes.answered(base)
+            return answer
+        assert last is not None
+        raise last
 
 
 __all__ = [

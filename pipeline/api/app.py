@@ -362,7 +362,8 @@ def create_app(
             return JSONResponse({"status": "unavailable"}, status_code=503, headers=retry_after)
         if not detailed:
             return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "ok", "solr": redact_url(settings.solr_url), "cores": found})
+        solr = ",".join(redact_url(url) for url in settings.solr_url.split(","))
+        return JSONResponse({"status": "ok", "solr": solr, "cores": found})
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus() -> Response:

@@ -107,7 +107,6 @@ def main(
       loginsights query 'docType:SHOPIFY_ORDER'
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
-    logging.getLogger("pysolr").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
     scrub_log_handlers()
     overrides: dict[str, Any] = {}
     if solr_url:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-import pysolr
 import requests
 from tenacity import (
     Retrying,
@@ -106,30 +105,46 @@ def error_for_exception(err: requests.RequestException, url: str, what: str) -> 
     )
 
 
-_PYSOLR_STATUS = re.compile(r"\(HTTP (\d{3})\)")
-
-
-def error_for_pysolr(err: pysolr.SolrError, url: str, what: str) -> SolrError:
-    """pysolr folds every failure into one exception; recover the status it wrote in the text."""
-    match = _PYSOLR_STATUS.search(str(err))
-    if match is None:
-        return SolrUnavailableError(
-            f"Solr at {url} could not be reached to {what}; start it with "
-            "`loginsights solr start` or check --solr-url",
-            url=url,
-        )
-    status = int(match.group(1))
-    detail = str(err).split(":", 1)[-1].strip()[:300]
-    unavailable = action_for_status(status, str(err)) is Action.RETRY
-    cls = SolrUnavailableError if unavailable else SolrRequestError
-    return cls(
-        f"Solr answered HTTP {status} to {what}: {detail}",
-        url=url,
-        status=status,
-    )
-
-
 T = TypeVar("T")
+
+
+class SolrNodes:
+    """The nodes one Solr answers on: several URLs of a SolrCloud cluster (comma-separated in
+    ``--solr-url``), or one. A request goes to the node that answered last and moves on to the
+    next when that one cannot be reached, so a node's loss costs one failed connection."""
+
+    def __init__(self, solr_url: str) -> None:
+        self.urls = [url.strip().rstrip("/") for url in solr_url.split(",") if url.strip()]
+        if not self.urls:
+            raise SolrUnavailableError("no Solr URL given; set --solr-url or LOGINSIGHTS_SOLR_URL")
+        self._good = 0
+
+    @property
+    def first(self) -> str:
+        return self.urls[self._good]
+
+    def in_turn(self) -> list[str]:
+        """The nodes, starting with the one that answered last (for callers that await)."""
+        return self.urls[self._good :] + self.urls[: self._good]
+
+    def answered(self, url: str) -> None:
+        self._good = self.urls.index(url)
+
+    def call(self, request: Callable[[str], T]) -> T:
+        """``request(base_url)`` on each node in turn until one is reachable."""
+        last: SolrUnavailableError | None = None
+        count = len(self.urls)
+        for step in range(count):
+            index = (self._good + step) % count
+            try:
+                result = request(self.urls[index])
+            except SolrUnavailableError as err:
+                last = err
+                continue
+            self._good = index
+            return result
+        assert last is not None
+        raise last
 
 
 def with_retries(call: Callable[[], T], *, attempts: int, max_wait_seconds: float = 8.0) -> T:
@@ -171,11 +186,11 @@ def get_json(
 
 __all__ = [
     "RETRY_POLICY",
+    "SolrNodes",
     "UNAVAILABLE_MESSAGES",
     "Action",
     "action_for_status",
     "error_for_exception",
-    "error_for_pysolr",
     "error_for_response",
     "get_json",
     "solr_message",
