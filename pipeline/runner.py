@@ -87,6 +87,7 @@ def run_forever(
     on_window: Callable[[WindowReport], None] | None = None,
     on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
     on_shop: Callable[[ShopPass], None] | None = None,
+    on_outbox: Callable[[int, int], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Run until ``stop`` is set.
@@ -98,6 +99,7 @@ def run_forever(
     leases = ledger if ledger is not None else _ledger_of(workers)
     crew = _Crew(workers, flusher, leases, stop, options, clock)
     crew.on_window, crew.on_reconciliation, crew.on_shop = on_window, on_reconciliation, on_shop
+    crew.on_outbox = on_outbox
     crew.run()
 
 
@@ -124,6 +126,7 @@ class _Crew:
         self.on_window: Callable[[WindowReport], None] | None = None
         self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
         self.on_shop: Callable[[ShopPass], None] | None = None
+        self.on_outbox: Callable[[int, int], None] | None = None
         self.started = clock()
 
     def run(self) -> None:
@@ -240,6 +243,8 @@ class _Crew:
         """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
         try:
             self.flusher.flush()
+            if self.on_outbox:
+                self.on_outbox(*self.flusher.ledger.outbox_counts())
         except (RetryLaterError, SkipError) as err:
             log.warning("outbox: %s", err)
 

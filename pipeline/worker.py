@@ -137,6 +137,7 @@ class ImportWorker:
         self.clock = clock
         self.lease: Lease | None = None  # set while a scheduler holds the shop for this worker
         self.on_page: Callable[[], None] | None = None  # e.g. renew the lease
+        self.on_failure: Callable[[FailedAttempt], None] | None = None  # e.g. count it
 
     # -- one order ------------------------------------------------------------------------
 
@@ -210,6 +211,8 @@ class ImportWorker:
             retry_unchanged=force or transient,
             lease=self.lease,
         )
+        if recorded and self.on_failure:
+            self.on_failure(attempt)
         return FAILED if recorded else UNCHANGED
 
     def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:

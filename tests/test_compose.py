@@ -60,3 +60,16 @@ def test_workers_share_a_postgresql_ledger_and_stop_on_sigterm() -> None:
     postgres = COMPOSE["services"]["postgres"]
     assert postgres["image"].startswith("postgres:") and postgres["healthcheck"]["test"]
     assert any(v.startswith("ledger-db:") for v in postgres["volumes"])
+
+
+def test_a_cluster_profile_runs_zookeeper_and_three_solr_nodes() -> None:
+    services = COMPOSE["services"]
+    nodes = [services[name] for name in ("solr1", "solr2", "solr3")]
+    assert all(node["profiles"] == ["cluster"] for node in nodes)
+    assert all(node["environment"]["ZK_HOST"] == "zookeeper:2181" for node in nodes)
+    assert len({node["environment"]["SOLR_HOST"] for node in nodes}) == 3
+    assert services["zookeeper"]["image"].startswith("zookeeper:")
+    init = services["solr-init-cluster"]
+    assert init["command"][-4:] == ["--shards", "2", "--replication-factor", "2"]
+    assert init["environment"]["LOGINSIGHTS_SOLR_URL"].count("http://") == 3
+    assert all(port.startswith("127.0.0.1:") for node in nodes for port in node["ports"])

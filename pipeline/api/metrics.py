@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pipeline.models import FailedAttempt
 from pipeline.runner import ShopPass
 from pipeline.worker import WindowReport
 
@@ -79,6 +80,22 @@ class ApiMetrics:
             registry=self.registry,
         )
         self._seen: dict[str, tuple[int, int, float]] = {}
+        self.failures = Counter(
+            "loginsights_failures",
+            "Failed import attempts recorded, by shop and error code.",
+            ["shop", "error_code"],
+            registry=self.registry,
+        )
+        self.outbox_waiting = Gauge(
+            "loginsights_outbox_waiting",
+            "Log documents waiting in the outbox for Solr (after the last flush).",
+            registry=self.registry,
+        )
+        self.outbox_dead = Gauge(
+            "loginsights_outbox_refused",
+            "Log documents Solr refused, kept for `loginsights outbox --retry-dead`.",
+            registry=self.registry,
+        )
         self.worker_windows = Counter(
             "loginsights_worker_windows",
             "Import windows the in-process worker completed, by shop.",
@@ -96,6 +113,15 @@ class ApiMetrics:
         self.shop_rate_limited.labels(shop).inc(max(0, shop_pass.rate_limited - seen[1]))
         self.shop_budget_wait.labels(shop).inc(max(0.0, shop_pass.budget_wait_seconds - seen[2]))
         self._seen[shop] = (shop_pass.calls, shop_pass.rate_limited, shop_pass.budget_wait_seconds)
+
+    def observe_failure(self, attempt: FailedAttempt) -> None:
+        """Hook for ``ImportWorker.on_failure``."""
+        self.failures.labels(attempt.shop, attempt.error_code.value).inc()
+
+    def observe_outbox(self, waiting: int, dead: int) -> None:
+        """Hook for ``run_forever(on_outbox=…)``, after each flush."""
+        self.outbox_waiting.set(waiting)
+        self.outbox_dead.set(dead)
 
     def observe_window(self, report: WindowReport) -> None:
         """Hook for ``run_forever(on_window=…)`` when a worker runs inside the API process."""

@@ -61,6 +61,8 @@ def serve(
     thread = None
     if worker:
         workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
+        for shop_worker in workers:
+            shop_worker.on_failure = metrics.observe_failure
         thread = threading.Thread(
             target=run_forever,
             args=(workers, flusher),
@@ -69,6 +71,7 @@ def serve(
                 "options": RunOptions(poll_seconds=settings.poll_seconds),
                 "on_window": metrics.observe_window,
                 "on_shop": metrics.observe_shop,
+                "on_outbox": metrics.observe_outbox,
             },
             name="import-worker",
             daemon=True,
