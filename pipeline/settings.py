@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Bearer tokens accepted by the HTTP API, comma-separated in the environment.",
     )
+    api_admin_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Tokens that may also act in the console (re-import, refresh, retry).",
+    )
     api_allowed_cores: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["logInsights"],
         description="Cores that /api/solr-query may search; the first is the default.",
@@ -79,7 +83,7 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(65_536, ge=256, description="Largest request body accepted.")
     api_retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent when Solr is down.")
 
-    @field_validator("api_tokens", "api_allowed_cores", mode="before")
+    @field_validator("api_tokens", "api_admin_tokens", "api_allowed_cores", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

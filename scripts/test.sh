@@ -3,12 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# PostgreSQL's server binaries for the shared-ledger tests (a throwaway cluster per run)
+# Debian packages the tests use: PostgreSQL's server binaries (a throwaway cluster per run)
+# and chromium (the console's browser tests, driven by Playwright).
+missing=()
 if [ -z "${LOGINSIGHTS_TEST_LEDGER_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "PostgreSQL server binaries missing: apt-get install postgresql (or set LOGINSIGHTS_TEST_LEDGER_URL)" >&2
+    echo "missing Debian packages: ${missing[*]} (apt-get install them)" >&2
     exit 1
   fi
 fi

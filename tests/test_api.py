@@ -461,7 +461,10 @@ def test_malformed_input_is_a_400_naming_the_key(api: str, raw: str, key: str) -
 
 @pytest.mark.parametrize(
     "params",
-    [{"q": '{!func}div(attempts,"a")'}, {"q": "errorMessage:/.{1,10000}{1,10000}/"}],
+    [
+        {"q": '{!func}div(attempts,"a")', "sort": "score desc"},
+        {"q": "errorMessage:/.{1,10000}{1,10000}/"},
+    ],
     ids=["function on a string", "regexp too complex"],
 )
 def test_solrs_500_for_a_callers_query_is_that_callers_400(

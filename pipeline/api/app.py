@@ -13,30 +13,36 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api.guard import QueryLimits, guard_request
 from pipeline.api.metrics import ApiMetrics
+from pipeline.console import ConsoleDeps, console_router
 from pipeline.errors import (
     ConfigurationError,
     LogInsightsError,
     RefusedQueryError,
     SolrUnavailableError,
 )
+from pipeline.ledger import Ledger
 from pipeline.models import redact_url
 from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
 from pipeline.scrub import remember_secrets, scrub
 from pipeline.settings import Settings
+from pipeline.worker import ImportWorker
 
 ACCESS_LOG = logging.getLogger("loginsights.access")
+CONSOLE_STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
 
 SEED_REQUEST: dict[str, Any] = {
     "json": {"params": {"q": "docType:SHOPIFY_ORDER"}},
@@ -186,9 +192,18 @@ class MeasuredRequests:
 
 
 def create_app(
-    settings: Settings, *, metrics: ApiMetrics | None = None, access_log: bool = False
+    settings: Settings,
+    *,
+    metrics: ApiMetrics | None = None,
+    access_log: bool = False,
+    ledger: Ledger | None = None,
+    worker_for: Callable[[str], ImportWorker] | None = None,
 ) -> FastAPI:
-    """The API for one Solr and its allowed cores; ``metrics`` may be shared with a worker."""
+    """The API and the console for one Solr and its allowed cores.
+
+    ``metrics`` may be shared with a worker in the same process; ``ledger`` gives the console
+    shop lag, order stories and reconciliation reports, ``worker_for`` its actions.
+    """
     metrics = metrics or ApiMetrics()
     cores = tuple(settings.api_allowed_cores)
     limits = QueryLimits(
@@ -197,8 +212,10 @@ def create_app(
     query = AsyncLogInsightsQuery(  # one pool for every concurrent caller, on the event loop
         settings.solr_url, allowed_cores=cores, timeout=settings.solr_timeout_seconds
     )
-    tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
-    remember_secrets(*(token.get_secret_value() for token in settings.api_tokens))
+    read_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
+    admin_tokens = [token.get_secret_value().encode() for token in settings.api_admin_tokens]
+    tokens = read_tokens + admin_tokens
+    remember_secrets(*(t.decode() for t in tokens))
     scrubber = scrub
     retry_after = {"Retry-After": str(settings.api_retry_after_seconds)}
     bearer = HTTPBearer(auto_error=False, description="One of LOGINSIGHTS_API_TOKENS.")
@@ -217,6 +234,20 @@ def create_app(
     )
     app.state.metrics = metrics
     app.add_middleware(MeasuredRequests, metrics=metrics, access_log=access_log)
+    app.mount("/static", StaticFiles(directory=CONSOLE_STATIC), name="static")
+    app.include_router(
+        console_router(
+            ConsoleDeps(
+                query=query,
+                core=cores[0],
+                read_tokens=read_tokens,
+                admin_tokens=admin_tokens,
+                limits=limits,
+                ledger=ledger,
+                worker_for=worker_for,
+            )
+        )
+    )
 
     def token_matches(credentials: HTTPAuthorizationCredentials | None) -> bool:
         if not tokens:

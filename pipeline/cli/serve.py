@@ -9,8 +9,11 @@ import threading
 import click
 
 from pipeline.cli import library_errors, main
+from pipeline.errors import ConfigurationError
 from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
+from pipeline.shops import load_shops, shop_named
+from pipeline.worker import ImportWorker, open_ledger, worker_for
 
 
 @main.command()
@@ -34,10 +37,12 @@ def serve(
     shop_names: tuple[str, ...],
     access_log: bool,
 ) -> None:
-    """Serve /api/solr-query (seed 000), /healthz, /metrics and /openapi.json.
+    """Serve the failure console at /, /api/solr-query (seed 000), /healthz, /metrics.
 
     Callers send 'Authorization: Bearer <token>' with one of LOGINSIGHTS_API_TOKENS
-    (comma-separated). Without a token the API is served on a loopback address only.
+    (comma-separated); the console logs in with the same tokens, and those of
+    LOGINSIGHTS_API_ADMIN_TOKENS may also re-import, refresh and retry. Without a token the
+    API is served on a loopback address only.
     Stops cleanly on SIGTERM or Ctrl-C.
 
     \b
@@ -61,8 +66,8 @@ def serve(
     thread = None
     if worker:
         workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
-        for shop_worker in workers:
-            shop_worker.on_failure = metrics.observe_failure
+        for each in workers:
+            each.on_failure = metrics.observe_failure
         thread = threading.Thread(
             target=run_forever,
             args=(workers, flusher),
@@ -77,8 +82,20 @@ def serve(
             daemon=True,
         )
         thread.start()
+    ledger, console_flusher = open_ledger(settings)
+    try:
+        shops = load_shops(settings.shops_file)
+    except ConfigurationError:
+        shops = {}  # the console still shows failures; its actions need the shops file
+
+    def shop_worker(name: str) -> ImportWorker:
+        return worker_for(settings, shop_named(shops, name), ledger, console_flusher, os.environ)
+
+    app = create_app(
+        settings, metrics=metrics, access_log=access_log, ledger=ledger, worker_for=shop_worker
+    )
     config = uvicorn.Config(
-        create_app(settings, metrics=metrics, access_log=access_log),
+        app,
         host=host,
         port=port,
         access_log=False,  # uvicorn's line carries the query string; the app logs its own

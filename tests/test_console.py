@@ -1,0 +1,189 @@
+"""The failure console in a real browser: Debian's chromium driven by Playwright.
+
+A Shopify simulator holds a day of orders, some of them flawed; a worker imported it into a
+ledger and posted the failures to a real Solr; the console (served by uvicorn) shows them.
+Each page is screenshotted under the test's tmp dir, so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import SolrUnderTest, past_day, select, served, simulator, worker_for_sim
+
+from pipeline.api import create_app
+from pipeline.ledger import Ledger
+from pipeline.models import Platform
+from pipeline.outbox import OutboxFlusher
+from pipeline.reconcile import reconcile
+from pipeline.settings import Settings
+from pipeline.simulators import Faults, OrderCatalog, SimulatorServer
+from pipeline.worker import ImportWorker
+
+READ, ADMIN = "console-read-token", "console-admin-token"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Console:
+    url: str
+    shop: str
+    sim: SimulatorServer
+    catalog: OrderCatalog
+    worker: ImportWorker
+    screens: Path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
+        "Debian's chromium is missing: apt-get install chromium (scripts/test.sh does)"
+    )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking",
+                  "--disable-component-update"],
+        )  # fmt: skip
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def console(solr: SolrUnderTest, shop: str, tmp_path: Path) -> Iterator[Console]:
+    """On a SQLite ledger: the console reads the ledger through the same code on both engines."""
+    from pipeline.indexing import LogInsightsIndex
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    flusher = OutboxFlusher(ledger, LogInsightsIndex(solr.url))
+    start, end = past_day(hours=2)
+    catalog = OrderCatalog.generate(
+        60, seed=41, start=start, end=end,
+        faults=Faults(missing_address_share=0.15, bad_email_share=0.08),
+    )  # fmt: skip
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
+        worker.import_range(start, end)
+        reconcile(worker, hours=2, end=end)
+        settings = Settings(solr_url=solr.url, api_tokens=[READ], api_admin_tokens=[ADMIN])
+        app = create_app(settings, ledger=ledger, worker_for=lambda name: worker)
+        with served(app) as url:
+            screens = tmp_path / "screens"
+            screens.mkdir()
+            yield Console(url, shop, sim, catalog, worker, screens)
+
+
+def logged_in(browser: object, console: Console, token: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{console.url}/login")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def outstanding(solr: SolrUnderTest, shop: str, *filters: str) -> int:
+    fq = ["-resolved:true", "-docType:ORDER_RECONCILIATION", *filters]
+    body = select(solr.url, q=f"shop:{shop}", fq=fq, rows=0)
+    return int(body["response"]["numFound"])
+
+
+def test_a_wrong_token_sees_the_login_form(browser: object, console: Console) -> None:
+    page = logged_in(browser, console, "not-a-token")
+    assert page.get_by_role("alert").inner_text() == "That token is not valid here."
+    assert page.get_by_label("Access token").is_visible()
+    page.screenshot(path=str(console.screens / "login-refused.png"))
+    page.goto(console.url + "/")
+    assert page.get_by_label("Access token").is_visible(), "no cookie, no failures"
+
+
+def test_failures_with_the_right_count_a_facet_and_a_chart(
+    browser: object, console: Console, solr: SolrUnderTest
+) -> None:
+    page = logged_in(browser, console, ADMIN)
+    page.get_by_label("Search (Solr query syntax)").fill(f"shop:{console.shop}")
+    page.get_by_role("button", name="Search").click()
+    expected = outstanding(solr, console.shop)
+    assert expected > 0
+    assert page.locator("#found").inner_text() == str(expected)
+    assert page.locator("table.failures tbody tr").count() == min(expected, 50)
+    assert page.locator("canvas#hours").is_visible() and page.locator("canvas#days").is_visible()
+    page.screenshot(path=str(console.screens / "failures.png"), full_page=True)
+
+    page.locator('a.facet-link[data-facet="errorCode"][data-value="missing_address"]').click()
+    filtered = outstanding(solr, console.shop, "errorCode:missing_address")
+    assert page.locator("#found").inner_text() == str(filtered) and 0 < filtered <= expected
+    codes = page.locator("table.failures tbody tr td:nth-child(3)").all_inner_texts()
+    assert set(codes) == {"missing_address"}
+    page.screenshot(path=str(console.screens / "failures-missing-address.png"), full_page=True)
+
+
+def test_reimport_after_the_merchant_fixed_the_order_resolves_it(
+    browser: object, console: Console, solr: SolrUnderTest
+) -> None:
+    page = logged_in(browser, console, ADMIN)
+    page.goto(f"{console.url}/?q=shop:{console.shop}&f=errorCode:missing_address")
+    page.locator("a.story").first.click()
+    page.wait_for_url("**/orders/**")
+    assert "Outstanding: missing_address" in page.locator("#status").inner_text()
+    page.screenshot(path=str(console.screens / "order.png"), full_page=True)
+    order_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    number = int(order_id) - 5_500_000_000_000
+    good = next(o for o in console.catalog.created_between(None, None, high_inclusive=True,
+                                                          now=datetime.now().astimezone())
+                if o.address)  # fmt: skip
+    console.catalog.update(number, address=good.address)
+    page.get_by_role("button", name="Re-import").click()
+    assert "reimport: imported" in page.get_by_role("status").inner_text()
+    assert page.locator("#status").inner_text().startswith("Resolved")
+    page.screenshot(path=str(console.screens / "order-resolved.png"), full_page=True)
+    docs = select(solr.url, q=f"orderId:{order_id}", fq=f"shop:{console.shop}", fl="resolved")
+    assert docs["response"]["docs"][0]["resolved"] is True
+
+
+def test_a_read_only_token_sees_no_buttons_and_cannot_act(
+    browser: object, console: Console
+) -> None:
+    page = logged_in(browser, console, READ)
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    assert page.get_by_role("button", name="Retry all shown").count() == 0
+    page.locator("a.story").first.click()
+    page.wait_for_url("**/orders/**")
+    assert page.locator("#status").is_visible()
+    assert page.get_by_role("button", name="Re-import").count() == 0
+    assert page.get_by_role("button", name="Refresh").count() == 0
+    page.screenshot(path=str(console.screens / "order-read-only.png"), full_page=True)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    answer = requests.post(page.url + "/reimport", data={"csrf": "x"}, cookies=cookies,
+                           timeout=30, allow_redirects=False)  # fmt: skip
+    assert answer.status_code == 403
+
+
+def test_reconciliation_reports_and_their_csv(browser: object, console: Console) -> None:
+    page = logged_in(browser, console, ADMIN)
+    page.get_by_role("link", name="Reconciliations").click()
+    assert console.shop in page.locator("table").inner_text()
+    page.screenshot(path=str(console.screens / "reconciliations.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("shop,windowStart,windowEnd,atSource") and console.shop in text
+
+
+def test_the_console_loads_nothing_from_elsewhere(browser: object, console: Console) -> None:
+    page = logged_in(browser, console, READ)
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(console.url) else outside.append(r.url))
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    page.wait_for_load_state("networkidle")
+    assert outside == [], "no CDN: the page works on a closed network"
+    assert page.evaluate("typeof window.Chart") == "function", "the chart library is served here"
+    _ = timedelta
