@@ -82,10 +82,11 @@ def main() -> None:
                 if n == 0:
                     page.wait_for_load_state("networkidle")
                     page.remove_listener("response", weigh)
+                page.wait_for_timeout(200)  # paint entries arrive just after the load event
                 timing = page.evaluate(
-                    "() => ({fcp: (performance.getEntriesByName('first-contentful-paint')[0]"
-                    " || {}).startTime, load: performance.timing.loadEventEnd -"
-                    " performance.timing.navigationStart})"
+                    "() => ({fcp: (performance.getEntriesByType('paint').find("
+                    "e => e.name === 'first-contentful-paint') || {}).startTime,"
+                    " load: performance.timing.loadEventEnd - performance.timing.navigationStart})"
                 )
                 paints.append(timing["fcp"] or float("nan"))
                 loads.append(timing["load"])
