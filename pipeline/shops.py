@@ -207,7 +207,7 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
             shop.base_url,
             _secret(shop, shop.access_token_env, "access_token", environ),
             api_version=shop.api_version or "2025-10",
-            page_size=shop.page_size or 25,
+            page_size=shop.page_size or 20,
             transport=ShopTransport(
                 shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts
             ),

@@ -125,6 +125,12 @@ def test_failures_with_the_right_count_a_facet_and_a_chart(
     assert set(codes) == {"missing_address"}
     page.screenshot(path=str(console.screens / "failures-missing-address.png"), full_page=True)
 
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.reload()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, "readable on a phone: the page does not scroll sideways"
+    page.screenshot(path=str(console.screens / "failures-phone.png"), full_page=True)
+
 
 def test_reimport_after_the_merchant_fixed_the_order_resolves_it(
     browser: object, console: Console, solr: SolrUnderTest

@@ -102,7 +102,9 @@ def from_shopify_graphql(shop: str, raw: dict[str, Any]) -> Order:
                 sku=str(item.get("sku") or ""),
                 title=str(item.get("title") or ""),
                 quantity=int(item.get("quantity") or 0),
-                price=Decimal("0"),
+                price=_money(
+                    ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount")
+                ),
                 requires_shipping=bool(item.get("requiresShipping", True)),
             )
             for item in items

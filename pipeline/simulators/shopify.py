@@ -322,6 +322,9 @@ class ShopifySimulator(SimulatorServer):
                         "sku": item["sku"],
                         "quantity": item["quantity"],
                         "requiresShipping": item["requires_shipping"],
+                        "originalUnitPriceSet": {
+                            "shopMoney": {"amount": item["price"], "currencyCode": "USD"}
+                        },
                     }
                     for item in rest["line_items"]
                 ]

@@ -107,7 +107,8 @@ type MailingAddress { firstName: String lastName: String name: String address1: 
   address2: String city: String province: String provinceCode: String zip: String
   country: String countryCodeV2: String phone: String }
 type LineItemConnection { nodes: [LineItem!]! }
-type LineItem { id: ID! title: String! sku: String quantity: Int! requiresShipping: Boolean! }
+type LineItem { id: ID! title: String! sku: String quantity: Int! requiresShipping: Boolean!
+                originalUnitPriceSet: MoneyBag! }
 
 type BulkOperation implements Node {
   id: ID!

@@ -40,7 +40,10 @@ ORDER_FIELDS = f"""
   customer {{ id email phone firstName lastName }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
-  lineItems(first: 25) {{ nodes {{ id title sku quantity requiresShipping }} }}
+  lineItems(first: 20) {{
+    nodes {{ id title sku quantity requiresShipping
+            originalUnitPriceSet {{ shopMoney {{ amount }} }} }}
+  }}
 """
 ORDERS = f"""
 query Orders($first: Int!, $after: String, $query: String) {{
@@ -65,6 +68,9 @@ mutation Bulk($query: String!) {
 }"""
 BULK_STATUS = "{ currentBulkOperation { id status errorCode objectCount url } }"
 RECENT_DAYS = 60
+# Orders a page: each order with its 20 line items costs about 48 points, and Shopify refuses a
+# query whose requested cost passes 1,000.
+PAGE_SIZE = 20
 BULK_ABOVE = 10_000  # orders in a span above which reconciliation lists ids in bulk
 
 
@@ -122,7 +128,7 @@ class ShopifyGraphQLSource:
         access_token: SecretStr,
         *,
         api_version: str = "2025-10",
-        page_size: int = 25,
+        page_size: int = PAGE_SIZE,
         transport: ShopTransport | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_throttled: int = 30,
@@ -131,7 +137,7 @@ class ShopifyGraphQLSource:
     ) -> None:
         self.shop = shop
         self.endpoint = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
-        self.page_size = page_size
+        self.page_size = min(page_size, PAGE_SIZE)
         auth = Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})
         self.transport = transport or ShopTransport(shop, auth=auth)
         self.transport.auth = auth

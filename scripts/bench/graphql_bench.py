@@ -3,7 +3,7 @@
 Run:  .venv/bin/python scripts/bench/graphql_bench.py [--orders 5000] [--restore 500]
                                                       [--day 100000]
 
-1. Import ORDERS orders (last 24 hours, 25 a page) through the GraphQL connector from a
+1. Import ORDERS orders (last 24 hours, 20 a page) through the GraphQL connector from a
    simulator whose cost bucket holds 2,000 points and restores RESTORE a second. The least time
    the bucket allows is (total actual cost - 2,000) / RESTORE; "budget used" is that over the
    measured time. THROTTLED answers are counted.
