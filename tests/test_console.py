@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -192,4 +192,3 @@ def test_the_console_loads_nothing_from_elsewhere(browser: object, console: Cons
     page.wait_for_load_state("networkidle")
     assert outside == [], "no CDN: the page works on a closed network"
     assert page.evaluate("typeof window.Chart") == "function", "the chart library is served here"
-    _ = timedelta

@@ -173,6 +173,7 @@ def test_every_allowed_name_is_a_real_search_parameter() -> None:
         ({"params": {"q": "a:b OR {\\u0021join from=a to=b}x"}}, "{!join}"),
         ({"params": {"q": "a:b OR %7B%21join from=a to=b%7Dx"}}, "{!join}"),
         ({"params": {"q": "a:b OR %7b!xmlparser%7d<a/>"}}, "{!xmlparser}"),
+        ({"params": {"q": "a:b OR %257B%2521join from=a to=b%257Dx"}}, "{!join}"),
         ({"params": {"fq": "{! type=xmlparser}<a/>"}}, "{!xmlparser}"),
         ({"params": {"q": "{!lucene fromIndex=other}x"}}, "fromIndex"),
         ({"params": {"q": "{!lucene zkHost=evil:2181}x"}}, "zkHost"),

@@ -474,8 +474,14 @@ class _RequestCheck:
 
 
 def _as_solr_reads(text: str) -> str:
-    """The text as Solr's parsers may end up reading it: percent-decoded, escapes undone."""
-    decoded = unquote(text)
+    """The text as Solr's parsers may end up reading it: percent-decoded (as often as it takes,
+    so double encoding hides nothing), escapes undone."""
+    decoded = text
+    for _ in range(4):
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
     decoded = UNICODE_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), decoded)
     return decoded.replace("\\", "")
 

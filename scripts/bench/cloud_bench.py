@@ -13,7 +13,6 @@ filters, a text search) are timed one after another.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -108,6 +107,5 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-_ = statistics
 if __name__ == "__main__":
     main()

@@ -21,15 +21,16 @@ from pipeline.errors import LedgerError
 HERE = Path(__file__).resolve().parent
 
 
-def _config(engine: Engine) -> Config:
+def _config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config_without_engine()).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
 
@@ -58,12 +59,6 @@ def ensure_schema(engine: Engine, *, upgrade: bool, where: str) -> None:
         f"{head}; run `loginsights db upgrade` once (every worker can keep running meanwhile "
         "on the old version until it is upgraded too)"
     )
-
-
-def _config_without_engine() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(HERE))
-    return config
 
 
 __all__ = ["current_revision", "ensure_schema", "head_revision", "upgrade"]
