@@ -4,13 +4,12 @@ The endpoint only ever reaches the guarded search handler of an allowed core. Th
 through what searching that core needs and nothing else:
 
 - parameters by name, from the allow-list in ``params.py``; every other name is refused;
-- values read the way Solr will read them: Lucene escapes (``{\\!join``, ``\\u0021``) and percent
-  encoding are undone before looking for local params, which may only name safe parsers and safe
-  keys; ``${…}`` macros, ``_query_`` and ``$name`` references to unlisted names are refused;
+- values read the way Solr will read them (``values.py``): escapes and percent encoding undone
+  before looking for local params, macros, ``_query_`` and ``$name`` references;
 - every count a caller sets is capped (rows, start, group and expand sizes, facet limits, range
   facet buckets), above the cap is a refusal, never a silent truncation;
-- the body itself is bounded: finite numbers, valid Unicode, shallow nesting, bounded bracket
-  depth in queries (a query that overflows Solr's stack is the caller's error, not Solr's).
+- the body itself is bounded (``values.py``): finite numbers, valid Unicode, shallow nesting,
+  bounded bracket depth in queries.
 
 The configset's ``/search`` handler enforces the same limits again (see solrconfig.xml).
 Every refusal names the offending key and says what to do instead.
@@ -25,22 +24,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from pipeline.api.params import (
     FACET_DOMAIN_KEYS,
     FACET_KEYS,
     FACET_TYPES,
     JSON_REQUEST_KEYS,
-    SAFE_LOCAL_PARAMS,
     SAFE_PARSERS,
     SAFE_QUERY_ARGUMENTS,
-    SAFE_TRANSFORMERS,
     Kind,
     param_kind,
     why_refused,
 )
 from pipeline.api.ranges import NotARangeValue, gap_size, seconds_or_number
+from pipeline.api.values import check_fields, check_text, check_well_formed, refuse_name
 from pipeline.errors import RefusedQueryError
 
 CORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -87,7 +84,7 @@ def guard_request(
             '{"json": {"params": {"q": "docType:SHOPIFY_ORDER"}}, "coreName": "logInsights"}',
             key="(body)",
         )
-    _check_well_formed(body, "(body)", depth=0)
+    check_well_formed(body, "(body)", depth=0)
     unknown = sorted(set(body) - {"json", "coreName"})
     if unknown:
         raise RefusedQueryError(
@@ -103,39 +100,6 @@ def guard_request(
         )
     _RequestCheck(limits).json_request(value)
     return GuardedQuery(json=value, core=core)
-
-
-def _check_well_formed(value: Any, key: str, *, depth: int) -> None:
-    """Finite numbers, valid Unicode, shallow nesting: what Solr and JSON can carry safely."""
-    if depth > MAX_NESTING:
-        raise RefusedQueryError(
-            f"{key!r} is nested more than {MAX_NESTING} levels deep; flatten the request",
-            key=key,
-        )
-    if isinstance(value, float) and not math.isfinite(value):
-        raise RefusedQueryError(
-            f"{key!r} is {value!r}: not a finite number; send a number JSON can hold", key=key
-        )
-    if isinstance(value, str):
-        _valid_unicode(value, key)
-    elif isinstance(value, list):
-        for item in value:
-            _check_well_formed(item, key, depth=depth + 1)
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            _valid_unicode(name, key)
-            _check_well_formed(item, name, depth=depth + 1)
-
-
-def _valid_unicode(text: str, key: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise RefusedQueryError(
-            f"{key!r} holds a lone surrogate ({text[err.start]!r}), which is not text; send "
-            "valid UTF-8",
-            key=key.encode("utf-8", "replace").decode(),
-        ) from err
 
 
 def _core_name(core: Any, allowed: tuple[str, ...]) -> str:
@@ -163,7 +127,7 @@ class _RequestCheck:
         for key in value:
             if key not in JSON_REQUEST_KEYS:
                 if param_kind(key) is None:
-                    self._refuse_name(key)
+                    refuse_name(key)
                 raise RefusedQueryError(
                     f"json key {key!r} is not part of Solr's JSON Request API; use one of "
                     f"{sorted(JSON_REQUEST_KEYS)}, or put request parameters under 'params'",
@@ -186,10 +150,10 @@ class _RequestCheck:
                 self.query_dsl(query, f"queries.{name}")
         if "fields" in value:
             for fields in _strings(value["fields"]):
-                self.fields(fields, "fields")
+                check_fields(fields, "fields")
         if "sort" in value:
             for text in _strings(value["sort"]):
-                self.text(text, "sort")
+                check_text(text, "sort")
         if "facet" in value:
             self.facet_map(value["facet"], "facet")
         params = value.get("params", {})
@@ -207,7 +171,7 @@ class _RequestCheck:
     def param(self, key: str, value: Any) -> None:
         kind = param_kind(key)
         if kind is None:
-            self._refuse_name(key)
+            refuse_name(key)
         if kind is Kind.JSON_FACETS:
             for item in value if isinstance(value, list) else [value]:
                 self.json_facet_param(key, item)
@@ -233,7 +197,7 @@ class _RequestCheck:
             )
         for item in values:
             if isinstance(item, str):
-                (self.fields if kind is Kind.FIELDS else self.text)(item, key)
+                (check_fields if kind is Kind.FIELDS else check_text)(item, key)
 
     def json_facet_param(self, key: str, value: Any) -> None:
         if isinstance(value, str):
@@ -241,7 +205,7 @@ class _RequestCheck:
                 value = json.loads(value)
             except (ValueError, RecursionError) as err:
                 raise RefusedQueryError(f"{key} is not valid JSON: {err}", key=key) from err
-            _check_well_formed(value, key, depth=2)
+            check_well_formed(value, key, depth=2)
         self.facet_map(value, f"params.{key}")
 
     def count(self, key: str, value: Any, kind: Kind) -> None:
@@ -301,7 +265,7 @@ class _RequestCheck:
     def query_dsl(self, value: Any, where: str) -> None:
         """A query in any of the JSON Query DSL's forms: string, list, or parser object."""
         if isinstance(value, str):
-            self.text(value, where)
+            check_text(value, where)
         elif isinstance(value, list):
             for item in value:
                 self.query_dsl(item, where)
@@ -341,7 +305,7 @@ class _RequestCheck:
         for name, facet in value.items():
             path = f"{where}.{name}"
             if isinstance(facet, str):
-                self.text(facet, path)
+                check_text(facet, path)
             elif isinstance(facet, dict):
                 self.facet(facet, path)
             else:
@@ -380,7 +344,7 @@ class _RequestCheck:
                 self.domain(sub, path)
             else:
                 for text in _strings(sub):
-                    self.text(text, path)
+                    check_text(text, path)
         if facet.get("type") == "range":
             self.buckets(
                 (f"{where}.start", facet.get("start")),
@@ -400,101 +364,11 @@ class _RequestCheck:
                 )
             if key == "excludeTags":
                 for text in _strings(sub):
-                    self.text(text, f"{where}.{key}")
+                    check_text(text, f"{where}.{key}")
             else:
                 self.query_dsl(sub, f"{where}.{key}")
 
     # -- values ------------------------------------------------------------------------------
-
-    def fields(self, text: str, where: str) -> None:
-        for name in TRANSFORMER.findall(_as_solr_reads(text)):
-            if name not in SAFE_TRANSFORMERS:
-                raise RefusedQueryError(
-                    f"document transformer [{name}] in {where} is not allowed; use one of "
-                    f"{sorted(SAFE_TRANSFORMERS)} or plain field names",
-                    key=name,
-                )
-        self.text(text, where)
-
-    def text(self, text: str, where: str) -> None:
-        """Whatever Solr may parse as a query: no macros, no nested queries, safe local params."""
-        plain = _as_solr_reads(text)
-        if "${" in plain:
-            raise RefusedQueryError(
-                f"{where} holds a ${{…}} macro; parameter macros are not expanded here, "
-                "write the value itself",
-                key=where,
-            )
-        if "_query_" in plain.lower():
-            raise RefusedQueryError(
-                f"{where} uses the _query_ nested-query field; write the query directly",
-                key="_query_",
-            )
-        for name in REFERENCE.findall(plain):
-            if param_kind(name) is None:
-                raise RefusedQueryError(
-                    f"{where} refers to parameter ${name}, which this API does not serve; "
-                    "write the value itself",
-                    key=f"${name}",
-                )
-        for inside in LOCAL_PARAMS.findall(plain):
-            self.local_params(inside, where)
-        if _bracket_depth(plain) > MAX_BRACKET_DEPTH:
-            raise RefusedQueryError(
-                f"{where} nests brackets more than {MAX_BRACKET_DEPTH} deep; simplify the query",
-                key=where,
-            )
-
-    def local_params(self, inside: str, where: str) -> None:
-        words = [word.partition("=") for word in inside.split()]
-        parser = "lucene"
-        if words and not words[0][1]:
-            parser = words.pop(0)[0]
-        parser = next((value.strip("'\"") for name, _, value in words if name == "type"), parser)
-        if parser not in SAFE_PARSERS:
-            raise RefusedQueryError(
-                f"local params {{!{parser} …}} in {where} are not allowed; use one of "
-                f"{sorted(SAFE_PARSERS)}",
-                key=f"{{!{parser}}}",
-            )
-        for name, _, _ in words:
-            if name not in SAFE_LOCAL_PARAMS:
-                raise RefusedQueryError(
-                    f"local param {name!r} in {where} is not allowed ({why_refused(name)}); "
-                    "remove it",
-                    key=name,
-                )
-
-    def _refuse_name(self, key: str) -> None:
-        raise RefusedQueryError(
-            f"parameter {key!r} is not allowed: {why_refused(key)}; remove it (only searching "
-            "this core is served)",
-            key=key,
-        )
-
-
-def _as_solr_reads(text: str) -> str:
-    """The text as Solr's parsers may end up reading it: percent-decoded (as often as it takes,
-    so double encoding hides nothing), escapes undone."""
-    decoded = text
-    for _ in range(4):
-        once = unquote(decoded)
-        if once == decoded:
-            break
-        decoded = once
-    decoded = UNICODE_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), decoded)
-    return decoded.replace("\\", "")
-
-
-def _bracket_depth(text: str) -> int:
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-    return deepest
 
 
 def _strings(value: Any) -> Iterator[str]:
