@@ -198,3 +198,17 @@ def test_generated_orders_are_deterministic_and_carry_the_injected_flaws() -> No
     ]
     assert any(o.address is None for o in a)
     assert any(any(ord(c) > 0x2000 for c in o.first_name + o.note) for o in a)
+
+
+def test_graphql_cost_follows_shopifys_calculated_cost() -> None:
+    from graphql import parse
+
+    from pipeline.simulators.graphql_cost import CostBucket, answer_cost, query_cost
+
+    document = parse("{ orders(first: 10) { nodes { id shippingAddress { city } } } }")
+    assert query_cost(document, {}) == 2 + 10 * 1, "a connection: 2 + first x its node"
+    variables = parse("query($n: Int) { orders(first: $n) { nodes { id } } }")
+    assert query_cost(variables, {"n": 50}) == 2 + 50
+    assert answer_cost({"orders": {"nodes": [{"id": "1"}, {"id": "2"}]}}) == 2 + 2
+    bucket = CostBucket(maximum=100, restore_rate=0.0001)
+    assert bucket.take(60)[0] and not bucket.take(60)[0], "more than what is left: THROTTLED"

@@ -32,15 +32,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
-    FieldNode,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
-    VariableNode,
     build_schema,
     graphql_sync,
     parse,
     validate,
+)
+
+from pipeline.simulators.graphql_cost import (
+    MAX_QUERY_COST,
+    CostBucket,
+    answer_cost,
+    query_cost,
 )
 
 if TYPE_CHECKING:
@@ -126,41 +130,7 @@ type AppInstallation { accessScopes: [AccessScope!]! }
 type AccessScope { handle: String! }
 """
 
-MAX_QUERY_COST = 1000
 SEARCH_TERM = re.compile(r"created_at:(>=|<=|>|<)'?([0-9T:\-.+Z]+)'?")
-
-
-class CostBucket:
-    """The calculated-cost bucket: points that refill at a steady rate."""
-
-    def __init__(self, maximum: float, restore_rate: float) -> None:
-        self.maximum, self.restore_rate = maximum, restore_rate
-        self._available, self._at = maximum, time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self, requested: int) -> tuple[bool, float]:
-        with self._lock:
-            now = time.monotonic()
-            self._available = min(
-                self.maximum, self._available + (now - self._at) * self.restore_rate
-            )
-            self._at = now
-            if requested > self._available:
-                return False, self._available
-            self._available -= requested
-            return True, self._available
-
-    def refund(self, points: float) -> float:
-        with self._lock:
-            self._available = min(self.maximum, self._available + points)
-            return self._available
-
-    def status(self, available: float) -> dict[str, float]:
-        return {
-            "maximumAvailable": float(self.maximum),
-            "currentlyAvailable": float(int(available)),
-            "restoreRate": float(self.restore_rate),
-        }
 
 
 class GraphQLAdmin:
@@ -199,7 +169,7 @@ class GraphQLAdmin:
         problems = validate(self.schema, document)
         if problems:
             return 200, {"errors": [p.formatted for p in problems]}
-        requested = self._cost(document, variables)
+        requested = query_cost(document, variables)
         if requested > MAX_QUERY_COST:
             return 200, {
                 "errors": [
@@ -231,7 +201,7 @@ class GraphQLAdmin:
             variable_values=variables,
             field_resolver=_resolve,
         )
-        actual = self._actual_cost(result.data) if result.data else requested
+        actual = answer_cost(result.data) if result.data else requested
         available = self.bucket.refund(max(0, requested - actual))
         self.spent += actual
         payload: dict[str, Any] = {
@@ -394,52 +364,6 @@ class GraphQLAdmin:
             return True
         return order.created_at >= datetime.now(UTC) - timedelta(days=60)
 
-    def _cost(self, document: Any, variables: dict[str, Any]) -> int:
-        total = 0
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                if definition.operation.value == "mutation":
-                    total += 10
-                    continue
-                total += sum(
-                    _field_cost(sel, variables) for sel in definition.selection_set.selections
-                )
-        return max(1, total)
-
-    def _actual_cost(self, data: dict[str, Any]) -> int:
-        return max(1, _data_cost(data))
-
-
-def _field_cost(node: Any, variables: dict[str, Any]) -> int:
-    if not isinstance(node, FieldNode) or node.selection_set is None:
-        return 0
-    children = sum(_field_cost(sel, variables) for sel in node.selection_set.selections)
-    first = None
-    for argument in node.arguments or ():
-        if argument.name.value == "first":
-            value: Any = argument.value
-            if isinstance(value, VariableNode):
-                first = variables.get(value.name.value)
-            else:
-                first = int(getattr(value, "value", 0))
-    if first is not None:
-        per_node = max(1, children)
-        return 2 + int(first) * per_node
-    if node.name.value in ("edges", "nodes", "node", "pageInfo"):
-        return children
-    return 1 + children
-
-
-def _data_cost(value: Any) -> int:
-    if isinstance(value, list):
-        return sum(_data_cost(item) for item in value)
-    if isinstance(value, dict):
-        if "edges" in value or "nodes" in value:
-            items = value.get("nodes") if "nodes" in value else value.get("edges")
-            return 2 + sum(max(1, _data_cost(item)) for item in items or [])
-        return sum(_data_cost(item) for item in value.values() if isinstance(item, dict | list))
-    return 0
-
 
 def _resolve(source: Any, info: Any, **args: Any) -> Any:
     """Root fields are methods of GraphQLAdmin; below, rendered dicts."""
@@ -493,4 +417,4 @@ def _bulk_span(query: str) -> tuple[datetime | None, datetime | None]:
     return _search_span(text)
 
 
-__all__ = ["CostBucket", "GraphQLAdmin", "MAX_QUERY_COST"]
+__all__ = ["GraphQLAdmin"]
