@@ -322,6 +322,16 @@ def test_json_facet_counts_are_capped(facet: dict[str, Any], key: str) -> None:
     assert refused_key({"query": "*:*", "facet": {"t": facet}}) == key
 
 
+def test_nested_facets_multiply_and_their_product_is_capped() -> None:
+    three_deep = {"query": "*:*", "facet": {"a": {"type": "terms", "field": "shop", "limit": 1000,
+        "facet": {"b": {"type": "terms", "field": "docType", "limit": 1000}}}}}  # fmt: skip
+    assert refused_key(three_deep) == "facet.a.facet.b"
+    chart = {"query": "*:*", "facet": {"days": {"type": "range", "field": "timestamp",
+        "start": "NOW/DAY-59DAYS", "end": "NOW/DAY+1DAY", "gap": "+1DAY",
+        "facet": {"codes": {"type": "terms", "field": "errorCode", "limit": 10}}}}}  # fmt: skip
+    assert passes(chart), "the console's chart: 61 days x 10 codes"
+
+
 def test_limits_are_configurable() -> None:
     limits = QueryLimits(max_rows=10)
     guard_request({"json": {"limit": 10}}, allowed_cores=CORES, limits=limits)

@@ -56,6 +56,7 @@ class QueryLimits:
     max_rows: int = 1000
     max_facet_limit: int = 1000
     max_start: int = 100_000
+    max_nested_buckets: int = 10_000
 
     def cap(self, kind: Kind) -> tuple[int, str]:
         """The cap of a counted kind and what to do instead of asking for more."""
@@ -236,7 +237,7 @@ class _RequestCheck:
             else:
                 self.buckets(parts["start"], parts["end"], parts["gap"])
 
-    def buckets(self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]) -> None:
+    def buckets(self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]) -> int:
         numbers = []
         for (key, value), read in (
             (start, lambda v: seconds_or_number(v, now=self.now)),
@@ -259,6 +260,7 @@ class _RequestCheck:
                 f"{self.limits.max_facet_limit}; use a larger {gap[0]} or a shorter range",
                 key=gap[0],
             )
+        return int(count)
 
     # -- the JSON Query DSL and the JSON Facet API -------------------------------------------
 
@@ -294,8 +296,12 @@ class _RequestCheck:
         elif value is not None and not isinstance(value, int | float | bool):
             raise RefusedQueryError(f"{where} must be a string or a query object", key=where)
 
-    def facet_map(self, value: Any, where: str) -> None:
-        """Named facets: each a string (an aggregation such as unique(shop)) or a facet object."""
+    def facet_map(self, value: Any, where: str, outer: int = 1) -> None:
+        """Named facets: each a string (an aggregation such as unique(shop)) or a facet object.
+
+        ``outer`` is how many buckets the enclosing facets make: nested facets multiply, and the
+        product is capped too (``QueryLimits.max_nested_buckets``).
+        """
         if not isinstance(value, dict):
             raise RefusedQueryError(
                 f"{where} must be an object of named facets, e.g. "
@@ -307,17 +313,36 @@ class _RequestCheck:
             if isinstance(facet, str):
                 check_text(facet, path)
             elif isinstance(facet, dict):
-                self.facet(facet, path)
+                self.facet(facet, path, outer)
             else:
                 raise RefusedQueryError(
                     f"facet {path} must be an aggregation string or a facet object", key=path
                 )
 
-    def facet(self, facet: dict[str, Any], where: str) -> None:
+    def facet(self, facet: dict[str, Any], where: str, outer: int = 1) -> None:
         if len(facet) == 1 and next(iter(facet)) in FACET_TYPES:
             kind, body = next(iter(facet.items()))
             facet = body if isinstance(body, dict) else {"field": body}
             facet = {"type": kind, **facet}
+        if facet.get("type") == "range":
+            own = self.buckets(
+                (f"{where}.start", facet.get("start")),
+                (f"{where}.end", facet.get("end")),
+                (f"{where}.gap", facet.get("gap")),
+            )
+        elif facet.get("type") == "query":
+            own = 1
+        else:
+            self.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
+            own = int(facet.get("limit", 10))
+        total = outer * max(1, own)
+        if total > self.limits.max_nested_buckets:
+            raise RefusedQueryError(
+                f"facet {where} and the facets around it ask for up to {total} buckets (nested "
+                f"facets multiply), more than {self.limits.max_nested_buckets}; lower a limit "
+                "or nest less",
+                key=where,
+            )
         for key, sub in facet.items():
             path = f"{where}.{key}"
             if key not in FACET_KEYS:
@@ -337,7 +362,7 @@ class _RequestCheck:
             elif key == "offset":
                 self.count(path, sub, Kind.START)
             elif key == "facet":
-                self.facet_map(sub, path)
+                self.facet_map(sub, path, total)
             elif key in ("q", "query"):
                 self.query_dsl(sub, path)
             elif key == "domain":
@@ -345,12 +370,6 @@ class _RequestCheck:
             else:
                 for text in _strings(sub):
                     check_text(text, path)
-        if facet.get("type") == "range":
-            self.buckets(
-                (f"{where}.start", facet.get("start")),
-                (f"{where}.end", facet.get("end")),
-                (f"{where}.gap", facet.get("gap")),
-            )
 
     def domain(self, value: Any, where: str) -> None:
         if not isinstance(value, dict):
