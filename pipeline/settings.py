@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pipeline.contracts import default_contracts_dir
 from pipeline.models import DocType, validate_ttl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     solr_assets_dir: Path = Field(
         REPO_ROOT / "solr",
         description="Folder holding configsets/logInsights and launcher/ (the Maven project).",
+    )
+    contracts_dir: Path = Field(
+        default_factory=default_contracts_dir,
+        description="Cache of the platforms' pinned published contracts (loginsights contracts "
+        "fetch): Shopify's Admin GraphQL schemas and SFCC's commerce-sdk order types.",
     )
     ledger_path: Path | None = Field(
         None, description="The SQLite order store [default: <state_dir>/ledger.sqlite3]."

@@ -2,14 +2,15 @@
 # The whole test suite: lint, types, and pytest against real Solr servers the tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-# Debian packages the tests use: PostgreSQL's server binaries (a throwaway cluster per run)
-# and chromium (the console's browser tests, driven by Playwright).
+# Debian packages the tests use: PostgreSQL's server binaries (a throwaway cluster per run),
+# chromium (the console's browser tests, driven by Playwright) and npm (setup fetches the
+# platforms' pinned published contracts with it).
 missing=()
 if [ -z "${LOGINSIGHTS_TEST_LEDGER_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -18,6 +19,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
 fi
+bash scripts/setup.sh
 .venv/bin/ruff check pipeline tests scripts
 .venv/bin/ruff format --check pipeline tests scripts
 .venv/bin/mypy pipeline

@@ -106,12 +106,12 @@ def test_sfcc_bad_client_secret_is_a_clear_configuration_error() -> None:
     assert "NOT_THE_SECRET" not in str(caught.value)
 
 
-def test_sfcc_splits_a_window_deeper_than_10000_orders() -> None:
+def test_sfcc_reads_on_past_the_10000_deep_offset_limit() -> None:
     orders = OrderCatalog.generate(10_500, seed=22, start=T0, end=T0 + timedelta(hours=2))
     with simulator(Platform.SFCC, orders) as sim:
         source = source_for(sim, "shop-a")
         listed = list(source.list_orders(ImportWindow(start=T0, end=T0 + timedelta(hours=2))))
-    assert source.windows_split == 1
+    assert source.continuations == 1
     assert len({o["orderNo"] for o in listed}) == len(listed) == 10_500
 
 

@@ -124,7 +124,15 @@ def main(
 
 
 def _register() -> None:
-    from pipeline.cli import imports, ledger, query, serve, solr, troubleshoot  # noqa: F401  (commands attach themselves)
+    from pipeline.cli import (  # noqa: F401  (commands attach themselves)
+        contracts,
+        imports,
+        ledger,
+        query,
+        serve,
+        solr,
+        troubleshoot,
+    )
 
 
 _register()

@@ -164,8 +164,19 @@ def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
     )
 
 
+SHOPLAZZA_SHIPPED = ("finished", "shipped")  # 2022-01's word, 2026-01's
+
+
+def _shoplazza_title(item: dict[str, Any]) -> str:
+    """2026-01 says ``product_title`` (+ ``variant_title``), 2022-01 ``title``."""
+    title = str(item.get("product_title") or item.get("title") or "")
+    variant = str(item.get("variant_title") or "")
+    return f"{title} - {variant}" if variant and title else title
+
+
 def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
     customer = raw.get("customer") or {}
+    cancelled = raw.get("status") in ("cancelled", "canceled") or bool(raw.get("canceled_at"))
     return Order(
         platform=Platform.SHOPLAZZA,
         shop=shop,
@@ -180,7 +191,7 @@ def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
         line_items=[
             LineItem(
                 sku=str(item.get("sku") or ""),
-                title=str(item.get("title") or ""),
+                title=_shoplazza_title(item),
                 quantity=int(item.get("quantity") or 0),
                 price=_money(item.get("price")),
                 requires_shipping=bool(item.get("requires_shipping", True)),
@@ -189,8 +200,8 @@ def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
         ],
         total=_money(raw.get("total_price")),
         currency=str(raw.get("currency") or ""),
-        status=OrderStatus.CANCELLED if raw.get("status") == "cancelled" else OrderStatus.CREATED,
-        platform_fulfilled=raw.get("fulfillment_status") == "finished",
+        status=OrderStatus.CANCELLED if cancelled else OrderStatus.CREATED,
+        platform_fulfilled=raw.get("fulfillment_status") in SHOPLAZZA_SHIPPED,
         tags=_tags(raw.get("tags")),
         note=str(raw.get("note") or ""),
         site_url=str(raw.get("checkout_url") or ""),
@@ -227,8 +238,7 @@ def from_sfcc(shop: str, raw: dict[str, Any]) -> Order:
         status=OrderStatus.CANCELLED if raw.get("status") == "cancelled" else OrderStatus.CREATED,
         platform_fulfilled=raw.get("shippingStatus") == "shipped"
         or raw.get("status") == "completed",
-        note=str(raw.get("notes") or ""),
-    )
+    )  # the Order type declares no note (a shop's c_ attributes are its own)
 
 
 MAPPERS: dict[Platform, Callable[[str, dict[str, Any]], Order]] = {
@@ -265,7 +275,7 @@ def raw_cancelled(platform: Platform, raw: dict[str, Any]) -> bool:
     """Whether the platform says the order is cancelled (from a full or an id-only listing)."""
     if platform is Platform.SHOPIFY:
         return bool(raw.get("cancelledAt") if is_graphql_order(raw) else raw.get("cancelled_at"))
-    return str(raw.get("status") or "").lower() == "cancelled"
+    return str(raw.get("status") or "").lower() in ("cancelled", "canceled")
 
 
 def raw_channel(platform: Platform, raw: dict[str, Any]) -> str:

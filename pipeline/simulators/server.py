@@ -12,6 +12,7 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +70,7 @@ class SimulatorServer:
         self.catalog = catalog
         self.faults = faults or Faults()
         self.calls = 0
+        self.recent: deque[Call] = deque(maxlen=1000)  # what clients sent (contract tests)
         self.throttled = 0  # 429s of the platform's own rate limit (not injected faults)
         self.fault_replies = 0
         self._rng = random.Random(seed)
@@ -123,6 +125,7 @@ class SimulatorServer:
         with self._lock:
             self.calls += 1
             number = self.calls
+            self.recent.append(call)
         if self.faults.latency_seconds:
             time.sleep(self.faults.latency_seconds)
         fault = self._fault_for(number)

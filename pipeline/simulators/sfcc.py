@@ -9,7 +9,11 @@
 - ``GET /checkout/orders/v1/organizations/{organizationId}/orders``: ``siteId`` (required),
   ``creationDateFrom`` (>=), ``creationDateTo`` (<), ``offset``, ``limit`` (default 100, at most
   200), ``sortBy`` / ``sortOrder`` (default creation date, descending); ``offset + limit`` may
-  not exceed 10000 (400). Body ``{"limit", "offset", "total", "data"}``.
+  not exceed 10000 (400). Body ``{"limit", "offset", "total", "data"}`` as seed 004 shows it
+  (``envelope="seed"``), or ``{"data"}`` alone as Salesforce's OAS declares ``OrdersResponse``
+  (``envelope="oas"``; an empty result then has no ``data``); ``total_cap`` / ``total_shift``
+  make the count capped or wrong. Orders carry only the properties commerce-sdk's ``Order``
+  type declares (tests/test_contracts.py holds it to them).
 - ``GET …/orders/{orderNo}?siteId=…``. Times in UTC with milliseconds.
 """
 
@@ -27,6 +31,7 @@ from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.server import Call, Reply, SimulatorServer
 
+ENVELOPES = ("seed", "oas")
 ERROR_TYPE = "https://api.commercecloud.salesforce.com/documentation/error/v1/errors/"
 
 
@@ -51,6 +56,10 @@ class SfccSimulator(SimulatorServer):
         client_secret: str = "sfcc-secret",
         token_ttl_seconds: float = 1799.0,
         shed_load_calls: tuple[int, int] | None = None,
+        envelope: str = "seed",
+        total_cap: int | None = None,
+        total_shift: int = 0,
+        max_depth: int = 10_000,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -62,6 +71,12 @@ class SfccSimulator(SimulatorServer):
         self.client_secret = client_secret
         self.token_ttl_seconds = token_ttl_seconds
         self.shed_load_calls = shed_load_calls  # API calls A..B answer 503 THROTTLE
+        if envelope not in ENVELOPES:
+            raise ValueError(f"envelope must be one of {ENVELOPES}")
+        self.envelope = envelope
+        self.total_cap = total_cap  # a count that stops at a cap
+        self.total_shift = total_shift  # a count that is simply wrong
+        self.max_depth = max_depth  # offset + limit may not pass it (10,000 at Salesforce)
         self.tokens_issued = 0
         self._tokens: dict[str, float] = {}
         self._token_lock = threading.Lock()
@@ -160,28 +175,24 @@ class SfccSimulator(SimulatorServer):
             return problem(400, "bad-request", "Bad Request", f"invalid parameter: {err}")
         if not 1 <= limit <= 200:
             return problem(400, "bad-request", "Bad Request", "limit must be between 1 and 200.")
-        if offset < 0 or offset + limit > 10000:
+        if offset < 0 or offset + limit > self.max_depth:
             return problem(
                 400,
                 "bad-request",
                 "Bad Request",
-                "The sum of offset and limit cannot be greater than 10000.",
+                f"The sum of offset and limit cannot be greater than {self.max_depth}.",
             )
         orders = self.catalog.created_between(low, high, high_inclusive=False, now=self.now())
         if (call.param("sortBy") or "creation_date") == "last_modified_date":
             orders = sorted(orders, key=lambda o: o.updated_at)
         if (call.param("sortOrder") or "desc") == "desc":
             orders = list(reversed(orders))
-        page = orders[offset : offset + limit]
-        return Reply(
-            200,
-            {
-                "limit": limit,
-                "offset": offset,
-                "total": len(orders),
-                "data": [self.render(o) for o in page],
-            },
-        )
+        page = [self.render(o) for o in orders[offset : offset + limit]]
+        if self.envelope == "oas":  # OrdersResponse as the OAS declares it: {data} alone
+            return Reply(200, {"data": page} if page else {})
+        counted = len(orders) if self.total_cap is None else min(len(orders), self.total_cap)
+        body = {"limit": limit, "offset": offset, "total": max(0, counted + self.total_shift)}
+        return Reply(200, {**body, "data": page})
 
     def _one(self, number_text: str) -> Reply:
         try:
@@ -221,7 +232,15 @@ class SfccSimulator(SimulatorServer):
         }
         if order.email:
             customer["email"] = order.email
-        return {
+        shipment = {
+            "shipmentId": "me",
+            "shipmentNo": f"{order.number + 1:08d}",
+            "shippingAddress": address,
+            "shippingMethod": {"id": "DefaultShippingMethod"},
+            "shippingStatus": shipping_status,
+            "shipmentTotal": amount,
+        }
+        rendered = {
             "orderNo": order_no(order.number),
             "creationDate": _time(order.created_at),
             "lastModified": _time(order.updated_at),
@@ -245,7 +264,6 @@ class SfccSimulator(SimulatorServer):
             "siteId": self.site_id,
             "remoteHost": "127.0.0.1",
             "taxation": "net",
-            "notes": order.note,
             "productItems": [
                 {
                     "itemId": f"{order.number:020d}{index}",
@@ -261,17 +279,9 @@ class SfccSimulator(SimulatorServer):
                 }
                 for index, item in enumerate(order.items)
             ],
-            "shipments": [
-                {
-                    "shipmentId": "me",
-                    "shipmentNo": f"{order.number + 1:08d}",
-                    "shippingAddress": address,
-                    "shippingMethod": {"id": "DefaultShippingMethod"},
-                    "shippingStatus": shipping_status,
-                    "shipmentTotal": amount,
-                }
-            ],
+            "shipments": [{k: v for k, v in shipment.items() if v is not None}],
         }
+        return {k: v for k, v in rendered.items() if v is not None}  # absent, as the types say
 
 
 def _time(moment: datetime) -> str:

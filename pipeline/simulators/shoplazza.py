@@ -4,8 +4,13 @@
   (inclusive), ``page_size`` (default 10, at most 250), ``cursor``; body ``{"orders", "cursor",
   "has_more"}``.
 - ``GET /openapi/2022-01/orders`` (seed 003): the same filters, ``limit`` (at most 250), cursor
-  paging with ``next_token`` (in the body, empty on the last page; the filters travel inside
-  the token); body ``{"count", "next_token", "orders"}``.
+  paging with ``next_token`` (in the body, empty on the last page); the reference says a
+  ``next_token`` request "requires submission of the previous query conditions", so the token
+  holds only a position and every page is filtered by what that request sends; body
+  ``{"count", "next_token", "orders"}``. Line items carry ``title``; a shipped order is
+  ``finished`` (the reference's example).
+- 2026-01 line items carry ``product_title`` and ``variant_title`` (no ``title``); a shipped
+  order is ``shipped``.
 - A leaky bucket of ``bucket_size`` calls leaking ``leak_rate`` a second (2/s); a call into a
   full bucket gets 429 with ``Retry-After``.
 - ``GET /openapi/2022-01/orders/{id}``: ``{"order": …}``; 404 ``{"error": "Unable to find
@@ -77,7 +82,7 @@ class ShoplazzaSimulator(SimulatorServer):
             filters, error = self._filters(call)
             return error or Reply(200, {"count": len(self._matching(filters or {}))})
         if resource.startswith("orders/"):
-            return self._one(resource[len("orders/") :])
+            return self._one(resource[len("orders/") :], version)
         return Reply(404, {"error": "Unable to find resource"})
 
     def _filters(self, call: Call) -> tuple[dict[str, Any] | None, Reply | None]:
@@ -112,18 +117,13 @@ class ShoplazzaSimulator(SimulatorServer):
         if token:
             try:
                 cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
-            except ValueError:
+                after = (str(cursor["after"][0]), int(cursor["after"][1]))
+            except (ValueError, KeyError, TypeError, IndexError):
                 return Reply(400, {"errors": ["next_token is invalid"]})
-            filters = {
-                "created_at_min": datetime.fromisoformat(cursor["after"][0]),
-                "created_at_max": _parse(cursor.get("max")),
-            }
-            after = (cursor["after"][0], cursor["after"][1])
-        else:
-            parsed, error = self._filters(call)
-            if error:
-                return error
-            filters = parsed or {}
+        parsed, error = self._filters(call)  # the docs: a next_token repeats the query's filters
+        if error:
+            return error
+        filters = parsed or {}
         orders = self._matching(filters)
         if after is not None:
             orders = [o for o in orders if (o.created_at.isoformat(), o.number) > after]
@@ -131,16 +131,12 @@ class ShoplazzaSimulator(SimulatorServer):
         next_token = ""
         if rest:
             last = page[-1]
-            high = filters.get("created_at_max")
-            cursor = {
-                "max": high.isoformat() if high else None,
-                "after": [last.created_at.isoformat(), last.number],
-            }
+            cursor = {"after": [last.created_at.isoformat(), last.number]}
             next_token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
         return Reply(
             200,
             {"count": len(page), "next_token": next_token,
-             "orders": [self.render(o) for o in page]},
+             "orders": [self.render(o, "2022-01") for o in page]},
         )  # fmt: skip
 
     def _list_current(self, call: Call) -> Reply:
@@ -176,10 +172,10 @@ class ShoplazzaSimulator(SimulatorServer):
                      "max": high.isoformat() if high else None,
                      "after": [page[-1].created_at.isoformat(), page[-1].number]}  # fmt: skip
             cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
-        return Reply(200, {"orders": [self.render(o) for o in page], "cursor": cursor,
+        return Reply(200, {"orders": [self.render(o, "2026-01") for o in page], "cursor": cursor,
                            "has_more": bool(rest)})  # fmt: skip
 
-    def _one(self, raw_id: str) -> Reply:
+    def _one(self, raw_id: str, version: str) -> Reply:
         try:
             number, remainder = divmod(int(raw_id) - ID_BASE, ID_STEP)
         except ValueError:
@@ -187,14 +183,14 @@ class ShoplazzaSimulator(SimulatorServer):
         order = self.catalog.get(number, self.now()) if remainder == 0 else None
         if order is None:
             return Reply(404, {"error": "Unable to find resource"})
-        return Reply(200, {"order": self.render(order)})
+        return Reply(200, {"order": self.render(order, version)})
 
     def _time(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
         return moment.astimezone(self.zone).replace(microsecond=0).isoformat()
 
-    def render(self, order: SimOrder) -> dict[str, Any]:
+    def render(self, order: SimOrder, version: str = "2026-01") -> dict[str, Any]:
         address = None
         if order.address is not None:
             address = {
@@ -208,14 +204,15 @@ class ShoplazzaSimulator(SimulatorServer):
                 "phone": order.phone or "",
             }
         amount = total(order)
-        status = "cancelled" if order.cancelled else ("finished" if order.fulfilled else "opened")
+        shipped = "finished" if version == "2022-01" else "shipped"
+        status = "cancelled" if order.cancelled else (shipped if order.fulfilled else "opened")
         return {
             "id": order_id(order.number),
             "number": str(1001 + order.number),
             "note": order.note,
             "status": status,
             "financial_status": "paid",
-            "fulfillment_status": "finished" if order.fulfilled else "waiting",
+            "fulfillment_status": shipped if order.fulfilled else "waiting",
             "email_status": "send",
             "cancel_reason": "",
             "recovery_status": "",
@@ -256,18 +253,8 @@ class ShoplazzaSimulator(SimulatorServer):
             "billing_address": address,
             "payment_line": {"payment_channel": "stripe", "payment_method": "credit_card"},
             "line_items": [
-                {
-                    "id": f"li{order.number:010d}{index}",
-                    "product_id": item["sku"],
-                    "variant_id": f"{item['sku']}-1",
-                    "title": item["title"],
-                    "sku": item["sku"],
-                    "quantity": item["quantity"],
-                    "price": item["price"],
-                    "requires_shipping": True,
-                }
-                for index, item in enumerate(order.items)
-            ],
+                _line_item(order, index, item, version) for index, item in enumerate(order.items)
+            ],  # fmt: skip
             "fulfillments": [],
             "logistics_code": "",
             "refer_info": {},
@@ -276,6 +263,25 @@ class ShoplazzaSimulator(SimulatorServer):
             "location_line": {},
             "invoice_url": f"/checkout/{order_id(order.number)}",
         }
+
+
+def _line_item(order: SimOrder, index: int, item: dict[str, Any], version: str) -> dict[str, Any]:
+    """2022-01 names a line ``title``; 2026-01 says ``product_title`` and ``variant_title``."""
+    line = {
+        "id": f"li{order.number:010d}{index}",
+        "product_id": item["sku"],
+        "variant_id": f"{item['sku']}-1",
+        "sku": item["sku"],
+        "quantity": item["quantity"],
+        "price": item["price"],
+        "requires_shipping": True,
+        "variant_title": "",  # one-variant products
+    }
+    if version == "2022-01":
+        line["title"] = item["title"]
+    else:
+        line["product_title"] = item["title"]
+    return line
 
 
 def _parse(value: str | None) -> datetime | None:

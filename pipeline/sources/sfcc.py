@@ -1,9 +1,10 @@
 """Salesforce Commerce Cloud Checkout Orders v1: offset paging under the 10,000 cap.
 
 A query may page no deeper than ``offset + limit <= 10000``; a window holding more orders is
-split in halves until each half fits. The bearer token comes from Account Manager's
-client-credentials endpoint (scope ``SALESFORCE_COMMERCE_API:{tenant} sfcc.orders``), is renewed
-before it expires, and once more if the API answers 401. Orders are read oldest first
+read on from the last creation time reached. A listing ends only at a short page, never at a
+count (``total`` is in seed 004, not in Salesforce's OAS). The bearer token comes from Account
+Manager's client-credentials endpoint (scope ``SALESFORCE_COMMERCE_API:{tenant} sfcc.orders``),
+is renewed before it expires, and once more if the API answers 401. Orders are read oldest first
 (``sortBy=creation_date&sortOrder=asc``: the default, newest first, would shift the offsets of a
 window still receiving orders under the reader). A 503 with ``sfdc_load_status: THROTTLE`` is
 load shedding: the transport backs off as for a 429.
@@ -12,7 +13,7 @@ load shedding: the transport backs off as for a 429.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,17 @@ from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
 MAX_DEPTH = 10_000
+
+
+def _created(order: dict[str, Any], shop: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(order["creationDate"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError) as err:
+        raise SourceUnavailableError(
+            f"{shop}: SFCC sent order {order.get('orderNo')} without a readable creationDate; "
+            "the window stays open and is read again on the next pass",
+            shop=shop,
+        ) from err
 
 
 def sfcc_time(moment: datetime) -> str:
@@ -46,6 +58,7 @@ class SfccSource:
         client_id: str,
         client_secret: SecretStr,
         page_size: int = 200,
+        max_depth: int = MAX_DEPTH,
         business_manager_url: str | None = None,
         transport: ShopTransport | None = None,
     ) -> None:
@@ -58,10 +71,11 @@ class SfccSource:
         self.token_url = f"{auth_url.rstrip('/')}/dwsso/oauth2/access_token"
         self.site_id = site_id
         self.page_size = page_size
+        self.max_depth = max_depth
         self._client = (client_id, client_secret)
         self._token: str | None = None
         self._token_expires = 0.0
-        self.windows_split = 0
+        self.continuations = 0  # listings read on past the 10,000-deep offset limit
         auth = Auth(headers=self._headers, refresh=self._renew)
         self.transport = transport or ShopTransport(shop, auth=auth)
         self.transport.auth = auth
@@ -85,55 +99,96 @@ class SfccSource:
             self._renew()
         return {"Authorization": f"Bearer {self._token}"}
 
-    def _page(self, window: ImportWindow, offset: int) -> dict[str, Any]:
+    def _page(self, low: datetime, high: datetime, offset: int, limit: int) -> dict[str, Any]:
         body, _ = self.transport.get_json(
             self.orders_url,
             {
                 "siteId": self.site_id,
-                "creationDateFrom": sfcc_time(window.start),
-                "creationDateTo": sfcc_time(window.end),
+                "creationDateFrom": sfcc_time(low),
+                "creationDateTo": sfcc_time(high),
                 "sortBy": "creation_date",
                 "sortOrder": "asc",
                 "offset": offset,
-                "limit": self.page_size,
+                "limit": limit,
             },
         )
+        if not isinstance(body, dict):
+            raise SourceUnavailableError(
+                f"{self.shop}: SFCC answered an order listing with something that is not an "
+                "object; the window stays open and is read again on the next pass",
+                shop=self.shop,
+            )
         page: dict[str, Any] = body
         return page
 
     def list_orders(self, window: ImportWindow) -> Iterator[dict[str, Any]]:
-        first = self._page(window, 0)
-        total = int(first.get("total", 0))
-        if total > MAX_DEPTH:
-            try:
-                halves = window.split()
-            except ValueError as err:
+        """Every order of the window, oldest first, read until a short page says the end.
+
+        ``total`` is never what ends a listing: Salesforce's OAS declares ``OrdersResponse`` as
+        ``{data}`` alone (seed 004's page adds offset/limit/total), and a count may be capped.
+        Offsets stop at 10,000 deep, so past that the listing goes on from the last creation
+        time read (orders at that very millisecond already read are skipped): a window of any
+        size is read by its own paging, in one pass, with no count asked first.
+        """
+        low, high = window.start, window.end
+        edge: set[str] = set()  # orders read at exactly ``low`` (read again on continuing)
+        while True:
+            last, at_last = yield from self._read_from(window, low, high, edge)
+            if last is None:
+                return
+            if last <= low:
                 raise SourceRequestError(
-                    f"{self.shop}: more than {MAX_DEPTH} orders in {window}, which cannot be "
-                    "split further",
-                    shop=self.shop,
-                ) from err
-            self.windows_split += 1
-            for half in halves:
-                yield from self.list_orders(half)
-            return
-        data = self._data(first, total)
-        yield from data
-        offset = len(data)
-        while offset < total:
-            data = self._data(self._page(window, offset), total)
-            if not data:
-                raise SourceUnavailableError(
-                    f"{self.shop}: SFCC gave an empty page at offset {offset} of {total} orders "
-                    f"in {window}; the window stays open and is read again on the next pass",
+                    f"{self.shop}: more than {self.max_depth} SFCC orders were created at "
+                    f"{sfcc_time(low)} in {window}, past the API's paging depth; import the "
+                    "rest from Business Manager",
                     shop=self.shop,
                 )
-            yield from data
-            offset += len(data)
+            self.continuations += 1
+            low, edge = last, at_last
 
-    def _data(self, page: dict[str, Any], total: int) -> list[dict[str, Any]]:
-        """SCAPI leaves ``data`` out of an empty result; anywhere else it must be there."""
-        if total == 0 and "data" not in page:
+    def _read_from(
+        self, window: ImportWindow, low: datetime, high: datetime, edge: set[str]
+    ) -> Generator[dict[str, Any], None, tuple[datetime | None, set[str]]]:
+        """One run of offsets from ``low``; returns where to go on from (None: the end)."""
+        offset, latest = 0, low
+        at_latest: set[str] = set(edge)
+        while True:
+            limit = min(self.page_size, self.max_depth - offset)
+            page = self._page(low, high, offset, limit)
+            data = self._data(page)
+            for order in data:
+                created = _created(order, self.shop)
+                if created < latest or not window.contains(created):
+                    raise SourceUnavailableError(
+                        f"{self.shop}: SFCC sent order {order.get('orderNo')} created "
+                        f"{order.get('creationDate')} out of creation order or outside {window}; "
+                        "the window stays open and is read again on the next pass",
+                        shop=self.shop,
+                    )
+                if created > latest:
+                    latest, at_latest = created, set()
+                number = str(order.get("orderNo"))
+                at_latest.add(number)
+                if not (created == low and number in edge):
+                    yield order
+            offset += len(data)
+            if len(data) < limit:
+                total = page.get("total")
+                if isinstance(total, int) and offset < total:
+                    raise SourceUnavailableError(
+                        f"{self.shop}: SFCC's listing from {sfcc_time(low)} in {window} stopped "
+                        f"after {offset} of the {total} orders it counts; the window stays "
+                        "open and is read again on the next pass",
+                        shop=self.shop,
+                    )
+                return None, set()
+            if offset >= self.max_depth:
+                return latest, at_latest
+
+    def _data(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+        """SCAPI leaves ``data`` out of an empty result; a ``data`` that is not a list is an
+        error, never "no orders"."""
+        if "data" not in page:
             return []
         return listed(page, "data", shop=self.shop, url=self.orders_url)
 

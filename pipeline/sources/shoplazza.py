@@ -71,7 +71,9 @@ class ShoplazzaSource:
                     shop=self.shop,
                 )
             seen.add(token)
-            params = {size_name: self.page_size, token_name: token}
+            # 2022-01: "requires submission of the previous query conditions" with next_token
+            params = {**params, token_name: token} if not current else {
+                size_name: self.page_size, token_name: token}  # fmt: skip
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}")

@@ -1,0 +1,134 @@
+"""SFCC Checkout Orders: a listing ends at a short page, never at a count the platform may omit.
+
+Salesforce's OAS declares ``OrdersResponse`` as ``{data}`` alone while seed 004 documents
+offset/limit/total: the simulator serves both envelopes, and counts that are capped or wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import past_day, simulator, source_for, worker_for_sim
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import SourceRequestError, SourceUnavailableError
+from pipeline.ledger import Ledger
+from pipeline.models import Platform
+from pipeline.simulators import OrderCatalog, SfccSimulator
+from pipeline.sources.sfcc import SfccSource
+from pipeline.windows import ImportWindow
+
+T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+WINDOW = ImportWindow(start=T0, end=T0 + timedelta(hours=2))
+
+
+def listed_numbers(sim: SfccSimulator, *, page_size: int, max_depth: int) -> list[str]:
+    source = source_for(sim, "shop-a")
+    assert isinstance(source, SfccSource)
+    source.page_size, source.max_depth = page_size, max_depth
+    return [order["orderNo"] for order in source.list_orders(WINDOW)]
+
+
+def expected_numbers(catalog: OrderCatalog) -> list[str]:
+    orders = catalog.created_between(
+        WINDOW.start, WINDOW.end, high_inclusive=False, now=datetime.now(UTC)
+    )
+    return [f"{order.number + 1:08d}" for order in orders]
+
+
+@pytest.mark.parametrize("envelope", ["seed", "oas"])
+def test_a_window_of_450_orders_is_read_whole_with_or_without_total(envelope: str) -> None:
+    catalog = OrderCatalog.generate(450, seed=3, start=T0, end=WINDOW.end)
+    with simulator(Platform.SFCC, catalog, envelope=envelope) as sim:
+        assert isinstance(sim, SfccSimulator)
+        numbers = listed_numbers(sim, page_size=200, max_depth=10_000)
+    assert numbers == expected_numbers(catalog) and len(numbers) == 450
+
+
+def test_without_total_a_worker_imports_all_450_orders_of_the_window(
+    ledger: Ledger, shop: str
+) -> None:
+    start, end = past_day(hours=2)
+    catalog = OrderCatalog.generate(450, seed=4, start=start, end=end)
+    with simulator(Platform.SFCC, catalog, envelope="oas") as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start, window_minutes=180)
+        reports = worker.catch_up()
+    assert sum(report.seen for report in reports) == 450
+    assert ledger.count_orders(shop) + len(ledger.failures(shop)) == 450
+
+
+@pytest.fixture(scope="module")
+def one_sfcc() -> Iterator[SfccSimulator]:
+    """One simulator for the many examples below; each example sets its catalog and envelope."""
+    with simulator(Platform.SFCC, OrderCatalog()) as sim:
+        assert isinstance(sim, SfccSimulator)
+        yield sim
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    count=st.integers(0, 260),
+    page_size=st.integers(4, 30),
+    max_depth=st.sampled_from([30, 47, 60, 200]),
+    envelope=st.sampled_from(["seed", "oas"]),
+    total=st.sampled_from(["exact", "capped", "low", "absent"]),
+    seed=st.integers(0, 10_000),
+)
+def test_every_order_is_read_once_whatever_the_page_size_count_and_depth_cap(
+    one_sfcc: SfccSimulator,
+    count: int,
+    page_size: int,
+    max_depth: int,
+    envelope: str,
+    total: str,
+    seed: int,
+) -> None:
+    catalog = OrderCatalog.generate(count, seed=seed, start=T0, end=WINDOW.end)
+    sim = one_sfcc
+    sim.catalog, sim.max_depth = catalog, max_depth
+    sim.envelope = "oas" if total == "absent" else envelope
+    sim.total_cap = 25 if total == "capped" else None
+    sim.total_shift = -7 if total == "low" else 0
+    numbers = listed_numbers(sim, page_size=min(page_size, max_depth), max_depth=max_depth)
+    assert numbers == expected_numbers(catalog), "every order, once, oldest first"
+
+
+def test_a_listing_that_stops_short_of_its_own_count_is_an_error() -> None:
+    catalog = OrderCatalog.generate(120, seed=5, start=T0, end=WINDOW.end)
+    with simulator(Platform.SFCC, catalog, total_shift=+10) as sim:
+        assert isinstance(sim, SfccSimulator)
+        with pytest.raises(SourceUnavailableError, match="stopped after 120 of the 130 orders"):
+            listed_numbers(sim, page_size=50, max_depth=10_000)
+
+
+def test_more_orders_in_one_millisecond_than_the_depth_cap_is_an_error_naming_it() -> None:
+    catalog = OrderCatalog()
+    for _ in range(40):
+        catalog.add(T0 + timedelta(minutes=5))
+    with simulator(Platform.SFCC, catalog, max_depth=30) as sim:
+        assert isinstance(sim, SfccSimulator)
+        with pytest.raises(SourceRequestError, match="more than 30 SFCC orders were created at"):
+            listed_numbers(sim, page_size=10, max_depth=30)
+
+
+def test_reading_on_past_the_depth_cap_costs_no_extra_calls() -> None:
+    catalog = OrderCatalog.generate(100, seed=6, start=T0, end=WINDOW.end)
+    with simulator(Platform.SFCC, catalog, envelope="oas", max_depth=40) as sim:
+        assert isinstance(sim, SfccSimulator)
+        source = source_for(sim, "shop-a")
+        source.page_size, source.max_depth = 20, 40
+        numbers = [order["orderNo"] for order in source.list_orders(WINDOW)]
+        calls = sim.calls
+    assert numbers == expected_numbers(catalog)
+    assert source.continuations == 2
+    # 100 orders in pages of 20 from three runs (40, 40, 20 + the orders at each edge): 5 pages
+    # of orders, one more page per edge re-read, and the last short page.
+    assert calls <= 100 // 20 + 3 + 1 + 1  # + the token request
