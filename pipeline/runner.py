@@ -28,7 +28,7 @@ from pipeline.ledger import Lease, Ledger
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import ReconciliationReport, reconcile, reconciliation_due
 from pipeline.settings import Settings
-from pipeline.shops import load_shops, shop_named
+from pipeline.shops import load_shops, shop_named, version_warning
 from pipeline.worker import ImportWorker, WindowReport, open_ledger, worker_for
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,10 @@ def shop_workers(
     """Workers for the named shops of the shops file (all of them when none are named)."""
     shops = load_shops(settings.shops_file)
     chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
+    for shop in chosen:
+        warning = version_warning(shop, datetime.now(UTC).date())
+        if warning:
+            log.warning(warning)
     ledger, flusher = open_ledger(settings)
     workers = [worker_for(settings, shop, ledger, flusher, environ, stop=stop) for shop in chosen]
     return workers, flusher

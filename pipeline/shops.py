@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, CallBudget, LeakyBucket,
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
+from pipeline.sources.shopify_versions import DEFAULT_API_VERSION, support_warning
 from pipeline.sources.shoplazza import ShoplazzaSource
 from pipeline.sources.transport import Auth, ShopTransport
 
@@ -197,7 +199,7 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
             shop.name,
             shop.base_url,
             _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version or "2024-10",
+            api_version=shop.api_version or DEFAULT_API_VERSION,
             page_size=shop.page_size or 250,
             transport=transport,
         )
@@ -206,7 +208,7 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
             shop.name,
             shop.base_url,
             _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version or "2025-10",
+            api_version=shop.api_version or DEFAULT_API_VERSION,
             page_size=shop.page_size or 20,
             transport=ShopTransport(
                 shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts
@@ -240,4 +242,56 @@ def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
     )
 
 
-__all__ = ["ShopConfig", "connect", "load_shops", "shop_named"]
+def version_warning(shop: ShopConfig, today: date) -> str | None:
+    """What to say when a Shopify shop's API version is outside Shopify's support window."""
+    if shop.platform is not Platform.SHOPIFY:
+        return None
+    return support_warning(shop.name, shop.api_version or DEFAULT_API_VERSION, today)
+
+
+@dataclass(frozen=True)
+class ShopCheck:
+    """Whether one shop of the shops file can be worked, and what to fix if not."""
+
+    shop: str
+    platform: str
+    api_version: str
+    ready: bool
+    problem: str | None
+    warning: str | None
+
+
+def check_shops(
+    shops: Mapping[str, ShopConfig], environ: Mapping[str, str], today: date
+) -> list[ShopCheck]:
+    """Every shop's connector built as ``run`` would build it, without calling the platform."""
+    checks = []
+    for shop in shops.values():
+        problem = None
+        try:
+            source = connect(shop, environ)
+            version = str(getattr(source, "api_version", "") or shop.api_version or "")
+        except ConfigurationError as err:
+            problem, version = str(err), shop.api_version or ""
+        checks.append(
+            ShopCheck(
+                shop=shop.name,
+                platform=shop.platform.value,
+                api_version=version,
+                ready=problem is None,
+                problem=problem,
+                warning=version_warning(shop, today),
+            )
+        )
+    return checks
+
+
+__all__ = [
+    "ShopCheck",
+    "ShopConfig",
+    "check_shops",
+    "connect",
+    "load_shops",
+    "shop_named",
+    "version_warning",
+]

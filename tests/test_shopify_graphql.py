@@ -40,7 +40,7 @@ def test_paging_at_exact_boundaries_lists_every_order_once(count: int, shop: str
     with simulator(Platform.SHOPIFY, catalog) as sim:
         source = graphql_source(sim, shop, page_size=20)
         listed = list(source.list_orders(ImportWindow(start=start, end=end)))
-        assert source.count_orders(ImportWindow(start=start, end=end)) == count
+        assert source.count_orders(ImportWindow(start=start, end=end)) == (count, True)
     ids = [raw_order_id(Platform.SHOPIFY, raw) for raw in listed]
     assert len(ids) == len(set(ids)) == count
     times = [raw["createdAt"] for raw in listed]
@@ -170,3 +170,64 @@ def test_a_small_day_is_listed_by_paged_id_queries(tmp_path, shop: str) -> None:
                            end=end, hours=24)  # fmt: skip
     assert source.bulk_operations == 0
     assert report.at_source == 300 and report.imported_now + report.failed_now == 300
+
+
+# -- issue 17: the platform's own contract ---------------------------------------------------
+
+
+def test_a_page_refused_as_too_costly_is_halved_until_it_fits(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(90, seed=31, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        source = graphql_source(sim, shop, page_size=250)
+        listed = list(source.list_orders(ImportWindow(start=start, end=end)))
+    assert len({raw["id"] for raw in listed}) == len(listed) == 90
+    assert source.page_size < 250 and source.page_size * 48 <= 1000, "remembered for next time"
+
+
+def test_a_count_that_is_only_a_lower_bound_takes_the_bulk_listing(shop: str) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(30, seed=32, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog, count_cap=10, bulk_seconds=0.05) as sim:
+        source = graphql_source(sim, shop, bulk_poll_seconds=0.05)
+        span = ImportWindow(start=start, end=end)
+        assert source.count_orders(span) == (10, False)
+        ids = [raw["id"] for raw in source.list_ids(span)]
+    assert source.bulk_operations == 1, "AT_LEAST 10 of a 10,000 threshold is not 'few'"
+    assert len(set(ids)) == 30
+
+
+@pytest.mark.parametrize("version", ["2026-01", "2026-10"])
+def test_up_to_five_bulk_operations_run_side_by_side_from_2026_01(version: str) -> None:
+    import requests
+
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(5, seed=33, start=start, end=end)
+    mutation = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } userErrors { message } } }"  # noqa: E501
+    inner = "{ orders { edges { node { id } } } }"
+    with simulator(Platform.SHOPIFY, catalog, bulk_seconds=30) as sim:
+        assert isinstance(sim, ShopifySimulator)
+        started = []
+        for _ in range(6):
+            answer = requests.post(
+                f"{sim.url}/admin/api/{version}/graphql.json",
+                json={"query": mutation, "variables": {"q": inner}},
+                headers={"X-Shopify-Access-Token": sim.access_token},
+                timeout=10,
+            ).json()
+            started.append(answer["data"]["bulkOperationRunQuery"]["bulkOperation"])
+    assert [op is not None for op in started] == [True] * 5 + [False]
+
+
+def test_an_unsupported_version_is_answered_by_another_and_logged_once(
+    shop: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(45, seed=34, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        source = graphql_source(sim, shop, api_version="2024-07")
+        with caplog.at_level("WARNING"):
+            assert len(list(source.list_orders(ImportWindow(start=start, end=end)))) == 45
+    assert source.served_version not in (None, "2024-07")
+    warnings = [r for r in caplog.records if "falls forward" in r.getMessage()]
+    assert len(warnings) == 1 and shop in warnings[0].getMessage()

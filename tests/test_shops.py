@@ -71,3 +71,44 @@ def test_bad_files_are_refused_with_the_place_of_the_problem(tmp_path: Path) -> 
         )
     with pytest.raises(ConfigurationError, match="known: eu, hc-demo"):
         shop_named(load_shops(write(tmp_path, SHOPS)), "nope")
+
+
+# -- issue 17: API versions as a policy --------------------------------------------------------
+
+
+def test_shopify_shops_default_to_a_supported_version_and_old_ones_are_warned_about(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from pipeline.shops import check_shops
+    from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
+
+    pinned = SHOPS.replace('time_zone = "America/New_York"', 'api_version = "2025-10"')
+    shops = load_shops(write(tmp_path, pinned))
+    env = {"HC_DEMO_TOKEN": "shpat_x"}
+    checks = {c.shop: c for c in check_shops(shops, env, date(2026, 12, 1))}
+    assert checks["hc-demo"].ready and checks["hc-demo"].api_version == "2025-10"
+    assert "left Shopify's support window on 2026-10-01" in str(checks["hc-demo"].warning)
+    assert DEFAULT_API_VERSION in str(checks["hc-demo"].warning), "names what to move to"
+    assert not checks["eu"].ready and "EU_ID" in str(checks["eu"].problem)
+    assert checks["eu"].warning is None, "SFCC has no such window"
+    default = load_shops(write(tmp_path, SHOPS))
+    (fresh,) = [c for c in check_shops(default, env, date(2026, 12, 1)) if c.shop == "hc-demo"]
+    assert fresh.api_version == DEFAULT_API_VERSION and fresh.warning is None
+
+
+def test_shops_check_exits_1_when_a_shop_cannot_run(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    path = write(tmp_path, SHOPS)
+    result = CliRunner().invoke(
+        main, ["--shops-file", str(path), "shops", "check", "--json"], env={"HC_DEMO_TOKEN": "x"}
+    )
+    assert result.exit_code == 1
+    checks = {c["shop"]: c for c in json.loads(result.output)}
+    assert checks["hc-demo"]["ready"] and not checks["eu"]["ready"]

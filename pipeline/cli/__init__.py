@@ -130,6 +130,7 @@ def _register() -> None:
         ledger,
         query,
         serve,
+        shops,
         solr,
         troubleshoot,
     )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from pipeline.cli import Moment, json_option, library_errors, main
+from pipeline.contracts import Contracts
 from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
@@ -58,7 +59,16 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
     help="GraphQL cost bucket MAXIMUM:RESTORE_PER_S (Shopify; Standard plan by default).",
 )
 @click.option("--fault", "faults", multiple=True, help="A fault, e.g. burst5xx:0.05 (repeat).")
+@click.option(
+    "--envelope",
+    type=click.Choice(["seed", "oas"]),
+    default="seed",
+    show_default=True,
+    help="SFCC listings: seed 004's {limit, offset, total, data}, or the OAS's {data} alone.",
+)
+@click.pass_obj
 def simulate(
+    settings: Settings,
     platform: str,
     port: int,
     orders: int,
@@ -69,6 +79,7 @@ def simulate(
     rate: str,
     cost: str,
     faults: tuple[str, ...],
+    envelope: str,
 ) -> None:
     """Serve a simulated shop API on 127.0.0.1 until stopped (Ctrl-C or SIGTERM).
 
@@ -100,6 +111,7 @@ def simulate(
             leak_rate=float(leak),
             graphql_maximum=float(maximum),
             graphql_restore_rate=float(restore),
+            contracts=Contracts(settings.contracts_dir),
             faults=parsed,
             port=port,
             seed=seed,
@@ -113,7 +125,7 @@ def simulate(
             port=port,
         )
     else:
-        server = SfccSimulator(catalog, faults=parsed, port=port, seed=seed)
+        server = SfccSimulator(catalog, envelope=envelope, faults=parsed, port=port, seed=seed)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.stop).start())
     click.echo(f"{platform} simulator with {orders} orders at {server.url}", err=True)
     click.echo(json.dumps({"platform": platform, "url": server.url, "port": server.port}))

@@ -93,8 +93,8 @@ def from_shopify_graphql(shop: str, raw: dict[str, Any]) -> Order:
         name=str(raw.get("name") or _legacy_id(raw)),
         created_at=_required_time(raw.get("createdAt")),
         updated_at=parse_time(raw.get("updatedAt")),
-        email=raw.get("email") or customer.get("email"),
-        phone=raw.get("phone") or customer.get("phone"),
+        email=raw.get("email") or (customer.get("defaultEmailAddress") or {}).get("emailAddress"),
+        phone=raw.get("phone") or (customer.get("defaultPhoneNumber") or {}).get("phoneNumber"),
         shipping_address=_address(raw.get("shippingAddress"), GRAPHQL_ADDRESS),
         billing_address=_address(raw.get("billingAddress"), GRAPHQL_ADDRESS),
         line_items=[
@@ -280,9 +280,12 @@ def raw_cancelled(platform: Platform, raw: dict[str, Any]) -> bool:
 
 def raw_channel(platform: Platform, raw: dict[str, Any]) -> str:
     """The sales channel: "pos" for point-of-sale orders, else "web"."""
-    source = raw.get("sourceName") if is_graphql_order(raw) else raw.get("source_name")
     if platform is Platform.SFCC:
         source = raw.get("channelType")
+    elif platform is Platform.SHOPIFY and is_graphql_order(raw):
+        source = raw.get("sourceName")
+    else:
+        source = raw.get("source_name")
     return "pos" if str(source or "").lower() in ("pos", "store") else "web"
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from pipeline.contracts import Contracts
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.server import Call, Reply, SimulatorServer
@@ -73,6 +74,8 @@ class ShopifySimulator(SimulatorServer):
         graphql_restore_rate: float = 100.0,
         scopes: tuple[str, ...] = ("read_orders",),
         bulk_seconds: float = 0.3,
+        count_cap: int | None = None,
+        contracts: Contracts | None = None,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -88,6 +91,8 @@ class ShopifySimulator(SimulatorServer):
             restore_rate=graphql_restore_rate,
             scopes=scopes,
             bulk_seconds=bulk_seconds,
+            count_cap=count_cap,
+            contracts=contracts or Contracts(),
         )
 
     def route(self, call: Call) -> Reply:
@@ -128,13 +133,16 @@ class ShopifySimulator(SimulatorServer):
         parts = call.path.strip("/").split("/")
         if call.method != "POST" or len(parts) != 4 or parts[:2] != ["admin", "api"]:
             return Reply(404, {"errors": "Not Found"})
+        served = self.graphql.served_version(parts[2])
+        if served is None:
+            return Reply(404, {"errors": "Not Found"})
         try:
             body = json.loads(call.body or b"{}")
         except ValueError:
             return Reply(400, {"errors": {"query": "Required parameter missing or invalid"}})
-        status, answer = self.graphql.answer(body if isinstance(body, dict) else {})
+        status, answer = self.graphql.answer(body if isinstance(body, dict) else {}, served)
         self.throttled = self.graphql.throttled
-        return Reply(status, answer)
+        return Reply(status, answer, {"X-Shopify-API-Version": served})
 
     def bulk_file(self, number: str) -> str | None:
         return self.graphql.bulk_file(f"gid://shopify/BulkOperation/{number}")
@@ -269,7 +277,7 @@ class ShopifySimulator(SimulatorServer):
         return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
     def render_graphql(self, order: SimOrder) -> dict[str, Any]:
-        """The order as the GraphQL Admin API returns it (the fields our schema has)."""
+        """The order as the GraphQL Admin API returns it (the published schema picks fields)."""
         rest = self.render(order)
         address = rest["shipping_address"]
 
@@ -309,6 +317,8 @@ class ShopifySimulator(SimulatorServer):
                 "id": f"gid://shopify/Customer/{rest['customer']['id']}",
                 "email": order.email,
                 "phone": order.phone,
+                "defaultEmailAddress": {"emailAddress": order.email} if order.email else None,
+                "defaultPhoneNumber": {"phoneNumber": order.phone} if order.phone else None,
                 "firstName": order.first_name,
                 "lastName": order.last_name,
             },  # fmt: skip

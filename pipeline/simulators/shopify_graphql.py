@@ -1,11 +1,14 @@
-"""Shopify's GraphQL Admin API, as much of it as the connector uses, served with graphql-core.
+"""Shopify's GraphQL Admin API, served with graphql-core from Shopify's published schema.
 
-graphql-core rather than strawberry: the schema is written in Shopify's own SDL (the names and
-shapes match the documentation one to one) and resolved by plain functions, with no class per
-type; graphql-core also parses a query once so that its cost can be computed before it runs.
+The schema of each API version is Shopify's own introspection dump (``@shopify/dev-mcp``, see
+``pipeline/contracts.py``), so every type, enum, custom scalar and deprecation is Shopify's; only
+the fields the connector reads have resolvers (plain functions over the rendered orders), and a
+query asking for anything else validates as it would at Shopify and answers ``null`` there.
+graphql-core parses a query once so that its cost is known before it runs.
 
 - ``POST /admin/api/{version}/graphql.json`` with ``{"query", "variables"}``, header
-  ``X-Shopify-Access-Token``.
+  ``X-Shopify-Access-Token``. A version past Shopify's twelve-month support window is answered
+  by the oldest supported one, and every answer names its version in ``X-Shopify-API-Version``.
 - ``orders(first ≤ 250, after, sortKey: CREATED_AT, reverse, query)`` with ``pageInfo`` and
   cursors; the search syntax ``created_at:>='…' created_at:<'…'`` (also ``>``, ``<=``);
   ``order(id: "gid://shopify/Order/…")``; ``ordersCount(query) { count precision }``.
@@ -15,9 +18,12 @@ type; graphql-core also parses a query once so that its cost can be computed bef
   second (default 100, the Standard plan's); each answer carries ``extensions.cost``
   ``{requestedQueryCost, actualQueryCost, throttleStatus {maximumAvailable, currentlyAvailable,
   restoreRate}}``; a query costing more than what is available gets ``THROTTLED``.
-- ``bulkOperationRunQuery(query)`` runs one bulk query at a time; ``currentBulkOperation`` and
-  ``node(id)`` report its status; when ``COMPLETED`` its ``url`` serves the JSONL (one node a
-  line).
+- ``bulkOperationRunQuery(query)`` runs bulk queries: one at a time before 2026-01, up to five
+  at once from 2026-01; ``bulkOperation(id)`` (2026-01+), ``bulkOperations(first, query)``,
+  ``node(id)`` and the deprecated ``currentBulkOperation`` report them; when ``COMPLETED`` the
+  ``url`` serves the JSONL (one node a line).
+- ``ordersCount`` counts at most ``limit`` (10,000 unless the query says otherwise, ``null`` for
+  no limit) and says ``AT_LEAST`` when it stopped there.
 - Without the ``read_all_orders`` scope, orders created more than 60 days ago do not exist.
 """
 
@@ -31,104 +37,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from graphql import (
-    GraphQLError,
-    GraphQLSchema,
-    build_schema,
-    graphql_sync,
-    parse,
-    validate,
-)
+from graphql import GraphQLError, graphql_sync, parse, validate
 
+from pipeline.contracts import Contracts
 from pipeline.simulators.graphql_cost import (
     MAX_QUERY_COST,
     CostBucket,
     answer_cost,
     query_cost,
 )
+from pipeline.simulators.shopify_schema import admin_schema
+from pipeline.sources.shopify_versions import released, supported_on
 
 if TYPE_CHECKING:
     from pipeline.simulators.catalog import SimOrder
     from pipeline.simulators.shopify import ShopifySimulator
-
-SDL = """
-scalar DateTime
-scalar URL
-
-interface Node { id: ID! }
-
-enum OrderSortKeys { CREATED_AT ID PROCESSED_AT UPDATED_AT }
-
-type Query {
-  orders(first: Int, after: String, sortKey: OrderSortKeys, reverse: Boolean,
-         query: String): OrderConnection!
-  order(id: ID!): Order
-  ordersCount(query: String, limit: Int): Count
-  currentBulkOperation: BulkOperation
-  node(id: ID!): Node
-  currentAppInstallation: AppInstallation!
-}
-
-type Mutation {
-  bulkOperationRunQuery(query: String!): BulkOperationRunQueryPayload
-}
-
-type Count { count: Int! precision: String! }
-type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! endCursor: String
-                startCursor: String }
-type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
-type OrderEdge { cursor: String! node: Order! }
-
-type Order implements Node {
-  id: ID!
-  legacyResourceId: String!
-  name: String!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  processedAt: DateTime!
-  cancelledAt: DateTime
-  closedAt: DateTime
-  email: String
-  phone: String
-  displayFinancialStatus: String
-  displayFulfillmentStatus: String!
-  statusPageUrl: URL!
-  sourceName: String
-  note: String
-  tags: [String!]!
-  currencyCode: String!
-  totalPriceSet: MoneyBag!
-  customer: Customer
-  shippingAddress: MailingAddress
-  billingAddress: MailingAddress
-  lineItems(first: Int): LineItemConnection!
-}
-
-type MoneyBag { shopMoney: MoneyV2! }
-type MoneyV2 { amount: String! currencyCode: String! }
-type Customer { id: ID! email: String phone: String firstName: String lastName: String }
-type MailingAddress { firstName: String lastName: String name: String address1: String
-  address2: String city: String province: String provinceCode: String zip: String
-  country: String countryCodeV2: String phone: String }
-type LineItemConnection { nodes: [LineItem!]! }
-type LineItem { id: ID! title: String! sku: String quantity: Int! requiresShipping: Boolean!
-                originalUnitPriceSet: MoneyBag! }
-
-type BulkOperation implements Node {
-  id: ID!
-  status: String!
-  errorCode: String
-  objectCount: String!
-  url: URL
-  createdAt: DateTime!
-  completedAt: DateTime
-  query: String!
-}
-type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [UserError!]! }
-type UserError { field: [String!] message: String! }
-type AppInstallation { accessScopes: [AccessScope!]! }
-type AccessScope { handle: String! }
-"""
 
 SEARCH_TERM = re.compile(r"created_at:(>=|<=|>|<)'?([0-9T:\-.+Z]+)'?")
 
@@ -144,21 +67,39 @@ class GraphQLAdmin:
         restore_rate: float = 100.0,
         scopes: tuple[str, ...] = ("read_orders",),
         bulk_seconds: float = 0.3,
+        count_cap: int | None = None,
+        contracts: Contracts,
     ) -> None:
         self.sim = sim
-        self.schema: GraphQLSchema = build_schema(SDL)
+        self.contracts = contracts
+        self.count_cap = count_cap  # counts stop here (AT_LEAST) even when asked for no limit
         self.bucket = CostBucket(maximum_available, restore_rate)
         self.scopes = scopes
         self.bulk_seconds = bulk_seconds
         self.throttled = 0
         self.spent = 0.0  # actual cost of every answered query
-        self._bulk: dict[str, Any] | None = None
+        self._bulks: dict[str, dict[str, Any]] = {}  # by id, oldest first
         self._bulk_results: dict[str, str] = {}
+        self._version = ""  # of the query being answered
         self._lock = threading.Lock()
 
     # -- the endpoint ------------------------------------------------------------------------
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def served_version(self, asked: str) -> str | None:
+        """The version that answers a request for ``asked`` (None: no such version)."""
+        known = self.contracts.shopify_versions()
+        today = datetime.now(UTC).date()
+        supported = [version for version in known if supported_on(version, today)]
+        if asked in supported:
+            return asked
+        try:
+            past = released(asked) <= today
+        except ValueError:
+            return None
+        return supported[0] if past and supported else None
+
+    def answer(self, body: dict[str, Any], version: str) -> tuple[int, dict[str, Any]]:
+        schema = admin_schema(self.contracts, version)
         query, variables = body.get("query"), body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             return 400, {"errors": {"query": "Required parameter missing or invalid"}}
@@ -166,7 +107,7 @@ class GraphQLAdmin:
             document = parse(query)
         except GraphQLError as err:
             return 200, {"errors": [err.formatted]}
-        problems = validate(self.schema, document)
+        problems = validate(schema, document)
         if problems:
             return 200, {"errors": [p.formatted for p in problems]}
         requested = query_cost(document, variables)
@@ -194,8 +135,10 @@ class GraphQLAdmin:
                     }
                 },
             }
+        with self._lock:
+            self._version = version
         result = graphql_sync(
-            self.schema,
+            schema,
             query,
             root_value=self,
             variable_values=variables,
@@ -232,6 +175,7 @@ class GraphQLAdmin:
         sortKey: str = "CREATED_AT",  # noqa: N803  (GraphQL's argument name)
         reverse: bool = False,
         query: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
         if first is None or not 1 <= first <= 250:
             raise GraphQLError("first must be between 1 and 250")
@@ -274,10 +218,13 @@ class GraphQLAdmin:
         return self.sim.render_graphql(found)
 
     def ordersCount(  # noqa: N802  (GraphQL's field name)
-        self, info: Any, query: str | None = None, limit: int | None = None
+        self, info: Any, query: str | None = None, limit: int | None = None, **_: Any
     ) -> dict[str, Any]:
+        """``limit`` arrives as the schema's default (10,000) unless the query sets it."""
         low, high = self._search(query)
         count = len(self._visible(low, high))
+        if self.count_cap is not None:
+            limit = min(limit or self.count_cap, self.count_cap)
         if limit is not None and count > limit:
             return {"count": limit, "precision": "AT_LEAST"}
         return {"count": count, "precision": "EXACT"}
@@ -285,21 +232,36 @@ class GraphQLAdmin:
     def currentAppInstallation(self, info: Any) -> dict[str, Any]:  # noqa: N802
         return {"accessScopes": [{"handle": scope} for scope in self.scopes]}
 
-    def currentBulkOperation(self, info: Any) -> dict[str, Any] | None:  # noqa: N802
-        return self._bulk_state()
+    def currentBulkOperation(self, info: Any, **_: Any) -> dict[str, Any] | None:  # noqa: N802
+        states = self._bulk_states()
+        return states[-1] if states else None
+
+    def bulkOperation(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002, N802
+        return next((state for state in self._bulk_states() if state["id"] == id), None)
+
+    def bulkOperations(  # noqa: N802
+        self, info: Any, first: int | None = None, query: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        states = self._bulk_states()[::-1]  # newest first, as Shopify sorts them
+        wanted = re.findall(r"status:(\w+)", query or "")
+        nodes = [s for s in states if not wanted or s["status"].lower() == wanted[0].lower()]
+        nodes = nodes[: first or 10]
+        return {"nodes": nodes, "edges": [{"cursor": n["id"], "node": n} for n in nodes],
+                "pageInfo": {"hasNextPage": False, "hasPreviousPage": False,
+                             "startCursor": None, "endCursor": None}}  # fmt: skip
 
     def node(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002
-        bulk = self._bulk_state()
-        return bulk if bulk is not None and bulk["id"] == id else None
+        return self.bulkOperation(info, id)
 
-    def bulkOperationRunQuery(self, info: Any, query: str) -> dict[str, Any]:  # noqa: N802
+    def bulkOperationRunQuery(self, info: Any, query: str, **_: Any) -> dict[str, Any]:  # noqa: N802
         with self._lock:
-            current = self._bulk_state()
-            if current is not None and current["status"] in ("CREATED", "RUNNING"):
+            running = [s for s in self._bulk_states() if s["status"] in ("CREATED", "RUNNING")]
+            allowed = 5 if self._version >= "2026-01" else 1
+            if len(running) >= allowed:
                 return {"bulkOperation": None, "userErrors": [
                     {"field": ["query"],
                      "message": "A bulk query operation for this app and shop is already in "
-                                "progress: " + current["id"] + "."}]}  # fmt: skip
+                                "progress: " + running[0]["id"] + "."}]}  # fmt: skip
             try:
                 low, high = _bulk_span(query)
             except ValueError as err:
@@ -314,7 +276,7 @@ class GraphQLAdmin:
                 json.dumps({k: v for k, v in self.sim.render_graphql(o).items() if k in fields})
                 for o in orders
             ]
-            self._bulk = {
+            self._bulks[operation] = {
                 "id": operation,
                 "query": query,
                 "createdAt": self.sim.graphql_time(datetime.now(UTC)),
@@ -322,25 +284,30 @@ class GraphQLAdmin:
                 "count": len(lines),
             }
             self._bulk_results[operation] = "\n".join(lines) + ("\n" if lines else "")
-            return {"bulkOperation": self._bulk_state(), "userErrors": []}
+            return {"bulkOperation": self._state(self._bulks[operation]), "userErrors": []}
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _bulk_state(self) -> dict[str, Any] | None:
-        if self._bulk is None:
-            return None
-        done = time.monotonic() - self._bulk["started"] >= self.bulk_seconds
-        operation = self._bulk["id"]
-        number = operation.rsplit("/", 1)[1]
+    def _bulk_states(self) -> list[dict[str, Any]]:
+        return [self._state(bulk) for bulk in list(self._bulks.values())]
+
+    def _state(self, bulk: dict[str, Any]) -> dict[str, Any]:
+        done = time.monotonic() - bulk["started"] >= self.bulk_seconds
+        number = bulk["id"].rsplit("/", 1)[1]
+        size = len(self._bulk_results.get(bulk["id"], ""))
         return {
-            "id": operation,
+            "id": bulk["id"],
+            "type": "QUERY",
             "status": "COMPLETED" if done else "RUNNING",
             "errorCode": None,
-            "objectCount": str(self._bulk["count"] if done else 0),
-            "url": f"{self.sim.url}/_sim/bulk/{number}.jsonl" if done else None,
-            "createdAt": self._bulk["createdAt"],
-            "completedAt": self._bulk["createdAt"] if done else None,
-            "query": self._bulk["query"],
+            "objectCount": str(bulk["count"] if done else 0),
+            "rootObjectCount": str(bulk["count"] if done else 0),
+            "fileSize": str(size) if done and bulk["count"] else None,
+            "url": f"{self.sim.url}/_sim/bulk/{number}.jsonl" if done and bulk["count"] else None,
+            "partialDataUrl": None,
+            "createdAt": bulk["createdAt"],
+            "completedAt": bulk["createdAt"] if done else None,
+            "query": bulk["query"],
             "__typename": "BulkOperation",
         }
 

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from pipeline.errors import SourceRequestError
 from pipeline.models import Platform
+from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
@@ -22,11 +23,12 @@ class ShopifySource:
         base_url: str,
         access_token: SecretStr,
         *,
-        api_version: str = "2024-10",
+        api_version: str = DEFAULT_API_VERSION,
         page_size: int = 250,
         transport: ShopTransport | None = None,
     ) -> None:
         self.shop = shop
+        self.api_version = api_version
         self.api = f"{base_url.rstrip('/')}/admin/api/{api_version}"
         self.page_size = page_size
         auth = Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})

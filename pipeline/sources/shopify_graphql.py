@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,8 +29,12 @@ from pydantic import SecretStr
 
 from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
+from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.transport import Auth, ShopTransport
 from pipeline.windows import ImportWindow
+
+log = logging.getLogger(__name__)
+VERSION_HEADER = "X-Shopify-API-Version"
 
 ADDRESS = "firstName lastName name address1 address2 city province provinceCode zip country "
 ADDRESS += "countryCodeV2 phone"
@@ -37,7 +42,8 @@ ORDER_FIELDS = f"""
   id legacyResourceId name createdAt updatedAt processedAt cancelledAt closedAt email phone
   displayFinancialStatus displayFulfillmentStatus statusPageUrl sourceName note tags currencyCode
   totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
-  customer {{ id email phone firstName lastName }}
+  customer {{ id firstName lastName defaultEmailAddress {{ emailAddress }}
+             defaultPhoneNumber {{ phoneNumber }} }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   lineItems(first: 20) {{
@@ -60,16 +66,24 @@ query OrderIds($first: Int!, $after: String, $query: String) {
   }
 }"""
 ORDER = f"query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
-COUNT = "query Count($query: String) { ordersCount(query: $query) { count precision } }"
+# ``limit: null``: Shopify counts at most 10,000 unless asked not to (precision AT_LEAST).
+COUNT = """
+query Count($query: String) { ordersCount(query: $query, limit: null) { count precision } }"""
 SCOPES = "{ currentAppInstallation { accessScopes { handle } } }"
 BULK_RUN = """
 mutation Bulk($query: String!) {
   bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } }
 }"""
-BULK_STATUS = "{ currentBulkOperation { id status errorCode objectCount url } }"
+BULK_FIELDS = "id status errorCode objectCount url"
+# 2026-01 and later: bulkOperation(id) (currentBulkOperation is deprecated, and up to five
+# bulk operations may run at once); before, the operation is read as a node.
+BULK_STATUS = f"query BulkStatus($id: ID!) {{ bulkOperation(id: $id) {{ {BULK_FIELDS} }} }}"
+BULK_NODE = f"""
+query BulkNode($id: ID!) {{ node(id: $id) {{ ... on BulkOperation {{ {BULK_FIELDS} }} }} }}"""
+BULK_OPERATION_SINCE = "2026-01"
 RECENT_DAYS = 60
 # Orders a page: each order with its 20 line items costs about 48 points, and Shopify refuses a
-# query whose requested cost passes 1,000.
+# query whose requested cost passes 1,000 (MAX_COST_EXCEEDED: the page is halved and asked again).
 PAGE_SIZE = 20
 BULK_ABOVE = 10_000  # orders in a span above which reconciliation lists ids in bulk
 
@@ -127,7 +141,7 @@ class ShopifyGraphQLSource:
         base_url: str,
         access_token: SecretStr,
         *,
-        api_version: str = "2025-10",
+        api_version: str = DEFAULT_API_VERSION,
         page_size: int = PAGE_SIZE,
         transport: ShopTransport | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -136,8 +150,10 @@ class ShopifyGraphQLSource:
         bulk_poll_seconds: float = 1.0,
     ) -> None:
         self.shop = shop
+        self.api_version = api_version
+        self.served_version: str | None = None  # what Shopify's answers say they are
         self.endpoint = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
-        self.page_size = min(page_size, PAGE_SIZE)
+        self.page_size = page_size  # halved while Shopify answers MAX_COST_EXCEEDED
         auth = Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})
         self.transport = transport or ShopTransport(shop, auth=auth)
         self.transport.auth = auth
@@ -170,14 +186,17 @@ class ShopifyGraphQLSource:
         found: dict[str, Any] = order
         return found
 
-    def count_orders(self, window: ImportWindow) -> int:
+    def count_orders(self, window: ImportWindow) -> tuple[int, bool]:
+        """The count, and whether it is exact (``AT_LEAST`` means "this many or more")."""
         self._check_reach(window)
-        data = self.query("count", COUNT, {"query": search(window)})
-        return int(data["ordersCount"]["count"])
+        counted = self.query("count", COUNT, {"query": search(window)})["ordersCount"]
+        return int(counted["count"]), counted.get("precision") == "EXACT"
 
     def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]:
-        """Ids and creation times of the span's orders: in bulk when many, paged when few."""
-        if self.count_orders(span) > self.bulk_above:
+        """Ids and creation times of the span's orders: in bulk when many (or when the count
+        is only a lower bound), paged when few."""
+        count, exact = self.count_orders(span)
+        if count > self.bulk_above or not exact:
             yield from self._bulk_ids(span)
         else:
             yield from self._pages(ORDER_IDS, span, first=250)
@@ -188,8 +207,10 @@ class ShopifyGraphQLSource:
         """The ``data`` of a query; waits for the budget, and again whenever THROTTLED."""
         for _ in range(self.max_throttled):
             self.cost.before(operation)
-            body, _ = self.transport.post_json(self.endpoint, {"query": text,
-                                                               "variables": variables})  # fmt: skip
+            body, response = self.transport.post_json(
+                self.endpoint, {"query": text, "variables": variables}
+            )
+            self._note_version(response.headers.get(VERSION_HEADER))
             if not isinstance(body, dict):
                 raise SourceUnavailableError(
                     f"{self.shop}: GraphQL answered with something that is not an object",
@@ -197,15 +218,20 @@ class ShopifyGraphQLSource:
                 )
             self.cost.observe(operation, (body.get("extensions") or {}).get("cost"))
             errors = body.get("errors") or []
-            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+            if isinstance(errors, list) and any(_code(e) == "THROTTLED" for e in errors):
                 self.throttled += 1
                 self.transport.rate_limited += 1
                 continue
+            if isinstance(errors, list) and any(_code(e) == "MAX_COST_EXCEEDED" for e in errors):
+                raise _TooCostly(
+                    f"{self.shop}: Shopify refused the {operation} query as too costly even "
+                    f"at one order a page ({_message(errors)}); report it",
+                    shop=self.shop,
+                )
             if errors:
-                first = errors[0] if isinstance(errors, list) else errors
-                message = first.get("message") if isinstance(first, dict) else str(first)
                 raise SourceRequestError(
-                    f"{self.shop}: Shopify refused the {operation} query: {message}; check the "
+                    f"{self.shop}: Shopify refused the {operation} query: {_message(errors)}; "
+                    "check the "
                     "API version and the app's scopes",
                     shop=self.shop,
                 )
@@ -226,9 +252,19 @@ class ShopifyGraphQLSource:
         after: str | None = None
         seen: set[str] = set()
         while True:
-            variables = {"first": first or self.page_size, "after": after,
-                         "query": search(window)}  # fmt: skip
-            connection = self.query(operation, text, variables).get("orders")
+            size = first or self.page_size
+            variables = {"first": size, "after": after, "query": search(window)}
+            try:
+                connection = self.query(operation, text, variables).get("orders")
+            except _TooCostly:
+                if size <= 1:
+                    raise
+                halved = max(1, size // 2)
+                if first is None:
+                    self.page_size = halved
+                else:
+                    first = halved
+                continue
             if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
                 raise SourceUnavailableError(
                     f"{self.shop}: an orders answer without its nodes for {window}; the window "
@@ -259,8 +295,17 @@ class ShopifyGraphQLSource:
                 shop=self.shop,
             )
         self.bulk_operations += 1
+        operation = (started.get("bulkOperation") or {}).get("id")
+        if not operation:
+            raise SourceUnavailableError(
+                f"{self.shop}: Shopify started a bulk query without naming it; reconciliation "
+                "is tried again later",
+                shop=self.shop,
+            )
+        current = self.api_version >= BULK_OPERATION_SINCE
+        text, root = (BULK_STATUS, "bulkOperation") if current else (BULK_NODE, "node")
         while True:
-            status = self.query("bulk-status", BULK_STATUS, {})["currentBulkOperation"]
+            status = self.query("bulk-status", text, {"id": operation})[root]
             if status and status.get("status") == "COMPLETED":
                 break
             if status and status.get("status") in ("FAILED", "CANCELED", "EXPIRED"):
@@ -285,6 +330,22 @@ class ShopifyGraphQLSource:
                 shop=self.shop,
             ) from err
 
+    def _note_version(self, served: str | None) -> None:
+        """Shopify answers an unsupported version with another one, saying so in a header."""
+        if not served or served == self.served_version:
+            return
+        first_time = self.served_version is None
+        self.served_version = served
+        if served != self.api_version and first_time:
+            log.warning(
+                "%s: asked Shopify for API version %s and was answered in %s (Shopify falls "
+                "forward past its support window); set api_version = %r in the shops file",
+                self.shop,
+                self.api_version,
+                served,
+                served,
+            )
+
     def _check_reach(self, window: ImportWindow) -> None:
         cutoff = self.clock() - timedelta(days=RECENT_DAYS)
         if window.start >= cutoff:
@@ -302,6 +363,19 @@ class ShopifyGraphQLSource:
                 shop=self.shop,
                 status=403,
             )
+
+
+class _TooCostly(SourceRequestError):
+    """MAX_COST_EXCEEDED: the query asks for more than Shopify's single-query limit."""
+
+
+def _code(error: Any) -> str | None:
+    return (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
+
+
+def _message(errors: Any) -> str:
+    first = errors[0] if isinstance(errors, list) and errors else errors
+    return str(first.get("message") if isinstance(first, dict) else first)[:200]
 
 
 def search(window: ImportWindow) -> str:

@@ -1,0 +1,52 @@
+"""`loginsights shops check`: can every shop of the shops file be worked, and on what version."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from pipeline.cli import json_option, library_errors, main
+from pipeline.settings import Settings
+from pipeline.shops import check_shops, load_shops
+
+
+@main.group()
+def shops() -> None:
+    """The shops file.
+
+    \b
+    Example:
+      loginsights --shops-file shops.toml shops check
+    """
+
+
+@shops.command("check")
+@json_option
+@click.pass_obj
+@library_errors
+def shops_check(settings: Settings, as_json: bool) -> None:
+    """Build every shop's connector as `run` would (credentials, settings, API version) without
+    calling a platform; exits 1 when a shop cannot be worked.
+
+    \b
+    Example:
+      loginsights shops check
+      loginsights --shops-file /etc/loginsights/shops.toml shops check --json
+    """
+    checks = check_shops(load_shops(settings.shops_file), os.environ, datetime.now(UTC).date())
+    if as_json:
+        click.echo(json.dumps([asdict(check) for check in checks]))
+    else:
+        for check in checks:
+            state = "ready" if check.ready else "cannot run"
+            version = f" api {check.api_version}" if check.api_version else ""
+            click.echo(f"{check.shop} ({check.platform}{version}): {state}")
+            for line in (check.problem, check.warning):
+                if line:
+                    click.echo(f"  {line}")
+    if not all(check.ready for check in checks):
+        raise SystemExit(1)
