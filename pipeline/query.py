@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import requests
 
-from pipeline.errors import ConfigurationError, SolrUnavailableError
+from pipeline.errors import ConfigurationError, RefusedQueryError, SolrUnavailableError
 from pipeline.models import redact_url
 from pipeline.settings import Settings
 from pipeline.solr.transport import SolrNodes
@@ -188,9 +188,11 @@ class AsyncLogInsightsQuery(_SearchRequests):
         allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
         timeout: float = 10.0,
         pool_size: int = 64,
+        max_answer_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout)
         self._pool_size = pool_size
+        self.max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -214,7 +216,7 @@ class AsyncLogInsightsQuery(_SearchRequests):
             url = base + path
             try:
                 async with self._session.post(url, data=self._form(json_value)) as response:
-                    text = await response.text()
+                    text = await self._bounded_text(response)
                     content_type = response.headers.get("content-type", "application/json")
                     status = response.status
                 answer = self._answer(status, content_type, text, url)
@@ -228,6 +230,22 @@ class AsyncLogInsightsQuery(_SearchRequests):
             return answer
         assert last is not None
         raise last
+
+    async def _bounded_text(self, response: aiohttp.ClientResponse) -> str:
+        """The body, read no further than ``max_answer_bytes``: never buffered whole when
+        larger (a request that asks Solr for hundreds of megabytes is refused, not relayed)."""
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(65_536):
+            size += len(chunk)
+            if size > self.max_answer_bytes:
+                response.close()
+                raise RefusedQueryError(
+                    f"Solr's answer is over {self.max_answer_bytes} bytes; ask for fewer rows, "
+                    "fields, facets or highlights",
+                    key="json",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
 
 
 __all__ = [

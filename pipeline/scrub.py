@@ -79,8 +79,18 @@ def remember_secrets(*secrets: str) -> None:
     SCRUBBER.remember(*secrets)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """One line of text whatever it holds: control characters (a newline in a URL path, an
+    escape sequence) become visible escapes, so no caller can forge a log line of its own."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
 class ScrubbingFilter(logging.Filter):
-    """Scrubs every record a handler emits, arguments and exception text included."""
+    """Scrubs every record a handler emits, arguments and exception text included, and keeps
+    each message on one line (``printable``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -88,7 +98,7 @@ class ScrubbingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrub(record.exc_text)
-        record.msg, record.args = scrub(message), None
+        record.msg, record.args = printable(scrub(message)), None
         return True
 
 
@@ -104,6 +114,7 @@ __all__ = [
     "SCRUBBER",
     "Scrubber",
     "ScrubbingFilter",
+    "printable",
     "remember_secrets",
     "scrub",
     "scrub_log_handlers",

@@ -88,6 +88,18 @@ class Settings(BaseSettings):
     api_max_facet_limit: int = Field(1000, ge=1, description="Largest facet limit per request.")
     api_max_body_bytes: int = Field(65_536, ge=256, description="Largest request body accepted.")
     api_retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent when Solr is down.")
+    api_max_response_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest Solr answer relayed; past it, a 400."
+    )
+    api_body_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for the next piece of a request body."
+    )
+    api_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for a request's headers on a connection."
+    )
+    api_max_concurrency: int = Field(
+        256, ge=1, description="Connections one serve process holds at once; past it, 503."
+    )
 
     @field_validator("api_tokens", "api_admin_tokens", "api_allowed_cores", mode="before")
     @classmethod

@@ -10,6 +10,8 @@ import json
 import logging
 import socket
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +20,8 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from conftest import SolrUnderTest, free_port, record_seed_failure, served
+import uvicorn
+from conftest import SolrUnderTest, free_port, record_seed_failure, served, wait_for
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
@@ -300,7 +303,9 @@ def test_metrics_count_requests_refusals_and_solr_errors(api: str) -> None:
 
 
 def test_openapi_describes_the_endpoint(api: str) -> None:
-    schema = requests.get(f"{api}/openapi.json", timeout=30).json()
+    assert requests.get(f"{api}/openapi.json", timeout=30).status_code == 401, "token first"
+    assert requests.get(f"{api}/docs", headers=AUTH, timeout=30).status_code == 404
+    schema = requests.get(f"{api}/openapi.json", headers=AUTH, timeout=30).json()
     operations = schema["paths"]["/api/solr-query"]
     assert set(operations) == {"get", "post"}
     for operation in operations.values():
@@ -317,7 +322,7 @@ def test_openapi_describes_the_endpoint(api: str) -> None:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_request_schemathesis_makes_up_gives_a_5xx(api: str, mode: GenerationMode) -> None:
-    schema = schemathesis.openapi.from_url(f"{api}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{api}/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} >= {"GET /api/solr-query", "POST /api/solr-query"}
     for operation in operations:
@@ -540,3 +545,103 @@ def test_any_mix_of_parameters_gives_logInsights_or_a_4xx(  # noqa: N802
     only_loginsights_or_a_4xx()
     assert {200, 400} <= seen, "the generator reached both outcomes"
     assert (count_in(solr.url, other_collection), count_in(solr.url, "logInsights")) == before
+
+
+# -- issue 21: bounded answers, slow and vanishing clients, one line per log record ------------
+
+
+def test_an_answer_past_the_byte_limit_is_a_400_never_relayed(
+    solr: SolrUnderTest, failure: str
+) -> None:
+    settings = api_settings(solr.url, api_max_response_bytes=1024)
+    with served(create_app(settings)) as url:
+        body = {"json": {"params": {"q": "*:*", "rows": 200, "fl": "*"}}}
+        answer = ask(url, body)
+        small = ask(url, {"json": {"params": {"q": "*:*", "rows": 0}}})
+    assert answer.status_code == 400 and "over 1024 bytes" in answer.json()["error"]["msg"]
+    assert small.status_code == 200
+
+
+def test_every_answer_carries_the_security_headers(api: str) -> None:
+    for answer in (ask(api, SEED_REQUEST), requests.get(f"{api}/login", timeout=30)):
+        assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_no_redirect_takes_its_host_from_the_request(api: str) -> None:
+    answer = requests.get(
+        f"{api}/reconciliations/", headers={"Host": "evil.example"}, allow_redirects=False,
+        timeout=30,
+    )  # fmt: skip
+    assert "evil.example" not in answer.headers.get("Location", "")
+
+
+def test_a_forged_line_in_a_path_stays_on_its_own_line(
+    solr: SolrUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="loginsights.access")
+    with served(create_app(api_settings(solr.url), access_log=True)) as url:
+        requests.get(f'{url}/x%0aFORGED%20"POST%20/orders/a/b/reimport"%20303', timeout=30)
+    lines = [r.getMessage() for r in caplog.records if r.name == "loginsights.access"]
+    assert lines and all("\n" not in line for line in lines)
+    assert any("\\nFORGED" in line for line in lines)
+
+
+def raw_connection(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+@pytest.fixture
+def bounded_api(solr: SolrUnderTest) -> Iterator[str]:
+    """The API as `serve` runs it: slow-client bounds on, short enough to test."""
+    from pipeline.api.serving import server_config
+
+    settings = api_settings(
+        solr.url, api_header_timeout_seconds=1.0, api_body_timeout_seconds=1.0,
+        api_max_concurrency=4,
+    )  # fmt: skip
+    port = free_port()
+    server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1",
+                                          port=port))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started, seconds=20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_headers_that_trickle_in_are_cut_off(bounded_api: str) -> None:
+    slow = [raw_connection(bounded_api) for _ in range(4)]
+    for connection in slow:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+    time.sleep(2.5)
+    for connection in slow:
+        assert connection.recv(1024) == b"", "closed by the server"
+        connection.close()
+    assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200
+
+
+def test_a_body_that_stalls_or_vanishes_gets_no_500_and_the_api_carries_on(
+    bounded_api: str,
+) -> None:
+    head = (
+        b"POST /api/solr-query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 500\r\n\r\n"
+    )
+    stalled = raw_connection(bounded_api)
+    stalled.sendall(head + b'{"json": ')
+    reply = stalled.recv(1024)
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:40]
+    stalled.close()
+    vanished = raw_connection(bounded_api)
+    vanished.sendall(head + b'{"json": ')
+    vanished.close()
+    time.sleep(0.3)
+    assert ask(bounded_api, SEED_REQUEST).status_code == 200

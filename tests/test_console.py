@@ -192,3 +192,67 @@ def test_the_console_loads_nothing_from_elsewhere(browser: object, console: Cons
     page.wait_for_load_state("networkidle")
     assert outside == [], "no CDN: the page works on a closed network"
     assert page.evaluate("typeof window.Chart") == "function", "the chart library is served here"
+
+
+# -- issue 21, B: safe to click --------------------------------------------------------------
+
+
+def login_cookies(console: Console, token: str) -> dict[str, str]:
+    answer = requests.post(
+        f"{console.url}/login", data={"token": token}, allow_redirects=False, timeout=30
+    )
+    assert answer.status_code == 303 and answer.headers["Location"] == "/", "a relative redirect"
+    return dict(answer.cookies)
+
+
+def test_the_cookie_is_a_session_id_that_logout_revokes(console: Console) -> None:
+    cookies = login_cookies(console, ADMIN)
+    assert ADMIN not in "".join(cookies.values()), "the token never travels in a cookie"
+    assert requests.get(console.url, cookies=cookies, timeout=30).status_code == 200
+    requests.post(f"{console.url}/logout", cookies=cookies, allow_redirects=False, timeout=30)
+    again = requests.get(console.url, cookies=cookies, timeout=30)
+    assert again.status_code == 401, "a copied cookie stops working at logout"
+
+
+def test_a_crafted_link_cannot_make_the_console_say_anything(console: Console) -> None:
+    cookies = login_cookies(console, READ)
+    lure = "Log in again at http://evil.example/login"
+    for query in ({"outcome": lure}, {"notice": lure}, {"notice": "guessed-id"}):
+        page = requests.get(console.url, params=query, cookies=cookies, timeout=30)
+        assert "evil.example" not in page.text and 'class="notice"' not in page.text
+
+
+def test_a_notice_the_server_set_is_shown_once(browser: object, console: Console) -> None:
+    page = logged_in(browser, console, ADMIN)
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    page.locator("a.story").first.click()
+    page.wait_for_url("**/orders/**")
+    page.get_by_role("button", name="Re-import").click()
+    page.wait_for_url("**notice=**")
+    assert page.locator(".notice").inner_text().startswith("reimport:")
+    page.reload()
+    assert page.locator(".notice").count() == 0
+
+
+def test_only_web_links_are_links_and_story_links_encode_the_id(
+    solr: SolrUnderTest, console: Console
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.indexing import LogInsightsIndex
+    from pipeline.models import FailedAttempt
+
+    ledger = console.worker.ledger
+    attempt = FailedAttempt(
+        platform=Platform.SHOPIFY, shop=console.shop, order_id="a/../b", order_name="#evil",
+        order_created_at=datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC")),
+        error_message="planted", site="javascript:alert(document.cookie)",
+    )  # fmt: skip
+    ledger.record_failures([attempt], ttl_for=lambda _: "+60DAYS", zone=ZoneInfo("UTC"))
+    OutboxFlusher(ledger, LogInsightsIndex(solr.url)).flush()
+    cookies = login_cookies(console, READ)
+    page = requests.get(console.url, params={"q": "errorMessage:planted"}, cookies=cookies,
+                        timeout=30).text  # fmt: skip
+    assert "#evil" in page
+    assert "javascript:" not in page
+    assert "/a%2F%2E%2E%2Fb" in page or "/a%2F..%2Fb" in page

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.api.guard import QueryLimits, guard_request
-from pipeline.api.params import ALLOWED_PARAMS
-from pipeline.api.ranges import NotARangeValue, gap_size, seconds_or_number
 from pipeline.errors import RefusedQueryError
+from pipeline.search.guard import QueryLimits, guard_request
+from pipeline.search.params import ALLOWED_PARAMS
+from pipeline.search.ranges import NotARangeValue, gap_size, seconds_or_number
 
 CORES = ("logInsights",)
 
@@ -381,3 +381,158 @@ def test_malformed_values_are_refused_naming_the_key(raw: str, key: str) -> None
 def test_bodies_of_the_wrong_shape_are_refused(body: Any) -> None:
     with pytest.raises(RefusedQueryError):
         guard_request(body, allowed_cores=CORES)
+
+
+# -- issue 21, A1: local params are read with Solr's own grammar --------------------------------
+
+QUOTED_BRACE = "{!tag='}' type=parent which=docType:SHOPIFY_ORDER}*:*"
+WALKS = {
+    "q": {"params": {"q": QUOTED_BRACE}},
+    "fq list": {"params": {"q": "*:*", "fq": ["shop:a", QUOTED_BRACE]}},
+    "dsl bool filter": {"query": {"bool": {"filter": [QUOTED_BRACE]}}},
+    "facet domain filter": {"query": "*:*", "facet": {"x": {"type": "terms", "field": "shop",
+                                                            "domain": {"filter": QUOTED_BRACE}}}},
+    "json.facet string": {"params": {"q": "*:*", "json.facet": json.dumps(
+        {"x": {"type": "query", "q": QUOTED_BRACE}})}},
+    "facet.query": {"params": {"q": "*:*", "facet": "true", "facet.query": QUOTED_BRACE}},
+    "bq": {"params": {"q": "a", "defType": "edismax", "bq": QUOTED_BRACE}},
+    "hl.q": {"params": {"q": "a", "hl": "true", "hl.q": QUOTED_BRACE}},
+    "expand.q": {"params": {"q": "a", "expand": "true", "expand.q": QUOTED_BRACE}},
+    "group.query": {"params": {"q": "a", "group": "true", "group.query": QUOTED_BRACE}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("where", sorted(WALKS))
+def test_a_quoted_brace_does_not_end_local_params_anywhere(where: str) -> None:
+    assert refused_key(WALKS[where]) == "{!parent}"
+
+
+@pytest.mark.parametrize(
+    "parser", ["rerank", "switch", "mlt", "hash", "surround", "knn", "parent", "child", "query"]
+)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{!{p}}}x",
+        "{{!type={p}}}x",
+        "{{!type='{p}'}}x",
+        '{{!tag="a b}}" type={p}}}x',
+        "{{!tag='it\\'s}}' type={p}}}x",
+        "a OR {{!lucene v='{{!{p} f=x}}y'}}",
+        "{{!tag=a,b type={p} v=$q}}",
+    ],
+)
+def test_every_reading_of_a_refused_parser_is_refused(parser: str, template: str) -> None:
+    assert refused_key({"params": {"q": template.format(p=parser)}}) == f"{{!{parser}}}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{!lucene",  # never closed
+        "{!tag='open}",  # quote never closed
+        "{!type=$p}x",  # a parser named by reference
+        "{!edismax lucene}x",  # two bare words
+        "{!=x}y",  # no name
+    ],
+)
+def test_local_params_it_cannot_read_are_refused(text: str) -> None:
+    assert refused_key({"params": {"q": text, "p": "join"}}) in ("q", "$p")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{!edismax qf='errorMessage shop' mm=2}phone address",
+        "{!tag=t}shop:a",
+        '{!term f=shop v="a b"}',
+        "{!lucene df=errorMessage}address AND {!edismax qf=errorMessage}phone",
+    ],
+)
+def test_ordinary_local_params_still_pass(text: str) -> None:
+    assert passes({"params": {"q": text}})
+
+
+# -- issue 21, A2/A3: no 500 from the guard, and answers bounded before Solr builds them ----------
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ({"facet": {"x": {"type": ["terms"], "field": "a"}}}, "facet.x.type"),
+        ({"facet": {"x": {"type": {"x": 1}, "field": "a"}}}, "facet.x.type"),
+        ({"facet": {"x": {"type": "terms", "field": "a", "limit": [5]}}}, "facet.x.limit"),
+        (
+            {
+                "facet": {
+                    "x": {
+                        "type": "range",
+                        "field": "timestamp",
+                        "start": "2026-13-45T00:00:00Z",
+                        "end": "NOW",
+                        "gap": "+1DAY",
+                    }
+                }
+            },
+            "facet.x.start",
+        ),
+        (
+            {
+                "params": {
+                    "q": "*:*",
+                    "facet.range": "timestamp",
+                    "facet.range.start": "2026-02-30T00:00:00Z",
+                    "facet.range.end": "NOW",
+                    "facet.range.gap": "+1DAY",
+                }
+            },
+            "facet.range.start",
+        ),
+        (
+            {
+                "facet": {
+                    "x": {
+                        "type": "range",
+                        "field": "n",
+                        "start": -1.7e308,
+                        "end": 1.7e308,
+                        "gap": 1,
+                    }
+                }
+            },
+            "facet.x.gap",
+        ),
+        (
+            {"facet": {"x": {"type": "range", "field": "n", "start": 0, "end": 10, "gap": 5e-324}}},
+            "facet.x.gap",
+        ),
+    ],  # fmt: skip
+)
+def test_odd_values_are_a_400_naming_the_key_never_a_crash(value: dict[str, Any], key: str) -> None:
+    assert refused_key(value) == key
+
+
+def test_sibling_facets_add_up_and_the_whole_request_is_capped() -> None:
+    siblings = {f"f{n}": {"type": "terms", "field": "shop", "limit": 1000} for n in range(11)}
+    assert refused_key({"query": "*:*", "facet": siblings}).startswith("facet.f")
+    assert passes({"query": "*:*", "facet": dict(list(siblings.items())[:9])})
+
+
+def test_pivots_fields_and_ranges_count_against_the_same_cap() -> None:
+    pivot = {"q": "*:*", "facet": "true", "facet.pivot": "shop,errorCode", "facet.limit": 200}
+    assert refused_key({"params": pivot}) == "facet.pivot"
+    ranges = {"q": "*:*", "facet": "true", "facet.range": [f"f{n}" for n in range(15)],
+              "facet.range.start": 0, "facet.range.end": 960, "facet.range.gap": 1}  # fmt: skip
+    assert refused_key({"params": ranges}) == "facet.range"
+    fields = {"q": "*:*", "facet": "true", "facet.field": [f"f{n}" for n in range(101)]}
+    assert refused_key({"params": fields}) == "facet.field"
+
+
+def test_references_point_only_at_query_parameters_and_transformers_do_not_repeat() -> None:
+    fl = ",".join(f"a{n}:[value v=$hl.tag.pre]" for n in range(3))
+    assert refused_key({"params": {"q": "*:*", "fl": fl, "hl.tag.pre": "x" * 20}}) == (
+        "$hl.tag.pre"
+    )
+    many = ",".join(f"a{n}:[docid]" for n in range(11))
+    assert refused_key({"params": {"q": "*:*", "fl": many}}) == "fl"
+    assert passes({"params": {"q": "{!edismax v=$fq}", "fq": "shop:a"}})

@@ -231,3 +231,16 @@ def test_an_unsupported_version_is_answered_by_another_and_logged_once(
     assert source.served_version not in (None, "2024-07")
     warnings = [r for r in caplog.records if "falls forward" in r.getMessage()]
     assert len(warnings) == 1 and shop in warnings[0].getMessage()
+
+
+def test_a_bulk_file_shorter_than_its_count_is_an_error_not_a_complete_listing(shop: str) -> None:
+    from pipeline.errors import SourceUnavailableError
+
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(30, seed=35, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog, bulk_seconds=0.05) as sim:
+        assert isinstance(sim, ShopifySimulator)
+        sim.graphql.bulk_truncate = 3
+        source = graphql_source(sim, shop, bulk_above=5, bulk_poll_seconds=0.05)
+        with pytest.raises(SourceUnavailableError, match="held 27 of the 30 orders"):
+            list(source.list_ids(ImportWindow(start=start, end=end)))

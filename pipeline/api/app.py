@@ -8,6 +8,7 @@ error maps it to an HTTP status, so every error is JSON shaped like Solr's own
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -19,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.api.guard import QueryLimits, guard_request
 from pipeline.api.metrics import ApiMetrics
 from pipeline.console import ConsoleDeps, console_router
 from pipeline.errors import (
@@ -37,7 +39,8 @@ from pipeline.errors import (
 from pipeline.ledger import Ledger
 from pipeline.models import redact_url
 from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
-from pipeline.scrub import remember_secrets, scrub
+from pipeline.scrub import printable, remember_secrets, scrub
+from pipeline.search.guard import QueryLimits, guard_request
 from pipeline.settings import Settings
 from pipeline.worker import ImportWorker
 
@@ -141,17 +144,57 @@ class PayloadTooLarge(Exception):
     pass
 
 
-async def read_bounded(request: Request, limit: int) -> bytes:
+class ClientGone(Exception):
+    """The caller hung up (or stalled) before its body arrived: nobody is left to answer."""
+
+
+async def read_bounded(request: Request, limit: int, timeout: float) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            break
+        except (ClientDisconnect, TimeoutError) as err:
+            raise ClientGone from err
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]  # fmt: skip
+
+
+class SecurityHeaders:
+    """Every answer, page or JSON, says: no framing, no sniffing, no inline script, no referrer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class MeasuredRequests:
@@ -186,8 +229,8 @@ class MeasuredRequests:
             if self.access_log:
                 client = (scope.get("client") or ("-",))[0]
                 ACCESS_LOG.info(
-                    '%s "%s %s" %d %.1fms', client, scope["method"], scope["path"], status,
-                    took * 1000,
+                    '%s "%s %s" %d %.1fms', client, printable(scope["method"]),
+                    printable(scope["path"]), status, took * 1000,
                 )  # fmt: skip
 
 
@@ -210,7 +253,10 @@ def create_app(
         max_rows=settings.api_max_rows, max_facet_limit=settings.api_max_facet_limit
     )
     query = AsyncLogInsightsQuery(  # one pool for every concurrent caller, on the event loop
-        settings.solr_url, allowed_cores=cores, timeout=settings.solr_timeout_seconds
+        settings.solr_url,
+        allowed_cores=cores,
+        timeout=settings.solr_timeout_seconds,
+        max_answer_bytes=settings.api_max_response_bytes,
     )
     read_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
     admin_tokens = [token.get_secret_value().encode() for token in settings.api_admin_tokens]
@@ -231,8 +277,13 @@ def create_app(
         version="0.1.0",
         description="Search the logInsights core of failed order imports (seed 000).",
         lifespan=lifespan,
+        docs_url=None,  # Swagger's page runs inline script from a CDN; the schema is below
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,  # its redirect would take its host from the Host header
     )
     app.state.metrics = metrics
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MeasuredRequests, metrics=metrics, access_log=access_log)
     app.mount("/static", StaticFiles(directory=CONSOLE_STATIC), name="static")
     app.include_router(
@@ -274,6 +325,11 @@ def create_app(
             headers={"WWW-Authenticate": "Bearer"},
         )
 
+    @app.exception_handler(ClientGone)
+    async def client_gone(_: Request, __: Exception) -> Response:
+        metrics.refused.labels("client_gone").inc()
+        return Response(status_code=408)  # nobody may be left to read it
+
     @app.exception_handler(PayloadTooLarge)
     async def too_large(_: Request, __: Exception) -> JSONResponse:
         metrics.refused.labels("too_large").inc()
@@ -314,7 +370,9 @@ def create_app(
         )
 
     async def solr_query(request: Request) -> Response:
-        raw = await read_bounded(request, settings.api_max_body_bytes)
+        raw = await read_bounded(
+            request, settings.api_max_body_bytes, settings.api_body_timeout_seconds
+        )
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as err:
@@ -395,6 +453,15 @@ def create_app(
             return JSONResponse({"status": "ok"})
         solr = ",".join(redact_url(url) for url in settings.solr_url.split(","))
         return JSONResponse({"status": "ok", "solr": solr, "cores": found})
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(authenticated)])
+    async def openapi() -> JSONResponse:
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )  # fmt: skip
+        return JSONResponse(app.openapi_schema)
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus() -> Response:

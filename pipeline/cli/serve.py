@@ -54,6 +54,8 @@ def serve(
     """
     import uvicorn  # the web stack loads only for this command, keeping the others quick
 
+    from pipeline.api.serving import server_config
+
     logging.getLogger("loginsights.access").setLevel(logging.INFO)
 
     from pipeline.api import ApiMetrics, create_app, exposure_warning
@@ -94,13 +96,7 @@ def serve(
     app = create_app(
         settings, metrics=metrics, access_log=access_log, ledger=ledger, worker_for=shop_worker
     )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,  # uvicorn's line carries the query string; the app logs its own
-        log_config=None,  # uvicorn logs through the root handlers, which scrub secrets
-    )
+    config = server_config(app, settings, host=host, port=port)
     try:
         uvicorn.Server(config).run()
     finally:

@@ -20,17 +20,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.guard import QueryLimits, guard_request
+from pipeline.console.escaping import path_segment, spreadsheet_cell, web_link
+from pipeline.console.sessions import SESSION_SECONDS, SessionStore
 from pipeline.errors import LogInsightsError, RefusedQueryError
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
 from pipeline.query import AsyncLogInsightsQuery
 from pipeline.scrub import scrub
+from pipeline.search.guard import QueryLimits, guard_request
 from pipeline.troubleshooting import describe_order, refresh, reimport
 from pipeline.worker import ImportWorker
 
 HERE = Path(__file__).resolve().parent
-COOKIE = "loginsights_token"
+COOKIE = "loginsights_session"
 FACETS = ("errorCode", "shop", "platform", "docType", "resolved")
 FIELDS = (
     "document-id,site,shopifyOrderName,shop,orderId,platform,docType,errorCode,errorMessage,"
@@ -52,36 +54,44 @@ class ConsoleDeps:
     ledger: Ledger | None = None
     worker_for: Callable[[str], ImportWorker] | None = None
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    sessions: SessionStore = field(default_factory=SessionStore)
 
 
 def console_router(deps: ConsoleDeps) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters.update(web_link=web_link, path_segment=path_segment)
+    open_console = not deps.read_tokens and not deps.admin_tokens  # loopback only, no tokens
+    local_session = deps.sessions.open("admin") if open_console else ""
+
+    def session_id(request: Request) -> str:
+        return local_session or request.cookies.get(COOKIE, "")
 
     def role(request: Request) -> str | None:
-        if not deps.read_tokens and not deps.admin_tokens:
-            return "admin"  # no tokens at all: the API is served on loopback only
-        given = request.cookies.get(COOKIE, "").encode()
-        if not given:
-            return None
-        if any(hmac.compare_digest(given, t) for t in deps.admin_tokens):
-            return "admin"
-        if any(hmac.compare_digest(given, t) for t in deps.read_tokens):
-            return "read"
-        return None
+        session = deps.sessions.get(session_id(request))
+        return session.role if session else None
 
     def csrf(request: Request) -> str:
-        token = request.cookies.get(COOKIE, "").encode()
-        return hmac.new(deps.secret, token, hashlib.sha256).hexdigest()
+        return hmac.new(deps.secret, session_id(request).encode(), hashlib.sha256).hexdigest()
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         who = role(request)
+        notice = deps.sessions.take_notice(
+            session_id(request), request.query_params.get("notice", "")
+        )
         return templates.TemplateResponse(
             request,
             name,
-            {"role": who, "csrf": csrf(request) if who else "", **context},
+            {"role": who, "csrf": csrf(request) if who else "", "notice": notice, **context},
             status_code=status,
         )
+
+    def with_notice(request: Request, path: str, text: str, **query: Any) -> RedirectResponse:
+        """Back to a page of this console (a relative URL), carrying a server-kept notice."""
+        key = deps.sessions.notice(session_id(request), text)
+        pairs = [(k, v) for k, values in query.items() for v in _listed(values)]
+        pairs += [("notice", key)] if key else []
+        return RedirectResponse(f"{path}?{urlencode(pairs)}" if pairs else path, status_code=303)
 
     def login_page(request: Request, error: str = "", status: int = 200) -> HTMLResponse:
         return page(request, "login.html", status, error=error)
@@ -101,13 +111,15 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
     @router.post("/login")
     async def login(request: Request, token: str = Form("")) -> Response:
         given = token.strip().encode()
-        known = deps.admin_tokens + deps.read_tokens
-        if not given or not any(hmac.compare_digest(given, t) for t in known):
+        admin = any(hmac.compare_digest(given, t) for t in deps.admin_tokens)
+        reader = any(hmac.compare_digest(given, t) for t in deps.read_tokens)
+        if not given or not (admin or reader):
             return login_page(request, "That token is not valid here.", 401)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE,
-            token.strip(),
+            deps.sessions.open("admin" if admin else "read"),
+            max_age=SESSION_SECONDS,
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
@@ -115,7 +127,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         return response
 
     @router.post("/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        deps.sessions.close(request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE)
         return response
@@ -203,9 +216,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
                 outcomes.append(await run_in_threadpool(_act, deps, "reimport", shop, order_id))
         passed = sum(1 for o in outcomes if o["outcome"] in ("imported", "already imported"))
         message = f"retried {len(outcomes)}: {passed} imported, {len(outcomes) - passed} not"
-        query = urlencode([("q", q), ("show", show), *[("f", f) for f in filters],
-                           ("outcome", message)])  # fmt: skip
-        return RedirectResponse(f"/?{query}", status_code=303)
+        return with_notice(request, "/", message, q=q, show=show, f=filters)
 
     # -- one order's story -------------------------------------------------------------------
 
@@ -231,8 +242,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
             return HTMLResponse(refused or "no such action here", status_code=403)
         outcome = await run_in_threadpool(_act, deps, action, shop, order_id)
         message = f"{action}: {outcome['outcome']}. {outcome['detail']}"
-        query = urlencode({"outcome": message})
-        return RedirectResponse(f"/orders/{shop}/{order_id}?{query}", status_code=303)
+        story = f"/orders/{path_segment(shop)}/{path_segment(order_id)}"
+        return with_notice(request, story, message)
 
     # -- reconciliation reports ------------------------------------------------------------
 
@@ -256,7 +267,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
                     report["failed_now"], report.get("excluded", 0)]  # fmt: skip
             orders = report.get("orders") or [{"order_id": "", "reason": ""}]
             for item in orders:
-                writer.writerow([*base, item["order_id"], item["reason"]])
+                row = [*base, item["order_id"], item["reason"]]
+                writer.writerow([spreadsheet_cell(cell) for cell in row])
         disposition = {"Content-Disposition": "attachment; filename=reconciliations.csv"}
         return Response(out.getvalue(), media_type="text/csv", headers=disposition)
 
@@ -271,6 +283,10 @@ def _act(deps: ConsoleDeps, action: str, shop: str, order_id: str) -> dict[str, 
     except LogInsightsError as err:
         return {"outcome": "failed", "detail": scrub(str(err))}
     return {k: (scrub(v) if isinstance(v, str) else v) for k, v in asdict(result).items()}
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _filter(spec: str) -> str:

@@ -315,20 +315,35 @@ class ShopifyGraphQLSource:
                     shop=self.shop,
                 )
             time.sleep(self.bulk_poll_seconds)
+        expected = int(status.get("objectCount") or 0)
         if not status.get("url"):
+            if expected:
+                raise SourceUnavailableError(
+                    f"{self.shop}: the bulk query counted {expected} orders but gave no file; "
+                    "reconciliation is tried again later",
+                    shop=self.shop,
+                )
             return  # no orders: Shopify gives no file
+        read = 0
         try:
             response = requests.get(status["url"], timeout=120, stream=True)
             response.raise_for_status()
             for line in response.iter_lines():
                 if line:
+                    read += 1
                     yield json.loads(line)
-        except requests.RequestException as err:
+        except (requests.RequestException, ValueError) as err:
             raise SourceUnavailableError(
-                f"{self.shop}: the bulk query's file could not be downloaded "
+                f"{self.shop}: the bulk query's file could not be downloaded whole "
                 f"({type(err).__name__}); reconciliation is tried again later",
                 shop=self.shop,
             ) from err
+        if read < expected:
+            raise SourceUnavailableError(
+                f"{self.shop}: the bulk query's file held {read} of the {expected} orders it "
+                "counted; reconciliation is tried again later",
+                shop=self.shop,
+            )
 
     def _note_version(self, served: str | None) -> None:
         """Shopify answers an unsupported version with another one, saying so in a header."""

@@ -52,8 +52,11 @@ def seconds_or_number(value: object, *, now: float) -> float:
     if base.group(1) == "NOW":
         moment = now
     else:
-        moment = datetime.fromisoformat(base.group(1)[:19]).replace(tzinfo=UTC).timestamp()
-    return moment + _steps(text[base.end() :], value)
+        try:
+            moment = datetime.fromisoformat(base.group(1)[:19]).replace(tzinfo=UTC).timestamp()
+        except ValueError as err:  # 2026-13-45, 2026-02-30: shaped like a date, not one
+            raise NotARangeValue(value) from err
+    return _finite(moment + _steps(text[base.end() :], value))
 
 
 def gap_size(value: object) -> float:
@@ -73,6 +76,13 @@ def gap_size(value: object) -> float:
     if not size > 0:
         raise NotARangeValue(value)
     return size
+
+
+def bucket_count(low: float, high: float, step: float) -> float:
+    """How many buckets ``[low, high)`` by ``step`` makes; ``inf`` when past any float."""
+    span = max(0.0, high - low)
+    count = span / step if math.isfinite(span) else math.inf
+    return math.ceil(count) if math.isfinite(count) else math.inf
 
 
 def _steps(text: str, original: object) -> float:
@@ -100,4 +110,4 @@ def _finite(number: float) -> float:
     return number
 
 
-__all__ = ["NotARangeValue", "gap_size", "seconds_or_number"]
+__all__ = ["NotARangeValue", "bucket_count", "gap_size", "seconds_or_number"]

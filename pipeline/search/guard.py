@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.api.params import (
+from pipeline.errors import RefusedQueryError
+from pipeline.search.params import (
     FACET_DOMAIN_KEYS,
     FACET_KEYS,
     FACET_TYPES,
@@ -36,17 +37,10 @@ from pipeline.api.params import (
     param_kind,
     why_refused,
 )
-from pipeline.api.ranges import NotARangeValue, gap_size, seconds_or_number
-from pipeline.api.values import check_fields, check_text, check_well_formed, refuse_name
-from pipeline.errors import RefusedQueryError
+from pipeline.search.ranges import NotARangeValue, bucket_count, gap_size, seconds_or_number
+from pipeline.search.values import check_fields, check_text, check_well_formed, refuse_name
 
 CORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-LOCAL_PARAMS = re.compile(r"\{\s*!([^}]*)\}?")
-TRANSFORMER = re.compile(r"\[\s*([A-Za-z_][\w.-]*)")
-UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-REFERENCE = re.compile(r"\$([A-Za-z_][\w.]*)")
-MAX_NESTING = 12
-MAX_BRACKET_DEPTH = 40
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,18 @@ class _RequestCheck:
     def __init__(self, limits: QueryLimits) -> None:
         self.limits = limits
         self.now = time.time()
+        self.spent = 0  # buckets of every facet, pivot and range of the request, added up
+
+    def spend(self, buckets: int, key: str) -> None:
+        """Sibling facets add up: the whole request's buckets are capped, not each chain's."""
+        self.spent += buckets
+        if self.spent > self.limits.max_nested_buckets:
+            raise RefusedQueryError(
+                f"the request's facets, pivots and ranges ask for up to {self.spent} buckets in "
+                f"all (at {key}), more than {self.limits.max_nested_buckets}; ask for fewer "
+                "facets or lower their limits",
+                key=key,
+            )
 
     def json_request(self, value: dict[str, Any]) -> None:
         for key in value:
@@ -166,6 +172,7 @@ class _RequestCheck:
         for key, param in params.items():
             self.param(key, param)
         self.classic_ranges(params)
+        self.classic_facets(params)
 
     # -- request parameters, by name --------------------------------------------------------
 
@@ -209,8 +216,10 @@ class _RequestCheck:
             check_well_formed(value, key, depth=2)
         self.facet_map(value, f"params.{key}")
 
-    def count(self, key: str, value: Any, kind: Kind) -> None:
+    def count(self, key: str, value: Any, kind: Kind) -> int:
+        """The largest number given (a parameter may repeat), once each is within its cap."""
         cap, instead = self.limits.cap(kind)
+        largest = 0
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, bool) or not isinstance(item, int | str | float):
                 raise RefusedQueryError(f"{key} must be a whole number, not {item!r}", key=key)
@@ -222,6 +231,8 @@ class _RequestCheck:
                 ) from err
             if number < 0 or number > cap:
                 raise RefusedQueryError(f"{key}={number} is outside 0..{cap}; {instead}", key=key)
+            largest = max(largest, number)
+        return largest
 
     def classic_ranges(self, params: dict[str, Any]) -> None:
         """facet.range=<field> with start/end/gap given globally or as f.<field>.facet.range.*."""
@@ -235,7 +246,24 @@ class _RequestCheck:
                     break  # Solr itself says which one is missing
                 parts[part] = (key, params[key])
             else:
-                self.buckets(parts["start"], parts["end"], parts["gap"])
+                count = self.buckets(parts["start"], parts["end"], parts["gap"])
+                self.spend(count, "facet.range")
+
+    def classic_facets(self, params: dict[str, Any]) -> None:
+        """facet.field and facet.pivot buckets (each field's facet.limit, 100 by default)."""
+
+        def limit(field: str) -> int:
+            for key in (f"f.{field}.facet.limit", "facet.limit"):
+                if key in params:
+                    return max(1, self.count(key, params[key], Kind.BUCKETS))
+            return 100
+
+        for text in _strings(params.get("facet.field", [])):
+            self.spend(limit(re.sub(r"^\{![^}]*\}", "", text).strip()), "facet.field")
+        for text in _strings(params.get("facet.pivot", [])):
+            fields = re.sub(r"^\{![^}]*\}", "", text).split(",")
+            self.spend(math.prod(limit(f.strip()) for f in fields), "facet.pivot")
+        self.spend(len(list(_strings(params.get("facet.query", [])))), "facet.query")
 
     def buckets(self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]) -> int:
         numbers = []
@@ -253,10 +281,11 @@ class _RequestCheck:
                     key=key,
                 ) from err
         low, high, step = numbers
-        count = math.ceil(max(0.0, high - low) / step)
+        count = bucket_count(low, high, step)
         if count > self.limits.max_facet_limit:
+            about = f"about {int(count)}" if math.isfinite(count) else "more than any number of"
             raise RefusedQueryError(
-                f"the range facet asks for about {count} buckets, more than "
+                f"the range facet asks for {about} buckets, more than "
                 f"{self.limits.max_facet_limit}; use a larger {gap[0]} or a shorter range",
                 key=gap[0],
             )
@@ -333,9 +362,14 @@ class _RequestCheck:
         elif facet.get("type") == "query":
             own = 1
         else:
-            self.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
-            own = int(facet.get("limit", 10))
+            own = self.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
+        for key in ("limit", "offset", "overrequest"):
+            if isinstance(facet.get(key), list | dict):
+                raise RefusedQueryError(
+                    f"{where}.{key} must be one whole number", key=f"{where}.{key}"
+                )
         total = outer * max(1, own)
+        self.spend(total, where)
         if total > self.limits.max_nested_buckets:
             raise RefusedQueryError(
                 f"facet {where} and the facets around it ask for up to {total} buckets (nested "
@@ -351,7 +385,7 @@ class _RequestCheck:
                     f"{sorted(FACET_KEYS)}",
                     key=key if key in ("fromIndex", "zkHost", "solrUrl") else path,
                 )
-            if key == "type" and sub not in FACET_TYPES:
+            if key == "type" and (not isinstance(sub, str) or sub not in FACET_TYPES):
                 raise RefusedQueryError(
                     f"facet type {sub!r} in {where} is not allowed; use one of "
                     f"{sorted(FACET_TYPES)}",
