@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         16 * 1024 * 1024, ge=1024, description="Largest Solr answer relayed; past it, a 400."
     )
     api_body_timeout_seconds: float = Field(
-        10.0, gt=0, description="Longest wait for the next piece of a request body."
+        10.0, gt=0, description="Longest wait for a whole request body once its headers are in."
     )
     api_header_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest wait for a request's headers on a connection."

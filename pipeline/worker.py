@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import WorkerStopped
+from pipeline.errors import ConfigurationError, WorkerStopped
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Lease, Ledger
 from pipeline.models import DocType, ErrorCode, FailedAttempt
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 IMPORTED, ALREADY, FAILED, UNCHANGED = "imported", "already imported", "failed", "failed, unchanged"
 PAGE_SIZE = 250  # orders stored per transaction
+FIRST_RUN_HOURS = 24  # where a shop with no checkpoint and no start begins, said aloud
 
 
 def pages(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -268,10 +269,21 @@ class ImportWorker:
         return report
 
     def resume_point(self) -> datetime:
+        """Where the next window starts: the checkpoint, else the shop's ``start``, else 24
+        hours ago, said aloud (orders before it are not imported unless someone asks)."""
         checkpoint = self.ledger.checkpoint(self.shop.name)
         if checkpoint is not None:
             return checkpoint
-        return self.shop.start or whole_second(self.clock() - timedelta(hours=24))
+        if self.shop.start is not None:
+            return self.shop.start
+        start = whole_second(self.clock() - timedelta(hours=FIRST_RUN_HOURS))
+        log.warning(
+            "%s: first import, and the shops file gives no start: importing orders created "
+            "from %s on (%d hours ago); older orders are not imported. Set start = \"…\" in "
+            "[shops.%s], or catch up with `loginsights reconcile --shop %s --hours N`",
+            self.shop.name, start.isoformat(), FIRST_RUN_HOURS, self.shop.name, self.shop.name,
+        )  # fmt: skip
+        return start
 
     def pending_windows(self) -> list[ImportWindow]:
         return plan_windows(
@@ -297,6 +309,22 @@ class ImportWorker:
                 on_window(report)
         return reports
 
+    def check_range(self, start: datetime, end: datetime) -> None:
+        """An explicit range may not reach past now minus the settle lag: orders there are not
+        settled yet, and a checkpoint moved there would skip them."""
+        horizon = whole_second(self.clock() - self.shop.settle_lag)
+        if end > horizon:
+            raise ConfigurationError(
+                f"{self.shop.name}: the range ends {end.isoformat()}, after now minus the "
+                f"settle lag ({horizon.isoformat()}); orders there may not be visible yet. End "
+                "it earlier, or run a plain `loginsights import` to catch up to now"
+            )
+        if end <= start:
+            raise ConfigurationError(
+                f"{self.shop.name}: the range ends {end.isoformat()}, not after its start "
+                f"{start.isoformat()}; the range is half-open [from, to)"
+            )
+
     def import_range(
         self,
         start: datetime,
@@ -304,9 +332,18 @@ class ImportWorker:
         *,
         on_order: Callable[[str], None] | None = None,
     ) -> list[WindowReport]:
-        """Import an explicit range; the checkpoint follows only if the range touches it."""
+        """Import an explicit range; the checkpoint follows only if the range touches it.
+
+        A shop without a checkpoint has one only once everything from its beginning (its
+        ``start``) is in: a range that does not reach back to it leaves the checkpoint unset,
+        so the next plain import still begins at the beginning.
+        """
+        self.check_range(start, end)
         checkpoint = self.ledger.checkpoint(self.shop.name)
-        contiguous = checkpoint is None or start <= checkpoint
+        if checkpoint is None:
+            contiguous = self.shop.start is not None and start <= self.shop.start
+        else:
+            contiguous = start <= checkpoint
         reports = []
         for window in plan_windows(start, end, settle_lag=timedelta(0), max_span=self.shop.window):
             reports.append(

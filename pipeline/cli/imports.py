@@ -15,6 +15,7 @@ import click
 
 from pipeline.cli import Moment, json_option, library_errors, main
 from pipeline.contracts import Contracts
+from pipeline.errors import ConfigurationError
 from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
@@ -182,12 +183,10 @@ def import_orders(
                 raise click.UsageError("--from and --to go together")
             begin = _in_zone(start, "--from", shop.time_zone)
             finish = _in_zone(end, "--to", shop.time_zone)
-            if finish <= begin:
-                raise click.BadParameter(
-                    f"{finish.isoformat()} is not after --from {begin.isoformat()}; the range "
-                    "is half-open [from, to)",
-                    param_hint="'--to'",
-                )
+            try:
+                worker.check_range(begin, finish)
+            except ConfigurationError as err:
+                raise click.BadParameter(str(err), param_hint="'--to'") from err
             reports = worker.import_range(begin, finish, on_order=tick)
         else:
             reports = worker.catch_up(on_order=tick)
@@ -225,7 +224,11 @@ def import_orders(
 
 @main.command()
 @click.option("--shop", "shop_names", multiple=True, help="Only these shops [default: all].")
-@click.option("--poll", type=float, help="Seconds between passes of a shop [default: 30].")
+@click.option(
+    "--poll",
+    type=click.FloatRange(1, 86_400),
+    help="Seconds between passes of a shop, 1 to 86400 [default: 30].",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),

@@ -5,6 +5,7 @@ Seed 002's daily reconciliation and seed 001's troubleshooting flows, as command
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -17,6 +18,7 @@ import click
 from rich.table import Table
 
 from pipeline.cli import Moment, console, json_option, library_errors, main
+from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reconcile import reconcile as run_reconciliation
 from pipeline.settings import Settings
@@ -56,7 +58,13 @@ def _outcome(result: OrderOutcome, as_json: bool) -> None:
 
 @main.command()
 @shop_option
-@click.option("--hours", default=24.0, show_default=True, help="Orders created this far back.")
+@click.option(
+    "--hours",
+    type=click.FloatRange(0, 24 * 400, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="Orders created this far back (more than 0, up to 400 days).",
+)
 @click.option("--dry-run", is_flag=True, help="Count and list what is missing; import nothing.")
 @click.option("--csv", "as_csv", is_flag=True, help="Write the orders by reason as CSV.")
 @json_option
@@ -217,8 +225,30 @@ def _platform(doc_type: str | None) -> str | None:
 
 
 ORDER_DOC_TYPES = [DocType.for_platform(p).value for p in Platform]
+
+
+def _known_shop(ctx: click.Context, _: click.Parameter, name: str | None) -> str | None:
+    """An unknown shop is an error everywhere, never "0 of 0": it must be in the shops file or
+    in the ledger."""
+    if name is None:
+        return None
+    settings: Settings = ctx.obj
+    known: set[str] = set()
+    with contextlib.suppress(ConfigurationError):  # a reader without the shops file
+        known |= set(load_shops(settings.shops_file))
+    ledger, _flusher = open_ledger(settings)
+    known |= set(ledger.checkpoints())
+    if name not in known:
+        raise click.BadParameter(
+            f"no shop {name!r} in the shops file or the ledger; known: "
+            f"{', '.join(sorted(known)) or 'none yet'}",
+            param_hint="'--shop'",
+        )
+    return name
+
+
 filter_options = [
-    click.option("--shop", "shop_name", help="Only this shop."),
+    click.option("--shop", "shop_name", callback=_known_shop, help="Only this shop."),
     click.option("--error-code", type=click.Choice([c.value for c in ErrorCode])),
 ]
 
