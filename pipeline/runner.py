@@ -23,7 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError, WorkerStopped
+from pipeline.errors import (
+    ConfigurationError,
+    LeaseLostError,
+    RetryLaterError,
+    SkipError,
+    StopError,
+    WorkerStopped,
+)
 from pipeline.ledger import Lease, Ledger
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import ReconciliationReport, reconcile, reconciliation_due
@@ -54,7 +61,19 @@ def shop_workers(
         if warning:
             log.warning(warning)
     ledger, flusher = open_ledger(settings)
-    workers = [worker_for(settings, shop, ledger, flusher, environ, stop=stop) for shop in chosen]
+    workers = []
+    for shop in chosen:
+        try:
+            workers.append(worker_for(settings, shop, ledger, flusher, environ, stop=stop))
+        except ConfigurationError as err:  # this shop waits for a person; the others run
+            log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
+            ledger.report_problem(shop.name, str(err), worker=default_worker_name())
+        else:
+            ledger.clear_problem(shop.name)
+    if not workers:
+        raise ConfigurationError(
+            "no shop of the shops file can be worked; fix the problems above and run again"
+        )
     return workers, flusher
 
 
@@ -277,8 +296,9 @@ def shop_lag_report(
     """Each shop with the worker holding it (if any) and how far its checkpoint is behind now."""
     leases = {row["shop"]: row for row in ledger.leases(now=now)}
     checkpoints = ledger.checkpoints()
+    problems = ledger.shop_problems()
     rows = []
-    for shop in sorted(set(shop_names) | set(checkpoints) | set(leases)):
+    for shop in sorted(set(shop_names) | set(checkpoints) | set(leases) | set(problems)):
         lease, checkpoint = leases.get(shop), checkpoints.get(shop)
         live = lease is not None and datetime.fromisoformat(lease["expires_at"]) > now
         rows.append(
@@ -288,6 +308,7 @@ def shop_lag_report(
                 "leaseExpiresAt": lease["expires_at"] if live and lease else None,
                 "checkpoint": checkpoint.isoformat() if checkpoint else None,
                 "lagSeconds": (now - checkpoint).total_seconds() if checkpoint else None,
+                "problem": problems[shop]["problem"] if shop in problems else None,
             }
         )
     return rows

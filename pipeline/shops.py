@@ -21,16 +21,25 @@ environment variables that hold them, resolved once at the edge (CLI)::
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from pipeline.errors import ConfigurationError
 from pipeline.models import Platform, validate_ttl
@@ -46,6 +55,8 @@ from pipeline.sources.transport import Auth, ShopTransport
 
 
 class ShopConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, never ignored
+
     name: str
     platform: Platform
     base_url: str
@@ -144,13 +155,21 @@ def load_shops(path: Path) -> dict[str, ShopConfig]:
         try:
             shops[name] = ShopConfig.model_validate({**table, "name": name})
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-            )
+            problems = "; ".join(_problem(e) for e in err.errors())
             raise ConfigurationError(f"{path}, shop {name!r}: {problems}") from err
     if not shops:
         raise ConfigurationError(f"{path} defines no [shops.<name>] tables")
     return shops
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        known = [name for name in ShopConfig.model_fields if name != "name"]
+        near = difflib.get_close_matches(where, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
+        return f"unknown key {where!r}{hint}"
+    return f"{where}: {error['msg']}"
 
 
 def shop_named(shops: Mapping[str, ShopConfig], name: str) -> ShopConfig:

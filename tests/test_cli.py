@@ -212,6 +212,18 @@ BAD_INPUT: list[tuple[str, str, list[str], str]] = [
     ("unknown shop", GOOD_SHOP, ["import", "--shop", "nope"], "nope"),
     ("missing token", GOOD_SHOP, ["import", "--shop", "hc-demo", "--from", "2026-11-21T00:00:00Z",
                                   "--to", "2026-11-22T00:00:00Z", "--no-env"], "HC_TOKEN"),
+    # issue 18 A: nothing skipped without a word
+    ("range in the future", GOOD_SHOP,
+     [*IMPORT, "--from", "2027-06-01T00:00:00Z", "--to", "2027-06-02T00:00:00Z"], "settle lag"),
+    ("range ending now", GOOD_SHOP,
+     [*IMPORT, "--from", "2026-11-21T00:00:00Z", "--to", "2099-01-01T00:00:00Z"], "--to"),
+    ("misspelt key", GOOD_SHOP.replace("time_zone", "time_zon"), IMPORT, "'time_zone'"),
+    ("unknown key", GOOD_SHOP + "window_minute = 5\n", IMPORT, "did you mean 'window_minutes'"),
+    ("retry unknown shop", GOOD_SHOP, ["retry", "--shop", "nope"], "nope"),
+    ("failures unknown shop", GOOD_SHOP, ["failures", "--shop", "nope"], "nope"),
+    ("negative poll", GOOD_SHOP, ["run", "--poll", "-1"], "--poll"),
+    ("negative hours", GOOD_SHOP, ["reconcile", "--shop", "hc-demo", "--hours", "-5"], "--hours"),
+    ("zero hours", GOOD_SHOP, ["reconcile", "--shop", "hc-demo", "--hours", "0"], "--hours"),
 ]  # fmt: skip
 
 

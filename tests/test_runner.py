@@ -262,3 +262,52 @@ def test_three_workers_share_twelve_shops_through_a_kill_and_a_partition(
             holders.setdefault((shop, token), set()).add(holder)
         assert all(len(who) == 1 for who in holders.values()), "one holder per lease token"
         assert any(token > 1 for _, token in holders), "some shop changed hands"
+
+
+# -- issue 18 A: one shop that cannot be configured never stops the others ------------------------
+
+
+def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.runner import shop_lag_report, shop_workers
+    from pipeline.settings import Settings
+
+    shops = tmp_path / "shops.toml"
+    shops.write_text(
+        '[shops.good]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+        'access_token_env = "GOOD_TOKEN"\n\n'
+        '[shops.broken]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+        'access_token_env = "BROKEN_TOKEN"\n'
+    )
+    settings = Settings(shops_file=shops, ledger_path=tmp_path / "l.sqlite3",
+                        solr_url="http://127.0.0.1:9/solr")  # fmt: skip
+    workers, _ = shop_workers(
+        settings, [], {"GOOD_TOKEN": "shpat_good_000"}, stop=threading.Event()
+    )
+    assert [w.shop.name for w in workers] == ["good"]
+    ledger = workers[0].ledger
+    rows = {
+        r["shop"]: r for r in shop_lag_report(ledger, ["good", "broken"], now=datetime.now(UTC))
+    }
+    assert "BROKEN_TOKEN" in str(rows["broken"]["problem"]) and rows["good"]["problem"] is None
+    again, _ = shop_workers(
+        settings, [], {"GOOD_TOKEN": "shpat_good_000", "BROKEN_TOKEN": "shpat_fixed_00"},
+        stop=threading.Event(),
+    )  # fmt: skip
+    assert len(again) == 2 and ledger.shop_problems() == {}, "fixed: the problem is cleared"
+
+
+def test_when_no_shop_can_be_worked_run_says_so(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigurationError
+    from pipeline.runner import shop_workers
+    from pipeline.settings import Settings
+
+    shops = tmp_path / "shops.toml"
+    shops.write_text('[shops.broken]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+                     'access_token_env = "BROKEN_TOKEN"\n')  # fmt: skip
+    settings = Settings(shops_file=shops, ledger_path=tmp_path / "l.sqlite3")
+    with pytest.raises(ConfigurationError, match="no shop of the shops file can be worked"):
+        shop_workers(settings, [], {}, stop=threading.Event())

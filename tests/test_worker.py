@@ -277,3 +277,43 @@ def test_an_sfcc_window_of_12000_orders_is_split_and_fully_imported(
         assert worker.source.continuations >= 1  # type: ignore[attr-defined]
     assert reports[0].seen == 12_000 and sum(r.seen for r in reports) == 12_000
     assert ledger.count_orders(shop) == 12_000
+
+
+# -- issue 18 A: where a shop's history starts is explicit ----------------------------------------
+
+
+def test_an_explicit_range_on_a_new_shop_leaves_the_checkpoint_unset(
+    ledger: Ledger, shop: str
+) -> None:
+    start, end = past_day(hours=3)
+    catalog = OrderCatalog.generate(30, seed=51, start=start, end=end)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start)
+        worker.import_range(start + timedelta(hours=1), start + timedelta(hours=2))
+        assert ledger.checkpoint(shop) is None, "orders before --from are still to come"
+        worker.import_range(start, start + timedelta(hours=1))
+        assert ledger.checkpoint(shop) == start + timedelta(hours=1), "reaches back to start"
+
+
+def test_a_range_past_now_minus_the_settle_lag_is_refused(ledger: Ledger, shop: str) -> None:
+    from pipeline.errors import ConfigurationError
+
+    start, end = past_day(hours=1)
+    with simulator(Platform.SHOPIFY, OrderCatalog()) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start)
+        with pytest.raises(ConfigurationError, match="after now minus the settle lag"):
+            worker.import_range(end, end + timedelta(days=200))
+    assert ledger.checkpoint(shop) is None
+
+
+def test_a_first_import_without_start_says_where_it_begins(
+    ledger: Ledger, shop: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with simulator(Platform.SHOPIFY, OrderCatalog()) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=datetime.now(UTC))
+        worker.shop = worker.shop.model_copy(update={"start": None})
+        with caplog.at_level("WARNING"):
+            began = worker.resume_point()
+    message = " ".join(r.getMessage() for r in caplog.records)
+    assert began.isoformat() in message and "older orders are not imported" in message
+    assert f"loginsights reconcile --shop {shop}" in message

@@ -7,6 +7,8 @@ category, never by the caller's key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -80,6 +82,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self._seen: dict[str, tuple[int, int, float]] = {}
+        self._broken: set[str] = set()
         self.failures = Counter(
             "loginsights_failures",
             "Failed import attempts recorded, by shop and error code.",
@@ -94,6 +97,12 @@ class ApiMetrics:
         self.outbox_dead = Gauge(
             "loginsights_outbox_refused",
             "Log documents Solr refused, kept for `loginsights outbox --retry-dead`.",
+            registry=self.registry,
+        )
+        self.shop_broken = Gauge(
+            "loginsights_shop_broken",
+            "1 for a shop that cannot be worked until a person acts (see `loginsights workers`).",
+            ["shop"],
             registry=self.registry,
         )
         self.worker_windows = Counter(
@@ -113,6 +122,12 @@ class ApiMetrics:
         self.shop_rate_limited.labels(shop).inc(max(0, shop_pass.rate_limited - seen[1]))
         self.shop_budget_wait.labels(shop).inc(max(0.0, shop_pass.budget_wait_seconds - seen[2]))
         self._seen[shop] = (shop_pass.calls, shop_pass.rate_limited, shop_pass.budget_wait_seconds)
+
+    def observe_problems(self, problems: Mapping[str, object]) -> None:
+        """The ledger's shop problems, at each scrape: 1 while broken, 0 once fixed."""
+        for shop in set(self._broken) | set(problems):
+            self.shop_broken.labels(shop).set(1 if shop in problems else 0)
+        self._broken = set(problems)
 
     def observe_failure(self, attempt: FailedAttempt) -> None:
         """Hook for ``ImportWorker.on_failure``."""

@@ -103,7 +103,7 @@ def workers(settings: Settings, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table("shop", "worker", "lease until", "checkpoint", "lag")
+    table = Table("shop", "worker", "lease until", "checkpoint", "lag", "problem")
     for row in rows:
         lag = row["lagSeconds"]
         table.add_row(
@@ -112,5 +112,6 @@ def workers(settings: Settings, as_json: bool) -> None:
             row["leaseExpiresAt"] or "-",
             row["checkpoint"] or "never imported",
             "-" if lag is None else f"{lag / 60:.1f} min",
+            f"BROKEN: {row['problem']}" if row["problem"] else "-",
         )
     console.print(table)

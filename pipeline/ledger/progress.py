@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from pipeline.ledger.base import LedgerBase, now_iso
 from pipeline.ledger.leases import Lease, ShopLeases
-from pipeline.ledger.schema import checkpoints, reconciliations
+from pipeline.ledger.schema import checkpoints, reconciliations, shop_problems
 
 
 class ShopProgress(ShopLeases, LedgerBase):
@@ -45,6 +45,32 @@ class ShopProgress(ShopLeases, LedgerBase):
                 keys=("shop",),
                 update=("window_end", "updated_at"),
             )
+
+    # -- shops that cannot be worked ---------------------------------------------------------
+
+    def report_problem(self, shop: str, problem: str, *, worker: str) -> None:
+        """A shop that cannot be worked until a person acts (kept until it works again)."""
+        with self._transaction() as db:
+            current = db.execute(
+                select(shop_problems.c.problem).where(shop_problems.c.shop == shop)
+            ).scalar()
+            if current == problem:
+                return
+            self._upsert(
+                db,
+                shop_problems,
+                {"shop": shop, "problem": problem, "worker": worker, "since": now_iso()},
+                keys=("shop",),
+                update=("problem", "worker", "since"),
+            )
+
+    def clear_problem(self, shop: str) -> None:
+        with self._transaction() as db:
+            db.execute(shop_problems.delete().where(shop_problems.c.shop == shop))
+
+    def shop_problems(self) -> dict[str, dict[str, str]]:
+        rows = self._read(select(shop_problems))
+        return {row["shop"]: dict(row) for row in rows}
 
     # -- reconciliations ------------------------------------------------------------------
 

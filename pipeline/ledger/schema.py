@@ -110,6 +110,15 @@ shop_leases = Table(
     Column("heartbeat_at", Text, nullable=False),
 )
 
+shop_problems = Table(
+    "shop_problems",
+    metadata,
+    Column("shop", Text, primary_key=True),
+    Column("problem", Text, nullable=False),
+    Column("worker", Text, nullable=False),
+    Column("since", Text, nullable=False),
+)
+
 __all__ = [
     "attempts",
     "checkpoints",
@@ -119,4 +128,5 @@ __all__ = [
     "outbox",
     "reconciliations",
     "shop_leases",
+    "shop_problems",
 ]
