@@ -14,6 +14,7 @@ stamped by Solr's update chain, not here.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from pipeline.reconcile import ReconciliationReport
 
 
+RETRY_ADVICE = re.compile(r"[,;.]?\s*(?:[Tt]hen\s+)?re-import it with `[^`]*`\.?\s*$")
+
+
 def failure_document(
     attempt: FailedAttempt,
     *,
@@ -46,6 +50,7 @@ def failure_document(
     message = attempt.error_message
     if resolved_at is not None:
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        message = RETRY_ADVICE.sub("", message)  # done: no "re-import it with …" any more
         message = f"Resolved {human_time(resolved_at, zone)} after {tries}: {message}"
     return {
         "site": attempt.site,

@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import requests
@@ -53,6 +54,18 @@ def documented_request(
     return {"params": params}
 
 
+def solr_reason(message: str) -> str:
+    """Solr's error message in one line: a parser error's first line (with its position), not
+    the two dozen lines of what the parser was expecting."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    for prefix in (
+        "org.apache.solr.search.SyntaxError: ",
+        "org.apache.solr.common.SolrException: ",
+    ):
+        first = first.removeprefix(prefix)
+    return first[:300]
+
+
 @dataclass(frozen=True)
 class SolrAnswer:
     """Solr's response, untouched: the HTTP status and the body as Solr wrote it."""
@@ -64,6 +77,14 @@ class SolrAnswer:
     def json(self) -> dict[str, Any]:
         body: dict[str, Any] = json.loads(self.text)
         return body
+
+    def reason(self) -> str:
+        """Why Solr refused the request, in one line."""
+        try:
+            message = str(self.json().get("error", {}).get("msg", ""))
+        except ValueError:
+            message = self.text[:300]
+        return solr_reason(message) or f"HTTP {self.status}"
 
     @property
     def ok(self) -> bool:
@@ -113,6 +134,13 @@ class _SearchRequests:
 
     @staticmethod
     def _answer(status: int, content_type: str, text: str, url: str) -> SolrAnswer:
+        if status == 404 and "/solr/" not in urlsplit(url).path:
+            raise SolrUnavailableError(
+                f"{redact_url(url)} answered HTTP 404: the Solr URL looks wrong; a Solr base "
+                "URL ends in /solr, e.g. --solr-url http://127.0.0.1:8983/solr",
+                url=url,
+                status=status,
+            )
         if status == 404 or (status >= 500 and "json" not in content_type):
             raise SolrUnavailableError(
                 f"Solr at {redact_url(url)} answered HTTP {status}: the collection is loading, "
@@ -256,4 +284,5 @@ __all__ = [
     "SolrAnswer",
     "compact_json",
     "documented_request",
+    "solr_reason",
 ]

@@ -26,9 +26,23 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@'\"]+:[^/\s@'\"]*@"), rf"\1{REDACTED}@"),
     # ?key=… &token=… (emptied, as seed 000's site shows key=)
     (re.compile(rf"(?i)([?&;](?:{_SECRET_QUERY_NAMES})=)[^&#\s\"'<>]*"), r"\1"),
-    # Authorization: Bearer …, Basic …, Token …
+    # Bearer …, Basic …, token …: the credential after the word, never an ordinary word after
+    # it ("the token variable", "Basic authentication"): it must hold a digit or a sign, or
+    # (Bearer) be a long run of letters, or (Basic, base64) mix in capitals
     (
-        re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=:-]{6,}"),
+        re.compile(
+            r"\b((?i:bearer))(\s+)(?=[A-Za-z]*[0-9._~+/=:-]|[A-Za-z]{16})[A-Za-z0-9._~+/=:-]{6,}"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
+    (
+        re.compile(r"\b((?i:basic))(\s+)(?=[A-Za-z]*[0-9+/=]|[a-z]+[A-Z])[A-Za-z0-9+/=]{6,}"),
+        rf"\1\2{REDACTED}",
+    ),
+    (
+        re.compile(
+            r"\b((?i:token))(\s+)(?=[A-Za-z]*[0-9._~+/=:-]|[A-Za-z]{24})[A-Za-z0-9._~+/=:-]{6,}"
+        ),
         rf"\1\2{REDACTED}",
     ),
     # "X-Shopify-Access-Token": "…", access_token=…, client_secret: …, password=…

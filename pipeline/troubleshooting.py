@@ -19,6 +19,7 @@ from typing import Any
 from pipeline.errors import SourceRequestError
 from pipeline.ledger import FailureRecord, Ledger
 from pipeline.orders import Order, OrderStatus, UnmappableOrder, to_order
+from pipeline.scrub import scrub
 from pipeline.worker import ALREADY, FAILED, IMPORTED, ImportWorker
 
 
@@ -43,7 +44,7 @@ def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
     outcome = worker.process(raw, force=True)
     worker.flush()
     if outcome == IMPORTED:
-        return OrderOutcome(shop, order_id, IMPORTED, "imported; its failure is resolved")
+        return OrderOutcome(shop, order_id, IMPORTED, "its earlier failure is resolved")
     if outcome == ALREADY:
         return OrderOutcome(
             shop,
@@ -199,7 +200,8 @@ def describe_order(
     ledger: Ledger, reference: str, *, shop: str | None = None
 ) -> list[dict[str, Any]]:
     """Everything the store knows of an order (by id or name): its failure history, its
-    versions, and the raw payload exactly as the platform sent it."""
+    versions, and the payload as the platform sent it, with every secret in it emptied
+    (``statusPageUrl``'s ``key=``, a token): the one rule for every place that shows one."""
     stories = []
     for found_shop, order_id in ledger.find_orders(reference, shop=shop):
         failure = ledger.failure(found_shop, order_id)
@@ -237,10 +239,20 @@ def describe_order(
                     }
                     for row in versions
                 ],
-                "payload": payload,
+                "payload": _shown(payload),
             }
         )
     return stories
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _shown(item) for key, item in value.items()}
+    return value
 
 
 __all__ = [

@@ -29,6 +29,10 @@ echo
 echo "The daily reconciliation (seed 002): every order of the last day accounted for."
 .venv/bin/loginsights reconcile --shop hc-demo --hours 25
 echo
-echo "All failed orders: loginsights query 'docType:SHOPIFY_ORDER' --rows 100"
-echo "Outstanding failures: loginsights failures; one order's story: loginsights show '#1001'"
+echo "To go on with this demo's ledger and shops in another shell, first run:"
+echo "  export LOGINSIGHTS_LEDGER_PATH=$(realpath "$LOGINSIGHTS_LEDGER_PATH")"
+echo "  export LOGINSIGHTS_SHOPS_FILE=$(realpath "$LOGINSIGHTS_SHOPS_FILE") LOGINSIGHTS_SOLR_URL=$LOGINSIGHTS_SOLR_URL"
+echo "  export PATH=$(realpath .venv/bin):\$PATH"
+echo "then: loginsights failures; loginsights show '#1001'; loginsights query 'docType:SHOPIFY_ORDER' --rows 100"
+echo "(the simulated shop stopped with this script: a new import would wait for it in vain)."
 echo "Solr keeps running in the background: 'loginsights solr status', 'loginsights solr stop'."

@@ -68,6 +68,14 @@ def test_query_with_bad_syntax_exits_non_zero_with_solrs_reason(solr: SolrUnderT
     assert json.loads(out)["error"]["code"] == 400
     result = CliRunner().invoke(main, ["--solr-url", solr.url, "query", "docType:("])
     assert result.exit_code == 1 and "Solr refused the query (HTTP 400)" in result.output
+    assert "column" in result.output, "where the parser stopped"
+    assert len(result.output.strip().splitlines()) == 1, "one line, not the parser's list"
+
+
+def test_a_solr_url_without_solr_says_the_url_looks_wrong(solr: SolrUnderTest) -> None:
+    base = solr.url.removesuffix("/solr")
+    result = CliRunner().invoke(main, ["--solr-url", base, "query", "docType:SHOPIFY_ORDER"])
+    assert result.exit_code == 1 and "URL looks wrong" in result.output and "/solr" in result.output
 
 
 def test_query_against_a_dead_solr_says_how_to_start_one() -> None:
@@ -153,7 +161,7 @@ def test_import_then_work_the_failures_from_the_command_line(
         code, out = cli("reconcile", "--shop", shop, "--hours", "2", "--json")
         assert code == 0, out
         report = json.loads(out)
-        assert (report["at_source"], report["imported_now"], report["failed_now"]) == (31, 30, 1)
+        assert (report["atSource"], report["importedNow"], report["failedNow"]) == (31, 30, 1)
 
         code, out = cli("failures", "--shop", shop, "--json")
         rows = json.loads(out)
@@ -165,7 +173,9 @@ def test_import_then_work_the_failures_from_the_command_line(
         assert json.loads(out) == []
 
         code, out = cli("reimport", "--shop", shop, "--order-id", order_id, "--json")
-        assert code == 1 and json.loads(out)["outcome"] == "failed", "still broken: exit 1"
+        outcome = json.loads(out)
+        assert code == 1 and outcome["outcome"] == "failed", "still broken: exit 1"
+        assert outcome["orderId"] == order_id and "order_id" not in outcome, "camelCase keys"
 
         catalog.update(broken.number, address=catalog.get(0, end + timedelta(days=1)).address)  # type: ignore[union-attr]
         code, out = cli("retry", "--shop", shop, "--json")
@@ -275,3 +285,26 @@ def test_a_damaged_ledger_is_one_clear_error_naming_the_file(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert str(ledger) in result.output and "damaged" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_option_of_every_command_says_what_it_is_for() -> None:
+    undocumented = [
+        f"{' '.join(path)} {param.opts[0]}"
+        for path in [(), *all_commands(main)]
+        for param in _command(path).params
+        if isinstance(param, click.Option) and not param.help and param.name != "help"
+    ]
+    assert undocumented == []
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def test_version_is_printed() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("loginsights ")

@@ -91,3 +91,32 @@ def test_cli_errors_are_scrubbed() -> None:
     assert "shop-secret-from-env-77" not in caught.value.message
     assert "HTTP 401" in caught.value.message
     assert scrub("shop-secret-from-env-77") == REDACTED
+
+
+# -- issue 18 B: secrets are redacted, never the word after "token" ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "check the access token variable named in the shops file",
+        "the token endpoint refused the client credentials",
+        "a token expired; log in again",
+        "Basic authentication is off",
+    ],
+)
+def test_messages_about_tokens_keep_their_words(text: str) -> None:
+    assert scrub(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer abc123def456", "abc123def456"),
+        ("sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "eyJhbGciOiJIUzI1NiJ9.e30.sig"),
+        ("Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("token abcdefghijklmnopqrstuvwxyzABCD", "abcdefghijklmnopqrstuvwxyzABCD"),
+    ],
+)
+def test_credentials_after_those_words_are_still_redacted(text: str, secret: str) -> None:
+    assert secret not in scrub(text)

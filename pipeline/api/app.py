@@ -356,14 +356,10 @@ def create_app(
     def query_failed(answer: SolrAnswer) -> JSONResponse:
         """Solr's 500 for a query it could not run is the caller's 400, not an outage."""
         metrics.solr_errors.labels("query_failed").inc()
-        try:
-            reason = str(answer.json().get("error", {}).get("msg", ""))[:300]
-        except ValueError:
-            reason = ""
         return error_response(
             400,
             scrubber(
-                f"Solr could not run this query ({reason or 'HTTP 500'}); simplify it: fewer "
+                f"Solr could not run this query ({answer.reason()}); simplify it: fewer "
                 "nested clauses, fewer terms, a narrower range"
             ),
             key="json",

@@ -6,6 +6,8 @@ stdout stays data (tables, or JSON with ``--json``).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -64,11 +66,36 @@ class Moment(click.ParamType):
             )
 
 
+def camel_keys(value: Any) -> Any:
+    """``--json`` speaks one dialect: camelCase keys everywhere (``orderId``, ``stillFailing``),
+    as the log documents and the API do."""
+    if isinstance(value, dict):
+        return {_camel(str(key)): camel_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def json_record(value: Any) -> str:
+    """One ``--json`` line from a dataclass, a pydantic model or plain data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    elif hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return json.dumps(camel_keys(value), ensure_ascii=False)
+
+
 def json_option(command: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="loginsights", message="loginsights %(version)s")
 @click.option(
     "--solr-url",
     envvar="LOGINSIGHTS_SOLR_URL",

@@ -49,7 +49,13 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
 @click.option("--seed", default=1, show_default=True, help="Same seed, same orders.")
 @click.option("--hours", default=24.0, show_default=True, help="Orders spread over the last HOURS.")
 @click.option("--shop", default="hc-demo", show_default=True, help="The shop's name in URLs.")
-@click.option("--token", default=None, help="Access token (Shopify, Shoplazza) it accepts.")
+@click.option(
+    "--token",
+    default=None,
+    help="Access token it accepts [default: shpat_simulated for Shopify, shoplazza_simulated "
+    "for Shoplazza]. SFCC accepts client id sfcc-client and secret sfcc-secret, organization "
+    "f_ecom_zzxy_prd, site RefArch.",
+)
 @click.option(
     "--rate", default="40:2", show_default=True, help="REST bucket SIZE:LEAK_PER_S (Shopify)."
 )
@@ -138,10 +144,11 @@ def simulate(
 
 
 def _window_line(report: WindowReport) -> str:
+    """One window, named by its shop (several shops' lines interleave in `run`)."""
     return (
-        f"{report.window}: {report.seen} seen = {report.imported} imported + "
-        f"{report.already} already imported + {report.failed} failed + "
-        f"{report.unchanged} failed, unchanged"
+        f"{report.shop}: {report.window}: {report.seen} seen = {report.imported} imported + "
+        f"{report.already} already imported + {report.failed} new failures + "
+        f"{report.unchanged} still failing"
     )
 
 

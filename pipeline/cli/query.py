@@ -50,12 +50,11 @@ def query(
     if as_json:
         click.echo(answer.text.strip())
     else:
-        body = answer.json()
         if not answer.ok:
             raise click.ClickException(
-                f"Solr refused the query (HTTP {answer.status}): "
-                f"{body.get('error', {}).get('msg', answer.text[:200])}"
+                f"Solr refused the query (HTTP {answer.status}): {answer.reason()}"
             )
+        body = answer.json()
         err_console.print(
             f"request: {compact_json({'json': request, 'coreName': core})}", soft_wrap=True
         )

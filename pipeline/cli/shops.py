@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 import click
 
-from pipeline.cli import json_option, library_errors, main
+from pipeline.cli import json_option, json_record, library_errors, main
 from pipeline.settings import Settings
 from pipeline.shops import check_shops, load_shops
 
@@ -39,7 +38,7 @@ def shops_check(settings: Settings, as_json: bool) -> None:
     """
     checks = check_shops(load_shops(settings.shops_file), os.environ, datetime.now(UTC).date())
     if as_json:
-        click.echo(json.dumps([asdict(check) for check in checks]))
+        click.echo(json_record([asdict(check) for check in checks]))
     else:
         for check in checks:
             state = "ready" if check.ready else "cannot run"

@@ -108,7 +108,7 @@ def solr_start(
 
 
 @solr.command("status")
-@click.option("--port", default=8983, show_default=True)
+@click.option("--port", default=8983, show_default=True, help="Port of the node to ask.")
 @json_option
 @click.pass_obj
 @library_errors

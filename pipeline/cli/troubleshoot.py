@@ -17,7 +17,15 @@ from typing import Any
 import click
 from rich.table import Table
 
-from pipeline.cli import Moment, console, json_option, library_errors, main
+from pipeline.cli import (
+    Moment,
+    camel_keys,
+    console,
+    json_option,
+    json_record,
+    library_errors,
+    main,
+)
 from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reconcile import reconcile as run_reconciliation
@@ -49,7 +57,7 @@ def _worker(settings: Settings, shop_name: str) -> ImportWorker:
 
 def _outcome(result: OrderOutcome, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(asdict(result)))
+        click.echo(json_record(result))
     else:
         click.echo(f"{result.shop} order {result.order_id}: {result.outcome}. {result.detail}")
     if result.outcome in ("failed", "not found"):
@@ -82,8 +90,9 @@ def reconcile(
 
     The report (at the source, already imported, imported now, failed now) is kept in the
     ledger and indexed in logInsights as docType ORDER_RECONCILIATION. `loginsights run`
-    does this daily at midnight in each shop's time zone; from cron instead:
-    `0 0 * * * loginsights reconcile --shop hc-demo` (with CRON_TZ set to the shop's zone).
+    does this daily at midnight in each shop's time zone; from cron instead (CRON_TZ set to
+    the shop's zone): `5 0 * * * loginsights --shops-file /etc/loginsights/shops.toml
+    reconcile --shop hc-demo`.
 
     Beside the counts it lists the orders to act on, by reason: missing in the store (imported
     now, or failed now), cancelled at the platform but open in the store, cancelled in the
@@ -100,7 +109,7 @@ def reconcile(
     with console.status(f"reconciling {shop_name}", spinner="dots"):
         report = run_reconciliation(worker, hours=hours, dry_run=dry_run, ttl=worker.ttl)
     if as_json:
-        click.echo(report.model_dump_json())
+        click.echo(json_record(report))
         return
     if as_csv:
         writer = csv.writer(sys.stdout)
@@ -193,8 +202,8 @@ def stuck(settings: Settings, shop_name: str, fix: bool, limit: int, as_json: bo
             json.dumps(
                 {
                     "checked": report.checked,
-                    "stuck": [asdict(o) for o in report.stuck],
-                    "refreshed": [asdict(o) for o in report.refreshed],
+                    "stuck": [camel_keys(asdict(o)) for o in report.stuck],
+                    "refreshed": [camel_keys(asdict(o)) for o in report.refreshed],
                 }
             )
         )
@@ -249,7 +258,11 @@ def _known_shop(ctx: click.Context, _: click.Parameter, name: str | None) -> str
 
 filter_options = [
     click.option("--shop", "shop_name", callback=_known_shop, help="Only this shop."),
-    click.option("--error-code", type=click.Choice([c.value for c in ErrorCode])),
+    click.option(
+        "--error-code",
+        type=click.Choice([c.value for c in ErrorCode]),
+        help="Only failures with this error code.",
+    ),
 ]
 
 
@@ -348,7 +361,7 @@ def retry(settings: Settings, shop_name: str | None, error_code: str | None, as_
         "skippedUnknownShop": len(outstanding) - report.retried,
     }
     if as_json:
-        click.echo(json.dumps({**summary, "orders": [asdict(o) for o in report.outcomes]}))
+        click.echo(json_record({**summary, "orders": [asdict(o) for o in report.outcomes]}))
     else:
         click.echo(
             f"{report.passed} of {report.retried} now pass; {report.still_failing} still fail, "
@@ -385,7 +398,8 @@ def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -
         failure = story["failure"]
         if failure:
             state = f"resolved {failure['resolvedAt']}" if failure["resolvedAt"] else "outstanding"
-            click.echo(f"  failure: {failure['attempts']} attempts, {state}")
+            attempts = failure["attempts"]
+            click.echo(f"  failure: {attempts} attempt{'' if attempts == 1 else 's'}, {state}")
         for attempt in story["history"]:
             click.echo(f"  {attempt['at'][:19]}  {attempt['errorCode']}: {attempt['error']}")
         for version in story["versions"]:

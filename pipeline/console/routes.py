@@ -228,7 +228,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
             return page(request, "order.html", 404, story=None, shop=shop, order_id=order_id)
         stories = await run_in_threadpool(describe_order, deps.ledger, order_id, shop=shop)
         story = stories[0] if stories else None
-        payload = scrub(json.dumps(story["payload"], indent=2, ensure_ascii=False)) if story else ""
+        payload = json.dumps(story["payload"], indent=2, ensure_ascii=False) if story else ""
         return page(request, "order.html", 200 if story else 404, story=story, shop=shop,
                     order_id=order_id, payload=payload)  # fmt: skip
 

@@ -39,16 +39,16 @@ def run_size(size: int, solr_url: str, work: Path) -> dict[str, float]:
             ["reconcile", "--shop", "bench", "--hours", "26", "--json"],
             shops=shops, ledger=ledger, solr_url=solr_url, work=work,
         )  # fmt: skip
-    assert report["at_source"] == baseline["orders"] == size, (report["at_source"], size)
-    assert report["already_imported"] + report["imported_now"] + report["failed_now"] == size
+    assert report["atSource"] == baseline["orders"] == size, (report["atSource"], size)
+    assert report["alreadyImported"] + report["importedNow"] + report["failedNow"] == size
     return {
         "size": size,
         "seconds": seconds,
         "bare_seconds": baseline["seconds"],
         "peak_rss_mb": peak_mb,
-        "missing": len(report["missing_ids"]),
-        "imported_now": report["imported_now"],
-        "failed_now": report["failed_now"],
+        "missing": len(report["missingIds"]),
+        "imported_now": report["importedNow"],
+        "failed_now": report["failedNow"],
     }
 
 
