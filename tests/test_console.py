@@ -121,7 +121,7 @@ def test_failures_with_the_right_count_a_facet_and_a_chart(
     page.locator('a.facet-link[data-facet="errorCode"][data-value="missing_address"]').click()
     filtered = outstanding(solr, console.shop, "errorCode:missing_address")
     assert page.locator("#found").inner_text() == str(filtered) and 0 < filtered <= expected
-    codes = page.locator("table.failures tbody tr td:nth-child(3)").all_inner_texts()
+    codes = page.locator("table.failures tbody tr td:nth-child(4)").all_inner_texts()
     assert set(codes) == {"missing_address"}
     page.screenshot(path=str(console.screens / "failures-missing-address.png"), full_page=True)
 
@@ -256,3 +256,65 @@ def test_only_web_links_are_links_and_story_links_encode_the_id(
     assert "#evil" in page
     assert "javascript:" not in page
     assert "/a%2F%2E%2E%2Fb" in page or "/a%2F..%2Fb" in page
+
+
+# -- issue 18 C: the morning check ------------------------------------------------------------
+
+
+def test_paging_reaches_the_last_failure(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from pipeline.console import routes
+
+    monkeypatch.setattr(routes, "PAGE", 4)
+    cookies = login_cookies(console, READ)
+    url, seen, found = f"{console.url}/?q=shop:{console.shop}", [], None
+    while url:
+        text = requests.get(url, cookies=cookies, timeout=30).text
+        found = int(re.search(r'id="found">(\d+)<', text).group(1))  # type: ignore[union-attr]
+        seen += re.findall(r'class="story" href="(/orders/[^"]+)"', text)
+        following = re.search(r'href="(\?[^"]+)" rel="next"', text)
+        url = f"{console.url}/{following.group(1).replace('&amp;', '&')}" if following else ""
+    assert found and found > 4, "more than one page"
+    assert len(seen) == len(set(seen)) == found
+
+
+def test_retry_all_shown_asks_first(console: Console) -> None:
+    cookies = login_cookies(console, ADMIN)
+    form = requests.get(f"{console.url}/?q=shop:{console.shop}", cookies=cookies, timeout=30).text
+    csrf = form.split('name="csrf" value="')[1].split('"')[0]
+    data = {"csrf": csrf, "q": f"shop:{console.shop}", "show": "outstanding"}
+    untouched = console.sim.calls
+    asked = requests.post(f"{console.url}/retry", data=data, cookies=cookies, timeout=30,
+                          allow_redirects=False)  # fmt: skip
+    before = console.sim.calls
+    assert asked.status_code == 200 and 'id="retry-confirm"' in asked.text
+    assert before == untouched, "asking fetches nothing"
+    done = requests.post(f"{console.url}/retry", data={**data, "confirm": "yes"},
+                         cookies=cookies, timeout=60, allow_redirects=False)  # fmt: skip
+    assert done.status_code == 303 and "notice=" in done.headers["Location"]
+    assert console.sim.calls > before, "now the orders were fetched again"
+    again = requests.post(f"{console.url}/retry", data=data, cookies=cookies, timeout=30)
+    assert 'id="retry-confirm"' in again.text, "every Retry all asks again"
+
+
+def test_with_solr_down_the_console_says_so_in_its_own_layout(tmp_path: Path) -> None:
+    settings = Settings(solr_url="http://127.0.0.1:9/solr", api_tokens=[READ],
+                        solr_retry_attempts=1)  # fmt: skip
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    with served(create_app(settings, ledger=ledger)) as url:
+        session = requests.Session()
+        session.post(f"{url}/login", data={"token": READ}, timeout=30)
+        answer = session.get(url, timeout=30)
+    assert answer.status_code == 503
+    assert "Solr is unreachable" in answer.text and 'href="/reconciliations"' in answer.text
+    assert not answer.text.lstrip().startswith("{"), "a page, never raw JSON"
+
+
+def test_reconciliations_say_their_reasons_in_words_and_link_the_orders(
+    console: Console,
+) -> None:
+    cookies = login_cookies(console, READ)
+    text = requests.get(f"{console.url}/reconciliations", cookies=cookies, timeout=30).text
+    assert "balanced" in text or "to look at" in text
+    assert "missing_failed_now" not in text and "missing_imported_now" not in text

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.console.escaping import path_segment, spreadsheet_cell, web_link
 from pipeline.console.sessions import SESSION_SECONDS, SessionStore
-from pipeline.errors import LogInsightsError, RefusedQueryError
+from pipeline.errors import LogInsightsError, RefusedQueryError, SolrUnavailableError
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
 from pipeline.query import AsyncLogInsightsQuery
@@ -39,6 +39,12 @@ FIELDS = (
     "firstAttemptedImport,timestamp,attempts,resolved"
 )
 PAGE = 50
+REASON_WORDS = {
+    "missing_imported_now": "was missing, imported now",
+    "missing_failed_now": "was missing, failed again",
+    "cancelled_at_platform_open_in_store": "cancelled at the platform, open in the store",
+    "cancelled_in_store_open_at_platform": "cancelled in the store, open at the platform",
+}
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 
 
@@ -174,12 +180,16 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         if role(request) is None:
             return login_page(request, status=401)
         filters = request.query_params.getlist("f")
+        empty = {"q": q, "show": show, "filters": filters, "docs": [], "found": 0, "facets": {},
+                 "chart": {}, "start": 0, "links": {}, "solr_down": False}  # fmt: skip
         try:
-            result = await search(q, filters, show, start)
+            result = await search(q, filters, show, max(0, start))
         except RefusedQueryError as err:
-            return page(request, "failures.html", 400, error=scrub(str(err)), q=q, show=show,
-                        filters=filters, docs=[], found=0, facets={}, chart={}, shops=[],
-                        start=0, links={})  # fmt: skip
+            return page(request, "failures.html", 400, error=scrub(str(err)), shops=[], **empty)
+        except SolrUnavailableError as err:
+            shops = await run_in_threadpool(_shop_health, deps.ledger)
+            return page(request, "failures.html", 503, error=scrub(str(err)), shops=shops,
+                        **{**empty, "solr_down": True})  # fmt: skip
         facets = result.get("facets", {})
         return page(
             request,
@@ -194,7 +204,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
             facets={name: facets.get(name, {}).get("buckets", []) for name in FACETS},
             chart={"hours": _series(facets.get("hours")), "days": _series(facets.get("days"))},
             shops=_shop_health(deps.ledger),
-            links=_links(q, show, filters),
+            links=_links(q, show, filters, start, result["response"]["numFound"]),
+            solr_down=False,
         )
 
     @router.post("/retry")
@@ -203,13 +214,18 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         csrf_token: str = Form("", alias="csrf"),
         q: str = Form("*:*"),
         show: str = Form("outstanding"),
+        start: int = Form(0),
+        confirm: str = Form(""),
         filters: list[str] = Form([], alias="f"),  # noqa: B008
     ) -> Response:
         refused = may_act(request, csrf_token)
         if refused or deps.worker_for is None:
             return HTMLResponse(refused or "actions are not set up here", status_code=403)
-        result = await search(q, filters, show)
+        result = await search(q, filters, show, max(0, start))
         shown = [(d.get("shop"), d.get("orderId")) for d in result["response"]["docs"]]
+        if confirm != "yes":  # a second step: this re-imports every order shown
+            return page(request, "retry.html", q=q, show=show, start=start, filters=filters,
+                        count=len(shown), docs=result["response"]["docs"])  # fmt: skip
         outcomes = []
         for shop, order_id in shown:
             if shop and order_id and not str(order_id).startswith("unidentified"):
@@ -251,7 +267,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
     async def reconciliations(request: Request) -> HTMLResponse:
         if role(request) is None:
             return login_page(request, status=401)
-        return page(request, "reconciliations.html", reports=_reports(deps.ledger))
+        return page(request, "reconciliations.html", reports=_reports(deps.ledger),
+                    reasons=REASON_WORDS)  # fmt: skip
 
     @router.get("/reconciliations.csv")
     async def reconciliations_csv(request: Request) -> Response:
@@ -352,14 +369,21 @@ def _reports(ledger: Ledger | None) -> list[dict[str, Any]]:
     return reports
 
 
-def _links(q: str, show: str, filters: list[str]) -> dict[str, str]:
-    """Query strings for toggling a facet value on or off, keeping the rest of the view."""
+def _links(q: str, show: str, filters: list[str], start: int = 0, found: int = 0) -> dict[str, str]:
+    """Query strings for the view's toggles and pages, keeping the rest of the view."""
 
-    def link(new_filters: list[str], new_show: str = show) -> str:
-        return "?" + urlencode([("q", q), ("show", new_show), *[("f", f) for f in new_filters]])
+    def link(new_filters: list[str], new_show: str = show, at: int = 0) -> str:
+        pairs = [("q", q), ("show", new_show), *[("f", f) for f in new_filters]]
+        return "?" + urlencode(pairs + ([("start", str(at))] if at else []))
 
     links = {"outstanding": link(filters, "outstanding"), "all": link(filters, "all")}
     links["clear"] = link([])
+    if start > 0:
+        links["previous"] = link(filters, show, max(0, start - PAGE))
+        links["first"] = link(filters, show, 0)
+    if start + PAGE < found:
+        links["next"] = link(filters, show, start + PAGE)
+        links["last"] = link(filters, show, (found - 1) // PAGE * PAGE)
     return links
 
 
