@@ -318,3 +318,25 @@ def test_reconciliations_say_their_reasons_in_words_and_link_the_orders(
     text = requests.get(f"{console.url}/reconciliations", cookies=cookies, timeout=30).text
     assert "balanced" in text or "to look at" in text
     assert "missing_failed_now" not in text and "missing_imported_now" not in text
+
+
+def test_the_morning_check_fits_a_laptop_and_a_phone(browser: object, console: Console) -> None:
+    page = logged_in(browser, console, READ)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    story = page.locator("a.story").first.bounding_box()
+    assert story and story["x"] + story["width"] <= 1366, "the Story link without scrolling"
+    page.screenshot(path=str(console.screens / "failures-1366.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (f"/?q=shop:{console.shop}", "/reconciliations"):
+        page.goto(console.url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways on a phone"
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    for chart in ("canvas#hours", "canvas#days"):
+        box = page.locator(chart).bounding_box()
+        assert box and box["height"] >= 120, f"{chart} is {box} on a phone"
+    page.locator("a.story").first.click()
+    page.wait_for_url("**/orders/**")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.screenshot(path=str(console.screens / "order-phone.png"), full_page=True)

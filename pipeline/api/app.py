@@ -296,6 +296,7 @@ def create_app(
                 limits=limits,
                 ledger=ledger,
                 worker_for=worker_for,
+                time_zone=settings.time_zone,
             )
         )
     )

@@ -1,8 +1,9 @@
-"""What leaves the console safely: links only to web pages, path segments fully encoded, and
-CSV cells that no spreadsheet will run."""
+"""What leaves the console safely and alike: links only to web pages, path segments fully
+encoded, CSV cells that no spreadsheet will run, and times in one format with their zone."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +29,17 @@ def path_segment(value: Any) -> str:
     return text.replace(".", "%2E") if text in (".", "..") else text
 
 
+def utc_time(value: Any) -> str:
+    """One format for every time the console shows in UTC: ``2026-12-01 10:15:12 UTC``."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def spreadsheet_cell(value: Any) -> Any:
     """A CSV cell a spreadsheet shows as text: OWASP's advice for CSV injection, a leading
     quote before anything that starts with =, +, -, @, tab or a line break."""
@@ -36,4 +48,4 @@ def spreadsheet_cell(value: Any) -> Any:
     return value
 
 
-__all__ = ["path_segment", "spreadsheet_cell", "web_link"]
+__all__ = ["path_segment", "spreadsheet_cell", "utc_time", "web_link"]

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.console.escaping import path_segment, spreadsheet_cell, web_link
+from pipeline.console.escaping import path_segment, spreadsheet_cell, utc_time, web_link
 from pipeline.console.sessions import SESSION_SECONDS, SessionStore
 from pipeline.errors import LogInsightsError, RefusedQueryError, SolrUnavailableError
 from pipeline.ledger import Ledger
@@ -61,12 +61,13 @@ class ConsoleDeps:
     worker_for: Callable[[str], ImportWorker] | None = None
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     sessions: SessionStore = field(default_factory=SessionStore)
+    time_zone: str = "America/New_York"  # of firstAttemptedImport (Settings.time_zone)
 
 
 def console_router(deps: ConsoleDeps) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters.update(web_link=web_link, path_segment=path_segment)
+    templates.env.filters.update(web_link=web_link, path_segment=path_segment, utc_time=utc_time)
     open_console = not deps.read_tokens and not deps.admin_tokens  # loopback only, no tokens
     local_session = deps.sessions.open("admin") if open_console else ""
 
@@ -88,7 +89,13 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         return templates.TemplateResponse(
             request,
             name,
-            {"role": who, "csrf": csrf(request) if who else "", "notice": notice, **context},
+            {
+                "role": who,
+                "csrf": csrf(request) if who else "",
+                "notice": notice,
+                "zone": deps.time_zone,
+                **context,
+            },  # fmt: skip
             status_code=status,
         )
 

@@ -23,7 +23,7 @@
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: labels, datasets: datasets },
-      options: { animation: false, responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
     });
   }
   draw("hours", data.hours, "hour");
