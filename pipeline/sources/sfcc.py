@@ -34,7 +34,7 @@ def _created(order: dict[str, Any], shop: str) -> datetime:
     except (KeyError, ValueError) as err:
         raise SourceUnavailableError(
             f"{shop}: SFCC sent order {order.get('orderNo')} without a readable creationDate; "
-            "the window stays open and is read again on the next pass",
+            "the window stays open and is read again by the next import or pass",
             shop=shop,
         ) from err
 
@@ -115,7 +115,7 @@ class SfccSource:
         if not isinstance(body, dict):
             raise SourceUnavailableError(
                 f"{self.shop}: SFCC answered an order listing with something that is not an "
-                "object; the window stays open and is read again on the next pass",
+                "object; the window stays open and is read again by the next import or pass",
                 shop=self.shop,
             )
         page: dict[str, Any] = body
@@ -162,7 +162,7 @@ class SfccSource:
                     raise SourceUnavailableError(
                         f"{self.shop}: SFCC sent order {order.get('orderNo')} created "
                         f"{order.get('creationDate')} out of creation order or outside {window}; "
-                        "the window stays open and is read again on the next pass",
+                        "the window stays open and is read again by the next import or pass",
                         shop=self.shop,
                     )
                 if created > latest:
@@ -178,7 +178,7 @@ class SfccSource:
                     raise SourceUnavailableError(
                         f"{self.shop}: SFCC's listing from {sfcc_time(low)} in {window} stopped "
                         f"after {offset} of the {total} orders it counts; the window stays "
-                        "open and is read again on the next pass",
+                        "open and is read again by the next import or pass",
                         shop=self.shop,
                     )
                 return None, set()

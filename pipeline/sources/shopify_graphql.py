@@ -239,7 +239,7 @@ class ShopifyGraphQLSource:
             return data
         raise SourceUnavailableError(
             f"{self.shop}: still THROTTLED after {self.max_throttled} waits; the window stays "
-            "open and is imported on the next pass",
+            "open and is read again by the next import or pass",
             shop=self.shop,
             status=429,
         )
@@ -268,7 +268,7 @@ class ShopifyGraphQLSource:
             if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
                 raise SourceUnavailableError(
                     f"{self.shop}: an orders answer without its nodes for {window}; the window "
-                    "stays open and is read again on the next pass",
+                    "stays open and is read again by the next import or pass",
                     shop=self.shop,
                 )
             yield from connection["nodes"]

@@ -166,7 +166,7 @@ class ShopTransport:
             attempt,
             url,
             f"{_path(url)} kept failing ({{err}}) after {self.max_attempts} tries; the window "
-            "stays open and is imported on the next pass",
+            "stays open and is read again by the next import or pass",
         )
 
     def post_form(
@@ -238,7 +238,7 @@ def listed(body: Any, key: str, *, shop: str, url: str) -> list[dict[str, Any]]:
         raise SourceRequestError(
             f"{shop}: {_path(url)} answered without a {key!r} list (got {keys}); the platform's "
             "API may have changed: check the API version the shops file names, the window is "
-            "retried on the next pass",
+            "retried by the next import or pass",
             shop=shop,
             url=_path(url),
         )
@@ -264,7 +264,7 @@ def _decode(response: requests.Response, shop: str) -> Any:
     except ValueError as err:
         raise SourceUnavailableError(
             f"{shop}: {_path(response.url)} answered with a body that is not JSON; "
-            "the window stays open and is imported on the next pass",
+            "the window stays open and is read again by the next import or pass",
             shop=shop,
             status=response.status_code,
             url=_path(response.url),
