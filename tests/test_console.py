@@ -311,13 +311,17 @@ def test_with_solr_down_the_console_says_so_in_its_own_layout(tmp_path: Path) ->
     assert not answer.text.lstrip().startswith("{"), "a page, never raw JSON"
 
 
-def test_reconciliations_say_their_reasons_in_words_and_link_the_orders(
-    console: Console,
-) -> None:
+def test_reconciliations_say_their_reasons_in_words_and_group_reruns(console: Console) -> None:
     cookies = login_cookies(console, READ)
     text = requests.get(f"{console.url}/reconciliations", cookies=cookies, timeout=30).text
     assert "balanced" in text or "to look at" in text
     assert "missing_failed_now" not in text and "missing_imported_now" not in text
+    assert "runs, latest shown" not in text
+    last = console.worker.ledger.reconciliations(console.shop)[-1]
+    reconcile(console.worker, hours=2, end=datetime.fromisoformat(last["window_end"]))
+    again = requests.get(f"{console.url}/reconciliations", cookies=cookies, timeout=30).text
+    assert "(2 runs, latest shown)" in again, "a day reconciled twice is one row"
+    assert again.count(f"<td>{console.shop}</td>") == text.count(f"<td>{console.shop}</td>")
 
 
 def test_the_morning_check_fits_a_laptop_and_a_phone(browser: object, console: Console) -> None:

@@ -274,8 +274,8 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
     async def reconciliations(request: Request) -> HTMLResponse:
         if role(request) is None:
             return login_page(request, status=401)
-        return page(request, "reconciliations.html", reports=_reports(deps.ledger),
-                    reasons=REASON_WORDS)  # fmt: skip
+        groups = await run_in_threadpool(_report_groups, deps.ledger)
+        return page(request, "reconciliations.html", groups=groups, reasons=REASON_WORDS)
 
     @router.get("/reconciliations.csv")
     async def reconciliations_csv(request: Request) -> Response:
@@ -374,6 +374,27 @@ def _reports(ledger: Ledger | None) -> list[dict[str, Any]]:
     for shop in sorted(ledger.checkpoints()):
         reports.extend(reversed(ledger.reconciliations(shop)))
     return reports
+
+
+def _report_groups(ledger: Ledger | None) -> list[dict[str, Any]]:
+    """Reports grouped per shop and day (a day reconciled twice shows its latest run and how
+    many ran), newest first; each order says whether its failure has been resolved since."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for report in _reports(ledger):
+        key = (str(report["shop"]), str(report["window_end"])[:10])
+        group = groups.setdefault(key, {"shop": key[0], "day": key[1], "runs": 0, "latest": None})
+        group["runs"] += 1
+        if group["latest"] is None or str(report.get("ran_at", "")) > str(
+            group["latest"].get("ran_at", "")
+        ):
+            group["latest"] = report
+    for group in groups.values():
+        for order in group["latest"].get("orders") or []:
+            failure = ledger.failure(group["shop"], str(order["order_id"])) if ledger else None
+            order["resolved_at"] = (
+                failure.resolved_at.isoformat() if failure and failure.resolved_at else None
+            )
+    return sorted(groups.values(), key=lambda g: (g["day"], g["shop"]), reverse=True)
 
 
 def _links(q: str, show: str, filters: list[str], start: int = 0, found: int = 0) -> dict[str, str]:
