@@ -8,12 +8,9 @@ error maps it to an HTTP status, so every error is JSON shaped like Solr's own
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import json
-import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,10 +23,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api.metrics import ApiMetrics
+from pipeline.api.middleware import (
+    ClientGone,
+    MeasuredRequests,
+    PayloadTooLarge,
+    SecurityHeaders,
+    read_bounded,
+)
 from pipeline.console import ConsoleDeps, console_router
 from pipeline.errors import (
     ConfigurationError,
@@ -40,12 +42,11 @@ from pipeline.errors import (
 from pipeline.ledger import Ledger
 from pipeline.models import redact_url
 from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
-from pipeline.scrub import printable, remember_secrets, scrub
+from pipeline.scrub import remember_secrets, scrub
 from pipeline.search.guard import QueryLimits, guard_request
 from pipeline.settings import Settings
 from pipeline.worker import ImportWorker
 
-ACCESS_LOG = logging.getLogger("loginsights.access")
 CONSOLE_STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
 
 SEED_REQUEST: dict[str, Any] = {
@@ -139,99 +140,6 @@ def exposure_warning(settings: Settings, host: str) -> str | None:
         "WARNING: no API token is configured: /api/solr-query answers anyone on this machine "
         "without authentication. Set LOGINSIGHTS_API_TOKENS before exposing it."
     )
-
-
-class PayloadTooLarge(Exception):
-    pass
-
-
-class ClientGone(Exception):
-    """The caller hung up (or stalled) before its body arrived: nobody is left to answer."""
-
-
-async def read_bounded(request: Request, limit: int, timeout: float) -> bytes:
-    """The body, at most ``limit`` bytes, within ``timeout`` seconds (one deadline for the whole
-    body: no task per chunk)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge
-    chunks, size = [], 0
-    try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge
-                chunks.append(chunk)
-    except (ClientDisconnect, TimeoutError) as err:
-        raise ClientGone from err
-    return b"".join(chunks)
-
-
-SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]  # fmt: skip
-
-
-class SecurityHeaders:
-    """Every answer, page or JSON, says: no framing, no sniffing, no inline script, no referrer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class MeasuredRequests:
-    """Counts, times and logs every request by route (pure ASGI: no extra task per request).
-
-    The access log line names the path only, never the query string: a token someone put in
-    a URL must not land in a log.
-    """
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics, access_log: bool = False) -> None:
-        self.app, self.metrics, self.access_log = app, metrics, access_log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        began, status = time.perf_counter(), 500
-
-        async def remember_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, remember_status)
-        finally:
-            took = time.perf_counter() - began
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.latency.labels(route).observe(took)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            if self.access_log:
-                client = (scope.get("client") or ("-",))[0]
-                ACCESS_LOG.info(
-                    '%s "%s %s" %d %.1fms', client, printable(scope["method"]),
-                    printable(scope["path"]), status, took * 1000,
-                )  # fmt: skip
 
 
 def create_app(
