@@ -6,8 +6,8 @@ through what searching that core needs and nothing else:
 - parameters by name, from the allow-list in ``params.py``; every other name is refused;
 - values read the way Solr will read them (``values.py``): escapes and percent encoding undone
   before looking for local params, macros, ``_query_`` and ``$name`` references;
-- every count a caller sets is capped (rows, start, group and expand sizes, facet limits, range
-  facet buckets), above the cap is a refusal, never a silent truncation;
+- every count a caller sets is capped, and all the buckets of its facets added up
+  (``budget.py``), above the cap is a refusal, never a silent truncation;
 - the body itself is bounded (``values.py``): finite numbers, valid Unicode, shallow nesting,
   bounded bracket depth in queries.
 
@@ -18,14 +18,12 @@ Every refusal names the offending key and says what to do instead.
 from __future__ import annotations
 
 import json
-import math
 import re
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import RefusedQueryError
+from pipeline.search.budget import DEFAULT_LIMITS, QueryLimits, RequestBudget, strings
 from pipeline.search.params import (
     FACET_DOMAIN_KEYS,
     FACET_KEYS,
@@ -37,28 +35,9 @@ from pipeline.search.params import (
     param_kind,
     why_refused,
 )
-from pipeline.search.ranges import NotARangeValue, bucket_count, gap_size, seconds_or_number
 from pipeline.search.values import check_fields, check_text, check_well_formed, refuse_name
 
 CORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-@dataclass(frozen=True)
-class QueryLimits:
-    """How much one request may ask of Solr."""
-
-    max_rows: int = 1000
-    max_facet_limit: int = 1000
-    max_start: int = 100_000
-    max_nested_buckets: int = 10_000
-
-    def cap(self, kind: Kind) -> tuple[int, str]:
-        """The cap of a counted kind and what to do instead of asking for more."""
-        if kind is Kind.ROWS:
-            return self.max_rows, "page with 'start' or cursorMark"
-        if kind is Kind.START:
-            return self.max_start, "narrow the query with a filter"
-        return self.max_facet_limit, "ask for fewer buckets"
 
 
 @dataclass(frozen=True)
@@ -70,7 +49,7 @@ class GuardedQuery:
 
 
 def guard_request(
-    body: Any, *, allowed_cores: tuple[str, ...], limits: QueryLimits = QueryLimits()
+    body: Any, *, allowed_cores: tuple[str, ...], limits: QueryLimits = DEFAULT_LIMITS
 ) -> GuardedQuery:
     """Check a documented request body; return what may be sent, or raise ``RefusedQueryError``."""
     if not isinstance(body, dict):
@@ -116,19 +95,7 @@ class _RequestCheck:
 
     def __init__(self, limits: QueryLimits) -> None:
         self.limits = limits
-        self.now = time.time()
-        self.spent = 0  # buckets of every facet, pivot and range of the request, added up
-
-    def spend(self, buckets: int, key: str) -> None:
-        """Sibling facets add up: the whole request's buckets are capped, not each chain's."""
-        self.spent += buckets
-        if self.spent > self.limits.max_nested_buckets:
-            raise RefusedQueryError(
-                f"the request's facets, pivots and ranges ask for up to {self.spent} buckets in "
-                f"all (at {key}), more than {self.limits.max_nested_buckets}; ask for fewer "
-                "facets or lower their limits",
-                key=key,
-            )
+        self.budget = RequestBudget(limits)
 
     def json_request(self, value: dict[str, Any]) -> None:
         for key in value:
@@ -141,9 +108,9 @@ class _RequestCheck:
                     key=key,
                 )
         if "limit" in value:
-            self.count("limit", value["limit"], Kind.ROWS)
+            self.budget.count("limit", value["limit"], Kind.ROWS)
         if "offset" in value:
-            self.count("offset", value["offset"], Kind.START)
+            self.budget.count("offset", value["offset"], Kind.START)
         for key in ("query", "filter"):
             if key in value:
                 self.query_dsl(value[key], key)
@@ -156,10 +123,10 @@ class _RequestCheck:
             for name, query in queries.items():
                 self.query_dsl(query, f"queries.{name}")
         if "fields" in value:
-            for fields in _strings(value["fields"]):
+            for fields in strings(value["fields"]):
                 check_fields(fields, "fields")
         if "sort" in value:
-            for text in _strings(value["sort"]):
+            for text in strings(value["sort"]):
                 check_text(text, "sort")
         if "facet" in value:
             self.facet_map(value["facet"], "facet")
@@ -171,8 +138,8 @@ class _RequestCheck:
             )
         for key, param in params.items():
             self.param(key, param)
-        self.classic_ranges(params)
-        self.classic_facets(params)
+        self.budget.classic_ranges(params)
+        self.budget.classic_facets(params)
 
     # -- request parameters, by name --------------------------------------------------------
 
@@ -192,7 +159,7 @@ class _RequestCheck:
                     key=key,
                 )
         if kind in (Kind.ROWS, Kind.START, Kind.BUCKETS):
-            self.count(key, value, kind)
+            self.budget.count(key, value, kind)
         elif kind is Kind.WRITER:
             if values != ["json"]:
                 raise RefusedQueryError(
@@ -215,81 +182,6 @@ class _RequestCheck:
                 raise RefusedQueryError(f"{key} is not valid JSON: {err}", key=key) from err
             check_well_formed(value, key, depth=2)
         self.facet_map(value, f"params.{key}")
-
-    def count(self, key: str, value: Any, kind: Kind) -> int:
-        """The largest number given (a parameter may repeat), once each is within its cap."""
-        cap, instead = self.limits.cap(kind)
-        largest = 0
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, bool) or not isinstance(item, int | str | float):
-                raise RefusedQueryError(f"{key} must be a whole number, not {item!r}", key=key)
-            try:
-                number = int(item)
-            except (TypeError, ValueError, OverflowError) as err:
-                raise RefusedQueryError(
-                    f"{key} must be a whole number, not {item!r}", key=key
-                ) from err
-            if number < 0 or number > cap:
-                raise RefusedQueryError(f"{key}={number} is outside 0..{cap}; {instead}", key=key)
-            largest = max(largest, number)
-        return largest
-
-    def classic_ranges(self, params: dict[str, Any]) -> None:
-        """facet.range=<field> with start/end/gap given globally or as f.<field>.facet.range.*."""
-        for text in _strings(params.get("facet.range", [])):
-            field = re.sub(r"^\{![^}]*\}", "", text).strip()
-            parts = {}
-            for part in ("start", "end", "gap"):
-                specific, general = f"f.{field}.facet.range.{part}", f"facet.range.{part}"
-                key = specific if specific in params else general
-                if key not in params:
-                    break  # Solr itself says which one is missing
-                parts[part] = (key, params[key])
-            else:
-                count = self.buckets(parts["start"], parts["end"], parts["gap"])
-                self.spend(count, "facet.range")
-
-    def classic_facets(self, params: dict[str, Any]) -> None:
-        """facet.field and facet.pivot buckets (each field's facet.limit, 100 by default)."""
-
-        def limit(field: str) -> int:
-            for key in (f"f.{field}.facet.limit", "facet.limit"):
-                if key in params:
-                    return max(1, self.count(key, params[key], Kind.BUCKETS))
-            return 100
-
-        for text in _strings(params.get("facet.field", [])):
-            self.spend(limit(re.sub(r"^\{![^}]*\}", "", text).strip()), "facet.field")
-        for text in _strings(params.get("facet.pivot", [])):
-            fields = re.sub(r"^\{![^}]*\}", "", text).split(",")
-            self.spend(math.prod(limit(f.strip()) for f in fields), "facet.pivot")
-        self.spend(len(list(_strings(params.get("facet.query", [])))), "facet.query")
-
-    def buckets(self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]) -> int:
-        numbers = []
-        for (key, value), read in (
-            (start, lambda v: seconds_or_number(v, now=self.now)),
-            (end, lambda v: seconds_or_number(v, now=self.now)),
-            (gap, gap_size),
-        ):
-            try:
-                numbers.append(read(value))
-            except NotARangeValue as err:
-                raise RefusedQueryError(
-                    f"{key}={value!r} is not a number, a positive gap or Solr date math such "
-                    "as NOW-7DAYS or +1DAY",
-                    key=key,
-                ) from err
-        low, high, step = numbers
-        count = bucket_count(low, high, step)
-        if count > self.limits.max_facet_limit:
-            about = f"about {int(count)}" if math.isfinite(count) else "more than any number of"
-            raise RefusedQueryError(
-                f"the range facet asks for {about} buckets, more than "
-                f"{self.limits.max_facet_limit}; use a larger {gap[0]} or a shorter range",
-                key=gap[0],
-            )
-        return int(count)
 
     # -- the JSON Query DSL and the JSON Facet API -------------------------------------------
 
@@ -354,7 +246,7 @@ class _RequestCheck:
             facet = body if isinstance(body, dict) else {"field": body}
             facet = {"type": kind, **facet}
         if facet.get("type") == "range":
-            own = self.buckets(
+            own = self.budget.range_buckets(
                 (f"{where}.start", facet.get("start")),
                 (f"{where}.end", facet.get("end")),
                 (f"{where}.gap", facet.get("gap")),
@@ -362,14 +254,14 @@ class _RequestCheck:
         elif facet.get("type") == "query":
             own = 1
         else:
-            own = self.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
+            own = self.budget.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
         for key in ("limit", "offset", "overrequest"):
             if isinstance(facet.get(key), list | dict):
                 raise RefusedQueryError(
                     f"{where}.{key} must be one whole number", key=f"{where}.{key}"
                 )
         total = outer * max(1, own)
-        self.spend(total, where)
+        self.budget.spend(total, where)
         if total > self.limits.max_nested_buckets:
             raise RefusedQueryError(
                 f"facet {where} and the facets around it ask for up to {total} buckets (nested "
@@ -392,9 +284,9 @@ class _RequestCheck:
                     key=path,
                 )
             if key in ("limit", "overrequest"):
-                self.count(path, sub, Kind.BUCKETS)
+                self.budget.count(path, sub, Kind.BUCKETS)
             elif key == "offset":
-                self.count(path, sub, Kind.START)
+                self.budget.count(path, sub, Kind.START)
             elif key == "facet":
                 self.facet_map(sub, path, total)
             elif key in ("q", "query"):
@@ -402,7 +294,7 @@ class _RequestCheck:
             elif key == "domain":
                 self.domain(sub, path)
             else:
-                for text in _strings(sub):
+                for text in strings(sub):
                     check_text(text, path)
 
     def domain(self, value: Any, where: str) -> None:
@@ -416,23 +308,12 @@ class _RequestCheck:
                     key=key if key in ("fromIndex", "zkHost", "solrUrl") else f"{where}.{key}",
                 )
             if key == "excludeTags":
-                for text in _strings(sub):
+                for text in strings(sub):
                     check_text(text, f"{where}.{key}")
             else:
                 self.query_dsl(sub, f"{where}.{key}")
 
     # -- values ------------------------------------------------------------------------------
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
 
 
 __all__ = ["GuardedQuery", "QueryLimits", "guard_request"]
