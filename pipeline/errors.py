@@ -3,6 +3,8 @@
     LogInsightsError                 root: catch this at the edges (CLI, API) and nowhere wider
     ├── RetryLaterError              transient: the same work will likely succeed later
     │   ├── SolrUnavailableError     connection refused, timeout, 5xx, a restarting collection
+    │   │   └── SolrAccessError      Solr refused loginsights' credentials (401/403): kept and
+    │   │                            replayed once a person fixes them, never retried at once
     │   └── SourceUnavailableError   a shop's 5xx, 429, timeouts, still failing after retries
     ├── SkipError                    this item (an order, a document, a shop's pass, a request)
     │   │                            cannot be done as asked; go on with the others
@@ -88,6 +90,14 @@ class SolrUnavailableError(SolrError, RetryLaterError):
     """Solr could not be reached or failed on its side (5xx); the same request may work later."""
 
 
+class SolrAccessError(SolrUnavailableError):
+    """Solr asked for credentials loginsights lacks, or its user may not do this (401/403).
+
+    A retry-later error, not a refused document: the outbox keeps what waits and the API says
+    503, because the documents and the requests are fine and only the setup is wrong.
+    """
+
+
 class SolrRequestError(SolrError, SkipError):
     """Solr refused the request itself (4xx); sending it again unchanged will fail again."""
 
@@ -142,6 +152,7 @@ __all__ = [
     "RefusedQueryError",
     "RetryLaterError",
     "SkipError",
+    "SolrAccessError",
     "SolrError",
     "SolrRequestError",
     "SolrUnavailableError",

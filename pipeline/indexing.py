@@ -22,13 +22,16 @@ import requests
 
 from pipeline.errors import SolrRequestError
 from pipeline.settings import Settings
+from pipeline.solr.accounts import SolrAccount, SolrRole
 from pipeline.solr.transport import (
+    LiveNodeSource,
     SolrNodes,
     error_for_exception,
     error_for_response,
     get_json,
     with_retries,
 )
+from pipeline.solr.zookeeper import live_nodes
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class LogInsightsIndex:
         timeout: float = 10.0,
         retry_attempts: int = 5,
         session: requests.Session | None = None,
+        account: SolrAccount | None = None,
+        live: LiveNodeSource | None = None,
     ) -> None:
-        self.nodes = SolrNodes(solr_url)
+        self.nodes = SolrNodes(solr_url, live)
         self.collection = collection
         self._ttl_for = ttl_for
         self._zone = ZoneInfo(time_zone)
@@ -72,6 +77,8 @@ class LogInsightsIndex:
         self._timeout = timeout
         self._retry_attempts = retry_attempts
         self._session = session or requests.Session()
+        if account is not None:
+            self._session.auth = account.auth
 
     @classmethod
     def from_settings(
@@ -86,6 +93,8 @@ class LogInsightsIndex:
             timeout=settings.solr_timeout_seconds,
             retry_attempts=settings.solr_retry_attempts,
             session=session,
+            account=settings.solr_account(SolrRole.INDEXER),
+            live=live_nodes(settings.zk_host, settings.collection),
         )
 
     def post_documents(

@@ -9,6 +9,7 @@ The CLI, the HTTP endpoint and scripts all go through here.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,10 +19,17 @@ from urllib.parse import urlsplit
 import aiohttp
 import requests
 
-from pipeline.errors import ConfigurationError, RefusedQueryError, SolrUnavailableError
+from pipeline.errors import (
+    ConfigurationError,
+    RefusedQueryError,
+    SolrAccessError,
+    SolrUnavailableError,
+)
 from pipeline.models import redact_url
 from pipeline.settings import Settings
-from pipeline.solr.transport import SolrNodes
+from pipeline.solr.accounts import SolrAccount, SolrRole
+from pipeline.solr.transport import ACCESS_ADVICE, LiveNodeSource, SolrNodes
+from pipeline.solr.zookeeper import live_nodes
 
 DOCUMENTED_CORE = "logInsights"
 # The configset's search handler whose invariants repeat the API's limits (solrconfig.xml).
@@ -106,8 +114,9 @@ class _SearchRequests:
         allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
         timeout: float = 10.0,
         handler: str = SEARCH_HANDLER,
+        live: LiveNodeSource | None = None,
     ) -> None:
-        self._nodes = SolrNodes(solr_url)
+        self._nodes = SolrNodes(solr_url, live)
         self._allowed = tuple(allowed_cores)
         self._timeout = timeout
         self._handler = handler
@@ -141,6 +150,13 @@ class _SearchRequests:
                 url=url,
                 status=status,
             )
+        if status in ACCESS_ADVICE:
+            raise SolrAccessError(
+                f"Solr at {redact_url(url)} refused the query (HTTP {status}): "
+                f"{ACCESS_ADVICE[status]}",
+                url=url,
+                status=status,
+            )
         if status == 404 or (status >= 500 and "json" not in content_type):
             raise SolrUnavailableError(
                 f"Solr at {redact_url(url)} answered HTTP {status}: the collection is loading, "
@@ -168,9 +184,13 @@ class LogInsightsQuery(_SearchRequests):
         allowed_cores: Sequence[str] = (DOCUMENTED_CORE,),
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        account: SolrAccount | None = None,
+        live: LiveNodeSource | None = None,
     ) -> None:
-        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout)
+        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout, live=live)
         self._session = session or requests.Session()
+        if account is not None:
+            self._session.auth = account.auth
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LogInsightsQuery:
@@ -178,6 +198,8 @@ class LogInsightsQuery(_SearchRequests):
             settings.solr_url,
             allowed_cores=(settings.collection,),
             timeout=settings.solr_timeout_seconds,
+            account=settings.solr_account(SolrRole.READER),
+            live=live_nodes(settings.zk_host, settings.collection),
         )
 
     def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
@@ -217,8 +239,11 @@ class AsyncLogInsightsQuery(_SearchRequests):
         timeout: float = 10.0,
         pool_size: int = 64,
         max_answer_bytes: int = 16 * 1024 * 1024,
+        account: SolrAccount | None = None,
+        live: LiveNodeSource | None = None,
     ) -> None:
-        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout)
+        super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout, live=live)
+        self._headers = {"Authorization": basic_auth(account)} if account is not None else {}
         self._pool_size = pool_size
         self.max_answer_bytes = max_answer_bytes
         self._session: aiohttp.ClientSession | None = None
@@ -227,6 +252,7 @@ class AsyncLogInsightsQuery(_SearchRequests):
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._pool_size),
             timeout=aiohttp.ClientTimeout(total=self._timeout),
+            headers=self._headers,
         )
 
     async def close(self) -> None:
@@ -251,6 +277,8 @@ class AsyncLogInsightsQuery(_SearchRequests):
             except (aiohttp.ClientError, TimeoutError) as err:
                 last = self._unreachable(err, url)
                 continue
+            except SolrAccessError:
+                raise
             except SolrUnavailableError as err:
                 last = err
                 continue
@@ -274,6 +302,11 @@ class AsyncLogInsightsQuery(_SearchRequests):
                 )
             chunks.append(chunk)
         return b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
+
+
+def basic_auth(account: SolrAccount) -> str:
+    """The Authorization header of HTTP Basic (RFC 7617) for a Solr account."""
+    return "Basic " + base64.b64encode(":".join(account.auth).encode()).decode()
 
 
 __all__ = [

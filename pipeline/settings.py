@@ -15,6 +15,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipeline.contracts import default_contracts_dir
 from pipeline.models import DocType, validate_ttl
+from pipeline.solr.accounts import (
+    DEFAULT_USERS,
+    SolrAccount,
+    SolrAccounts,
+    SolrRole,
+    resolve_accounts,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +40,28 @@ class Settings(BaseSettings):
         description="Base URL of Solr, ending in /solr (any node of a SolrCloud cluster).",
     )
     collection: str = Field("logInsights", description="Collection (or core) of the log documents.")
+    zk_host: str | None = Field(
+        None,
+        description="ZooKeeper of a SolrCloud cluster (host:port[,host:port][/chroot]): live nodes "
+        "hosting the collection are found there instead of in solr_url's list.",
+    )
+    solr_indexer_user: str = Field(
+        DEFAULT_USERS[SolrRole.INDEXER], description="Solr user that may only /update (outbox)."
+    )
+    solr_indexer_password: SecretStr | None = Field(None, description="Its password.")
+    solr_reader_user: str = Field(
+        DEFAULT_USERS[SolrRole.READER], description="Solr user that may only /search (API, query)."
+    )
+    solr_reader_password: SecretStr | None = Field(None, description="Its password.")
+    solr_admin_user: str = Field(
+        DEFAULT_USERS[SolrRole.ADMIN], description="Solr user for solr init, status and reindex."
+    )
+    solr_admin_password: SecretStr | None = Field(None, description="Its password.")
+    solr_credentials_file: Path | None = Field(
+        None,
+        description="Where the local Solr's generated passwords are kept, mode 0600 "
+        "[default: <state_dir>/solr/credentials.json]; the passwords above win over it.",
+    )
     solr_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Solr request.")
     solr_retry_attempts: int = Field(5, ge=1, description="Tries before Solr counts as down.")
     index_batch_size: int = Field(500, ge=1, le=10_000, description="Documents per /update.")
@@ -132,6 +161,30 @@ class Settings(BaseSettings):
         for ttl in value.values():
             validate_ttl(ttl)
         return value
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.solr_credentials_file or self.state_dir / "solr" / "credentials.json"
+
+    def solr_users(self) -> dict[SolrRole, str]:
+        return {
+            SolrRole.INDEXER: self.solr_indexer_user,
+            SolrRole.READER: self.solr_reader_user,
+            SolrRole.ADMIN: self.solr_admin_user,
+        }
+
+    def solr_accounts(self) -> SolrAccounts | None:
+        """The Solr users loginsights logs in as, or None for a Solr that asks for nobody."""
+        passwords = {
+            SolrRole.INDEXER: self.solr_indexer_password,
+            SolrRole.READER: self.solr_reader_password,
+            SolrRole.ADMIN: self.solr_admin_password,
+        }
+        return resolve_accounts(passwords, self.solr_users(), self.credentials_path)
+
+    def solr_account(self, role: SolrRole) -> SolrAccount | None:
+        accounts = self.solr_accounts()
+        return accounts.for_role(role) if accounts is not None else None
 
     @property
     def configset_dir(self) -> Path:

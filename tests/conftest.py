@@ -7,6 +7,13 @@ Which Solr, in this order (DESIGN.md, "Running Solr"):
 2. A Docker engine, if one answers: the official ``solr:9.10.1`` image.
 3. Otherwise the Maven-built launcher (``loginsights solr start``) on free ports.
 There is no fake Solr: without one of these the tests fail.
+
+Solr asks for credentials in every suite, as it does for users: the session's accounts
+(``TEST_ACCOUNTS``, generated once) are what the launched Solr's security.json holds, and they are
+put in the environment (``LOGINSIGHTS_SOLR_<ROLE>_PASSWORD``), so every ``Settings`` built in a
+test, and every subprocess, logs in as a user would. For a Solr you run (1.), give its passwords
+in those variables. ``select`` and ``admin_auth`` check Solr as its admin, beside the code under
+test.
 """
 
 from __future__ import annotations
@@ -28,11 +35,33 @@ from pipeline.indexing import LogInsightsIndex
 from pipeline.models import FailedAttempt, Platform
 from pipeline.query import LogInsightsQuery
 from pipeline.settings import REPO_ROOT, Settings
+from pipeline.solr.accounts import SolrAccount, SolrAccounts
 from pipeline.solr.install import ConfigsetInstaller, wait_until_answering
 from pipeline.solr.local import LocalSolr
 
 SOLR_IMAGE = "solr:9.10.1"
 TEST_AUTO_DELETE_SECONDS = 2
+
+
+def _session_accounts() -> SolrAccounts:
+    given = Settings().solr_accounts() if os.environ.get("LOGINSIGHTS_TEST_SOLR_URL") else None
+    accounts = given or SolrAccounts.generate()
+    for account in accounts:
+        os.environ[f"LOGINSIGHTS_SOLR_{account.role.name}_PASSWORD"] = account.auth[1]
+    return accounts
+
+
+TEST_ACCOUNTS = _session_accounts()
+
+
+def admin_auth() -> tuple[str, str]:
+    """Basic auth of the session's Solr admin, for requests that check Solr directly."""
+    return TEST_ACCOUNTS.admin.auth
+
+
+SOLR_INDEXER: SolrAccount = TEST_ACCOUNTS.indexer
+SOLR_READER: SolrAccount = TEST_ACCOUNTS.reader
+SOLR_ADMIN: SolrAccount = TEST_ACCOUNTS.admin
 CONFIGSET = REPO_ROOT / "solr" / "configsets" / "logInsights" / "conf"
 
 
@@ -82,21 +111,27 @@ def _solr_in_docker(mode: str) -> Iterator[SolrUnderTest]:
     client = _docker_client()
     assert client is not None
     command = ["solr-foreground", "-c"] if mode == "cloud" else ["solr-foreground"]
-    container = client.containers.run(
+    container = client.containers.create(
         SOLR_IMAGE,
         command,
-        detach=True,
-        remove=True,
+        auto_remove=True,
         environment={
             "SOLR_OPTS": f"-Dloginsights.autoDeletePeriodSeconds={TEST_AUTO_DELETE_SECONDS}"
         },
         ports={"8983/tcp": ("127.0.0.1", None)},
     )
     try:
+        if mode == "standalone":
+            _put_security_json(container, "/var/solr/data", mode)
+        container.start()
         container.reload()
         port = int(container.ports["8983/tcp"][0]["HostPort"])
         url = f"http://127.0.0.1:{port}/solr"
         wait_until_answering(url, deadline_seconds=120)
+        if mode == "cloud":  # Solr watches /security.json in ZooKeeper and applies it at once
+            _put_security_json(container, "/tmp", mode)
+            container.exec_run(["bin/solr", "zk", "cp", "file:/tmp/security.json",
+                                "zk:/security.json", "-z", "localhost:9983"])  # fmt: skip
         if mode == "standalone":
             # standalone Solr has no upload API: copy the configset into the container first
             import io
@@ -107,12 +142,31 @@ def _solr_in_docker(mode: str) -> Iterator[SolrUnderTest]:
                 archive.add(CONFIGSET, arcname="logInsights/conf")
             container.exec_run(["mkdir", "-p", "/var/solr/data/configsets"])
             container.put_archive("/var/solr/data/configsets", buffer.getvalue())
-            container.exec_run(["bin/solr", "create", "-c", "logInsights", "-d", "logInsights"])
+            container.exec_run(["bin/solr", "create", "-c", "logInsights", "-d", "logInsights",
+                                "--credentials", ":".join(admin_auth())])  # fmt: skip
         else:
-            ConfigsetInstaller(url, configset_dir=CONFIGSET).install()
+            ConfigsetInstaller(url, configset_dir=CONFIGSET, account=TEST_ACCOUNTS.admin).install()
         yield SolrUnderTest(url, mode, TEST_AUTO_DELETE_SECONDS)
     finally:
         container.stop(timeout=10)
+
+
+def _put_security_json(container, folder: str, mode: str) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+    import tarfile
+
+    security = json.dumps(
+        TEST_ACCOUNTS.security_json(
+            collection="logInsights", searchable=["logInsights"], standalone=mode == "standalone"
+        )
+    ).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("security.json")
+        info.size = len(security)
+        archive.addfile(info, io.BytesIO(security))
+    container.put_archive(folder, buffer.getvalue())
 
 
 def _solr_from_launcher(mode: str, state_dir: Path) -> Iterator[SolrUnderTest]:
@@ -122,6 +176,7 @@ def _solr_from_launcher(mode: str, state_dir: Path) -> Iterator[SolrUnderTest]:
         state_dir=state_dir,
         auto_delete_period_seconds=TEST_AUTO_DELETE_SECONDS,
         heap="512m",
+        accounts=TEST_ACCOUNTS,
     )
     port = free_port()
     solr, _ = local.start(mode=mode, port=port)
@@ -136,7 +191,7 @@ def _solr(
 ) -> Iterator[SolrUnderTest]:
     given = os.environ.get(env_var)
     if given:
-        ConfigsetInstaller(given, configset_dir=CONFIGSET).install()
+        ConfigsetInstaller(given, configset_dir=CONFIGSET, account=TEST_ACCOUNTS.admin).install()
         period = int(os.environ.get("LOGINSIGHTS_TEST_AUTO_DELETE_SECONDS", "300"))
         yield SolrUnderTest(given.rstrip("/"), mode, period)
     elif _docker_client() is not None:
@@ -228,7 +283,10 @@ def when_count(fetch, count: int):  # type: ignore[no-untyped-def]
 def select(solr_url: str, **params: object) -> dict:  # type: ignore[type-arg]
     """A plain /select, for checking what Solr holds independently of the code under test."""
     response = requests.get(
-        f"{solr_url}/logInsights/select", params={"wt": "json", **params}, timeout=10
+        f"{solr_url}/logInsights/select",
+        params={"wt": "json", **params},
+        timeout=10,
+        auth=admin_auth(),
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]

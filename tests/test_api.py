@@ -21,7 +21,7 @@ import pytest
 import requests
 import schemathesis
 import uvicorn
-from conftest import SolrUnderTest, free_port, record_seed_failure, served, wait_for
+from conftest import SolrUnderTest, admin_auth, free_port, record_seed_failure, served, wait_for
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
@@ -387,25 +387,31 @@ def other_collection(solr: SolrUnderTest) -> Iterator[str]:
         f"{solr.url}/admin/collections",
         params={"action": "CREATE", "name": name, "collection.configName": "logInsights",
                 "numShards": 1, "wt": "json"},
-        timeout=120,
+        timeout=120, auth=admin_auth(),
     )  # fmt: skip
     assert created.status_code == 200, created.text
     posted = requests.post(
         f"{solr.url}/{name}/update?commit=true",
         json=[{"document-id": "secret-1", "docType": "SHOPIFY_ORDER", "ttl": "+1DAYS", "version": 1,
                "errorMessage": SECRET_MARK, "shopifyOrderName": SECRET_MARK}],
-        timeout=30,
+        timeout=30, auth=admin_auth(),
     )  # fmt: skip
     assert posted.status_code == 200, posted.text
     yield name
     requests.get(
-        f"{solr.url}/admin/collections", params={"action": "DELETE", "name": name}, timeout=120
+        f"{solr.url}/admin/collections",
+        params={"action": "DELETE", "name": name},
+        timeout=120,
+        auth=admin_auth(),
     )
 
 
 def count_in(solr_url: str, collection: str) -> int:
     answer = requests.get(
-        f"{solr_url}/{collection}/select", params={"q": "*:*", "rows": 0}, timeout=30
+        f"{solr_url}/{collection}/select",
+        params={"q": "*:*", "rows": 0},
+        timeout=30,
+        auth=admin_auth(),
     )
     return int(answer.json()["response"]["numFound"])
 

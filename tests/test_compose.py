@@ -14,9 +14,38 @@ COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 def test_solr_is_the_official_image_pinned_to_a_9x_release_in_cloud_mode() -> None:
     solr = COMPOSE["services"]["solr"]
     assert re.fullmatch(r"solr:9\.\d+\.\d+", solr["image"])
-    assert "-c" in solr["command"]
-    assert solr["healthcheck"]["test"]
+    assert solr["environment"]["ZK_HOST"].startswith("zookeeper:2181/"), "SolrCloud"
     assert all(port.startswith("127.0.0.1:") for port in solr["ports"])
+
+
+def test_solr_asks_for_credentials_before_it_first_answers() -> None:
+    services = COMPOSE["services"]
+    for secure, nodes in (("solr-secure", ["solr"]),
+                          ("solr-secure-cluster", ["solr1", "solr2", "solr3"])):  # fmt: skip
+        command = services[secure]["command"]
+        assert command[:3] == ["loginsights", "solr", "secure"]
+        chroot = command[command.index("--zk-host") + 1]
+        for node in nodes:
+            assert services[node]["environment"]["ZK_HOST"] == chroot
+            assert services[node]["depends_on"] == {
+                secure: {"condition": "service_completed_successfully"}
+            }, "security.json is in ZooKeeper before the node starts"
+            assert "-eq 6" in " ".join(services[node]["healthcheck"]["test"]), "healthy = 401"
+        passwords = services[secure]["environment"]
+        for role in ("INDEXER", "READER", "ADMIN"):
+            assert passwords[f"LOGINSIGHTS_SOLR_{role}_PASSWORD"].startswith(
+                f"${{LOGINSIGHTS_SOLR_{role}_PASSWORD:?"
+            ), "required, never a default"
+
+
+def test_each_service_gets_only_the_solr_password_of_its_role() -> None:
+    services = COMPOSE["services"]
+    roles = {"worker": "INDEXER", "api": "READER", "solr-init": "ADMIN",
+             "solr-init-cluster": "ADMIN"}  # fmt: skip
+    for name, role in roles.items():
+        given = {k for k in services[name]["environment"] if k.startswith("LOGINSIGHTS_SOLR_")
+                 and k.endswith("_PASSWORD")}  # fmt: skip
+        assert given == {f"LOGINSIGHTS_SOLR_{role}_PASSWORD"}, name
 
 
 def test_a_one_shot_service_installs_the_configset_that_exists() -> None:
@@ -66,7 +95,7 @@ def test_a_cluster_profile_runs_zookeeper_and_three_solr_nodes() -> None:
     services = COMPOSE["services"]
     nodes = [services[name] for name in ("solr1", "solr2", "solr3")]
     assert all(node["profiles"] == ["cluster"] for node in nodes)
-    assert all(node["environment"]["ZK_HOST"] == "zookeeper:2181" for node in nodes)
+    assert all(node["environment"]["ZK_HOST"] == "zookeeper:2181/cluster" for node in nodes)
     assert len({node["environment"]["SOLR_HOST"] for node in nodes}) == 3
     assert services["zookeeper"]["image"].startswith("zookeeper:")
     init = services["solr-init-cluster"]

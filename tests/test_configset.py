@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conftest import CONFIGSET
+from conftest import CONFIGSET, admin_auth
 
 from pipeline.models import LOG_DOCUMENT_FIELDS
 
@@ -85,7 +85,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 import requests  # noqa: E402
-from conftest import SolrUnderTest, record_seed_failure  # noqa: E402
+from conftest import SOLR_READER, SolrUnderTest, record_seed_failure  # noqa: E402
 
 from pipeline.indexing import LogInsightsIndex  # noqa: E402
 
@@ -99,23 +99,28 @@ def other(solr: SolrUnderTest) -> Iterator[str]:
         f"{solr.url}/admin/collections",
         params={"action": "CREATE", "name": name, "collection.configName": "logInsights",
                 "numShards": 1},
-        timeout=120,
+        timeout=120, auth=admin_auth(),
     ).raise_for_status()  # fmt: skip
     requests.post(
         f"{solr.url}/{name}/update?commit=true",
         json=[{"document-id": "other-1", "docType": "SHOPIFY_ORDER", "errorMessage": MARK,
                "version": 1, "ttl": "+1DAYS"}],
-        timeout=30,
+        timeout=30, auth=admin_auth(),
     ).raise_for_status()  # fmt: skip
     yield name
     requests.get(
-        f"{solr.url}/admin/collections", params={"action": "DELETE", "name": name}, timeout=120
+        f"{solr.url}/admin/collections",
+        params={"action": "DELETE", "name": name},
+        timeout=120,
+        auth=admin_auth(),
     )
 
 
 def search_directly(solr: SolrUnderTest, **params: str) -> requests.Response:
     """A request straight to Solr's /search, as if it had got past the API."""
-    return requests.post(f"{solr.url}/logInsights/search", data=params, timeout=30)
+    return requests.post(
+        f"{solr.url}/logInsights/search", data=params, timeout=30, auth=SOLR_READER.auth
+    )
 
 
 def bypasses(other: str) -> list[dict[str, str]]:
@@ -152,7 +157,10 @@ def test_search_handler_never_leaves_the_collection_or_writes(
             assert "debug" not in response.json(), params
     assert (
         requests.get(
-            f"{solr.url}/{other}/select", params={"q": "*:*", "rows": 0}, timeout=30
+            f"{solr.url}/{other}/select",
+            params={"q": "*:*", "rows": 0},
+            timeout=30,
+            auth=admin_auth(),
         ).json()["response"]["numFound"]
         == 1
     ), "nothing was written to the other collection"

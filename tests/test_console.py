@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import SolrUnderTest, past_day, select, served, simulator, worker_for_sim
+from conftest import (
+    SOLR_INDEXER,
+    SolrUnderTest,
+    past_day,
+    select,
+    served,
+    simulator,
+    worker_for_sim,
+)
 
 from pipeline.api import create_app
 from pipeline.ledger import Ledger
@@ -64,7 +72,7 @@ def console(solr: SolrUnderTest, shop: str, tmp_path: Path) -> Iterator[Console]
     from pipeline.indexing import LogInsightsIndex
 
     ledger = Ledger(tmp_path / "ledger.sqlite3")
-    flusher = OutboxFlusher(ledger, LogInsightsIndex(solr.url))
+    flusher = OutboxFlusher(ledger, LogInsightsIndex(solr.url, account=SOLR_INDEXER))
     start, end = past_day(hours=2)
     catalog = OrderCatalog.generate(
         60, seed=41, start=start, end=end,
@@ -250,7 +258,7 @@ def test_only_web_links_are_links_and_story_links_encode_the_id(
         error_message="planted", site="javascript:alert(document.cookie)",
     )  # fmt: skip
     ledger.record_failures([attempt], ttl_for=lambda _: "+60DAYS", zone=ZoneInfo("UTC"))
-    OutboxFlusher(ledger, LogInsightsIndex(solr.url)).flush()
+    OutboxFlusher(ledger, LogInsightsIndex(solr.url, account=SOLR_INDEXER)).flush()
     cookies = login_cookies(console, READ)
     page = requests.get(console.url, params={"q": "errorMessage:planted"}, cookies=cookies,
                         timeout=30).text  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from conftest import SolrUnderTest, select
+from conftest import SOLR_INDEXER, SolrUnderTest, admin_auth, select
 
 from pipeline.errors import SolrRequestError, SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
@@ -22,12 +22,14 @@ def test_a_missing_collection_is_unavailable_and_documents_wait(
 ) -> None:
     for n in range(3):
         ledger.enqueue(document(shop, n))
-    restarting = LogInsightsIndex(solr.url, "notLoadedYet", retry_attempts=1)
+    restarting = LogInsightsIndex(solr.url, "notLoadedYet", retry_attempts=1, account=SOLR_INDEXER)
     report = OutboxFlusher(ledger, restarting).flush()
     assert report.solr_down and report.posted == 0
     assert ledger.outbox_counts() == (3, 0), "waiting, none dead"
 
-    back = OutboxFlusher(ledger, LogInsightsIndex(solr.url, retry_attempts=1)).flush()
+    back = OutboxFlusher(
+        ledger, LogInsightsIndex(solr.url, retry_attempts=1, account=SOLR_INDEXER)
+    ).flush()
     assert back.posted == 3 and ledger.outbox_counts() == (0, 0)
     found = select(solr.url, q="*:*", fq=f"shop:{shop}", rows=0)["response"]["numFound"]
     assert found == 3, "searchable as soon as the flush returns (soft commit)"
@@ -48,7 +50,7 @@ def test_only_a_document_solr_names_goes_dead_and_retry_dead_requeues_it(
 
 
 def test_solr_restart_answers_are_unavailable_not_refusals(solr: SolrUnderTest) -> None:
-    missing = requests.get(f"{solr.url}/noSuchCollection/select", timeout=30)
+    missing = requests.get(f"{solr.url}/noSuchCollection/select", timeout=30, auth=admin_auth())
     assert isinstance(error_for_response(missing, "index"), SolrUnavailableError)
     response = requests.Response()
     response.status_code = 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SolrUnderTest, record_seed_failure, wait_for
+from conftest import SOLR_READER, SolrUnderTest, admin_auth, record_seed_failure, wait_for
 
 from pipeline.errors import ConfigurationError, SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
@@ -50,6 +50,7 @@ def test_solr_json_is_returned_untouched(log_query: LogInsightsQuery, solr: Solr
         f"{solr.url}/logInsights/select",
         data={"json": compact_json({"params": {"q": "docType:SHOPIFY_ORDER", "rows": 0}})},
         timeout=10,
+        auth=admin_auth(),
     ).json()
     mine = answer.json()
     mine["responseHeader"].pop("QTime")
@@ -97,6 +98,6 @@ def test_only_allowed_cores_are_queried(log_query: LogInsightsQuery) -> None:
 def test_solr_down_is_reported_as_unavailable() -> None:
     from conftest import free_port
 
-    query = LogInsightsQuery(f"http://127.0.0.1:{free_port()}/solr", timeout=2)
+    query = LogInsightsQuery(f"http://127.0.0.1:{free_port()}/solr", timeout=2, account=SOLR_READER)
     with pytest.raises(SolrUnavailableError, match="could not be reached"):
         query.run({"params": {"q": "*:*"}})

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import CONFIGSET, SolrUnderTest, free_port, select, wait_for
+from conftest import (
+    CONFIGSET,
+    SOLR_ADMIN,
+    SOLR_INDEXER,
+    TEST_ACCOUNTS,
+    SolrUnderTest,
+    admin_auth,
+    free_port,
+    select,
+    wait_for,
+)
 from test_indexing import document, failed
 
 from pipeline.errors import LocalSolrError
@@ -25,6 +35,7 @@ def local_solr(state_dir: Path) -> LocalSolr:
         state_dir=state_dir,
         auto_delete_period_seconds=2,
         heap="512m",
+        accounts=TEST_ACCOUNTS,
     )
 
 
@@ -51,7 +62,7 @@ def test_standalone_mode_answers_the_documented_request_without_zookeeper(
 
 
 def test_init_is_idempotent(solr: SolrUnderTest) -> None:
-    installer = ConfigsetInstaller(solr.url, configset_dir=CONFIGSET)
+    installer = ConfigsetInstaller(solr.url, configset_dir=CONFIGSET, account=SOLR_ADMIN)
     again = installer.install()
     assert again.created is False
     assert again.solr_version.startswith("9.")
@@ -72,7 +83,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
         status = local.status(port)
         assert status.running and status.healthy and status.documents == 0
 
-        index = LogInsightsIndex(first.solr_url)
+        index = LogInsightsIndex(first.solr_url, account=SOLR_INDEXER)
         index.post_documents([document(failed(shop))])
         index.refresh()
         with pytest.raises(LocalSolrError, match="already runs on port"):
@@ -82,7 +93,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
     assert local.status(port).running is False
     assert local.stop(port) is False
     with pytest.raises(requests.ConnectionError):
-        requests.get(first.solr_url, timeout=2)
+        requests.get(first.solr_url, timeout=2, auth=admin_auth())
 
     restarted, _ = local.start(mode="standalone", port=port)
     try:
@@ -103,11 +114,14 @@ def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, s
             f"{solr.urls[1]}/admin/collections",
             params={"action": "CLUSTERSTATUS", "wt": "json"},
             timeout=10,
+            auth=admin_auth(),
         ).json()
         assert len(status["cluster"]["live_nodes"]) == 2
         replicas = status["cluster"]["collections"]["logInsights"]["shards"]["shard1"]["replicas"]
         assert len(replicas) == 2
-        LogInsightsIndex(solr.urls[0]).post_documents([document(failed(shop))])
+        LogInsightsIndex(solr.urls[0], account=SOLR_INDEXER).post_documents(
+            [document(failed(shop))]
+        )
         found = wait_for(
             lambda: select(solr.urls[1], q=f"shop:{shop}")["response"]["numFound"], seconds=10
         )

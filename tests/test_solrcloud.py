@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from conftest import CONFIGSET, free_port, wait_for
+from conftest import (
+    CONFIGSET,
+    SOLR_ADMIN,
+    SOLR_INDEXER,
+    SOLR_READER,
+    TEST_ACCOUNTS,
+    admin_auth,
+    free_port,
+    wait_for,
+)
 from test_indexing import document, failed
 
 from pipeline.indexing import LogInsightsIndex
@@ -49,6 +58,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         state_dir=tmp_path_factory.mktemp("cloud2"),
         auto_delete_period_seconds=2,
         heap="384m",
+        accounts=TEST_ACCOUNTS,
     )
     port = free_port(2)
     solr, installed = local.start(mode="cloud", nodes=2, port=port, shards=2, replication_factor=2)
@@ -59,13 +69,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def count(url: str, q: str) -> int:
-    body = requests.get(f"{url}/logInsights/select", params={"q": q, "rows": 0}, timeout=30)
+    body = requests.get(
+        f"{url}/logInsights/select", params={"q": q, "rows": 0}, timeout=30, auth=admin_auth()
+    )
     return int(body.json()["response"]["numFound"])
 
 
 def test_the_collection_has_two_shards_of_two_replicas(cluster: Cluster) -> None:
     status = requests.get(f"{cluster.urls[0]}/admin/collections",
-                          params={"action": "CLUSTERSTATUS"}, timeout=30).json()  # fmt: skip
+                          params={"action": "CLUSTERSTATUS"}, timeout=30,
+                          auth=admin_auth()).json()  # fmt: skip
     shards = status["cluster"]["collections"]["logInsights"]["shards"]
     assert sorted(shards) == ["shard1", "shard2"]
     assert all(len(shard["replicas"]) == 2 for shard in shards.values())
@@ -74,7 +87,7 @@ def test_the_collection_has_two_shards_of_two_replicas(cluster: Cluster) -> None
 def test_node_loss_during_an_import_loses_no_failure_document(
     cluster: Cluster, tmp_path: Path, shop: str
 ) -> None:
-    index = LogInsightsIndex(cluster.both, retry_attempts=2, timeout=5)
+    index = LogInsightsIndex(cluster.both, retry_attempts=2, timeout=5, account=SOLR_INDEXER)
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         flusher = OutboxFlusher(ledger, index)
         first = [failed(shop, str(n)) for n in range(100)]
@@ -86,7 +99,7 @@ def test_node_loss_during_an_import_loses_no_failure_document(
             ledger.record_failures(later, ttl_for=lambda _: "+60DAYS", zone=ZONE)
             wait_for(lambda: flusher.flush().waiting == 0, seconds=60, interval=1)
             assert ledger.outbox_counts() == (0, 0), "the outbox replayed what was refused"
-            query = LogInsightsQuery(cluster.both, timeout=5)
+            query = LogInsightsQuery(cluster.both, timeout=5, account=SOLR_READER)
             answer = query.run({"params": {"q": f"shop:{shop}", "rows": 0}})
             assert answer.ok, "queries keep answering through the live node"
         finally:
@@ -96,7 +109,7 @@ def test_node_loss_during_an_import_loses_no_failure_document(
 
 
 def test_expired_documents_are_deleted_once_across_shards(cluster: Cluster, shop: str) -> None:
-    index = LogInsightsIndex(cluster.both)
+    index = LogInsightsIndex(cluster.both, account=SOLR_INDEXER)
     short = [document(failed(shop, str(n), ttl="+3SECONDS")) for n in range(20)]
     index.post_documents(short + [document(failed(shop, "keeper"))])
     index.refresh()
@@ -107,7 +120,7 @@ def test_expired_documents_are_deleted_once_across_shards(cluster: Cluster, shop
 
 def test_export_and_streaming_expressions_agree_with_facets(cluster: Cluster, shop: str) -> None:
     codes = [ErrorCode.MISSING_ADDRESS] * 7 + [ErrorCode.BAD_EMAIL] * 4 + [ErrorCode.MISSING_PHONE]
-    index = LogInsightsIndex(cluster.both)
+    index = LogInsightsIndex(cluster.both, account=SOLR_INDEXER)
     index.post_documents(
         [document(failed(shop, str(n), error_code=code)) for n, code in enumerate(codes)]
     )
@@ -116,6 +129,7 @@ def test_export_and_streaming_expressions_agree_with_facets(cluster: Cluster, sh
         f"{cluster.urls[0]}/logInsights/select",
         params={"q": f"shop:{shop}", "rows": 0, "facet": "true", "facet.field": "errorCode"},
         timeout=30,
+        auth=admin_auth(),
     ).json()["facet_counts"]["facet_fields"]["errorCode"]
     by_facet = {facets[i]: facets[i + 1] for i in range(0, len(facets), 2) if facets[i + 1]}
     expression = (
@@ -123,21 +137,24 @@ def test_export_and_streaming_expressions_agree_with_facets(cluster: Cluster, sh
         'qt="/export"), over="errorCode", count(*))'
     )
     streamed = requests.post(f"{cluster.urls[1]}/logInsights/stream",
-                             data={"expr": expression}, timeout=60).json()  # fmt: skip
+                             data={"expr": expression}, timeout=60,
+                             auth=admin_auth()).json()  # fmt: skip
     tuples = [t for t in streamed["result-set"]["docs"] if "EOF" not in t]
     by_stream = {t["errorCode"]: t["count(*)"] for t in tuples}
     assert by_stream == by_facet == {"missing_address": 7, "bad_email": 4, "missing_phone": 1}
     status = requests.get(f"{cluster.urls[0]}/admin/collections",
-                          params={"action": "CLUSTERSTATUS"}, timeout=30).json()  # fmt: skip
+                          params={"action": "CLUSTERSTATUS"}, timeout=30,
+                          auth=admin_auth()).json()  # fmt: skip
     exported = 0
     for shard in status["cluster"]["collections"]["logInsights"]["shards"].values():
-        replica = next(iter(shard["replicas"].values()))  # /export answers for one core
+        # /export answers for one core: the leader's (a replica may still be recovering)
+        replica = next(r for r in shard["replicas"].values() if r.get("leader") == "true")
         exported += requests.get(
             f"{replica['base_url']}/{replica['core']}/export",
             params={"q": f"shop:{shop}",
                     "fl": "document-id,errorCode,version,timestamp,resolved,errorMessage_exact",
                     "sort": "document-id asc"},
-            timeout=60,
+            timeout=60, auth=admin_auth(),
         ).json()["response"]["numFound"]  # fmt: skip
     assert exported == len(codes), "every field /export reads has docValues"
 
@@ -145,10 +162,12 @@ def test_export_and_streaming_expressions_agree_with_facets(cluster: Cluster, sh
 def test_the_documented_request_through_either_node_and_a_node_without_a_replica(
     cluster: Cluster, shop: str
 ) -> None:
-    LogInsightsIndex(cluster.both).post_documents([document(failed(shop))])
-    LogInsightsIndex(cluster.both).refresh()
+    LogInsightsIndex(cluster.both, account=SOLR_INDEXER).post_documents([document(failed(shop))])
+    LogInsightsIndex(cluster.both, account=SOLR_INDEXER).refresh()
     for url in cluster.urls:
-        body = LogInsightsQuery(url).run(json.loads('{"params":{"q":"docType:SHOPIFY_ORDER"}}'))
+        body = LogInsightsQuery(url, account=SOLR_READER).run(
+            json.loads('{"params":{"q":"docType:SHOPIFY_ORDER"}}')
+        )
         header = body.json()["responseHeader"]
         assert header["zkConnected"] is True and header["params"]["json"] == SEED_JSON
         assert set(body.json()["response"]) == {"numFound", "start", "numFoundExact", "docs"}
@@ -157,28 +176,34 @@ def test_the_documented_request_through_either_node_and_a_node_without_a_replica
     node_name = cluster.urls[0].split("//")[1].replace("/solr", "_solr")
     created = requests.get(f"{cluster.urls[0]}/admin/collections", params={
         "action": "CREATE", "name": name, "collection.configName": "logInsights",
-        "numShards": 1, "createNodeSet": node_name}, timeout=120)  # fmt: skip
+        "numShards": 1, "createNodeSet": node_name}, timeout=120, auth=admin_auth())  # fmt: skip
     assert created.status_code == 200, created.text
     try:
-        LogInsightsIndex(cluster.urls[0], name).post_documents([document(failed(shop))])
-        LogInsightsIndex(cluster.urls[0], name).refresh()
-        forwarded = LogInsightsQuery(cluster.urls[1], allowed_cores=(name,)).run(
-            json.loads(SEED_JSON), name
+        # a collection of its own: only the admin may write and search it (security.json)
+        LogInsightsIndex(cluster.urls[0], name, account=SOLR_ADMIN).post_documents(
+            [document(failed(shop))]
         )
+        LogInsightsIndex(cluster.urls[0], name, account=SOLR_ADMIN).refresh()
+        forwarded = LogInsightsQuery(
+            cluster.urls[1], allowed_cores=(name,), account=SOLR_ADMIN
+        ).run(json.loads(SEED_JSON), name)
         header = forwarded.json()["responseHeader"]
         assert header["params"]["_forwardedCount"] == "1", "as Solr does for a remote node"
         assert header["params"]["json"] == SEED_JSON
         assert forwarded.json()["response"]["numFound"] == 1
     finally:
         requests.get(f"{cluster.urls[0]}/admin/collections",
-                     params={"action": "DELETE", "name": name}, timeout=120)  # fmt: skip
+                     params={"action": "DELETE", "name": name}, timeout=120,
+                     auth=admin_auth())  # fmt: skip
 
 
 def test_failover_reaches_a_live_node_when_the_first_is_gone(cluster: Cluster, shop: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}/solr"
-    index = LogInsightsIndex(f"{dead},{cluster.urls[1]}", retry_attempts=1, timeout=5)
+    index = LogInsightsIndex(
+        f"{dead},{cluster.urls[1]}", retry_attempts=1, timeout=5, account=SOLR_INDEXER
+    )
     assert index.post_documents([document(failed(shop))]).indexed
     index.refresh()
-    query = LogInsightsQuery(f"{dead},{cluster.urls[0]}", timeout=5)
+    query = LogInsightsQuery(f"{dead},{cluster.urls[0]}", timeout=5, account=SOLR_READER)
     answer = query.run({"params": {"q": f"shop:{shop}", "rows": 0}})
     assert answer.ok and answer.json()["response"]["numFound"] == 1

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import (
     CONFIGSET,
+    SOLR_INDEXER,
+    TEST_ACCOUNTS,
     SolrUnderTest,
     free_port,
     past_day,
@@ -187,10 +189,11 @@ def test_solr_stopped_mid_import_every_failure_document_arrives_once(
         configset_dir=CONFIGSET,
         state_dir=tmp_path / "solr",
         heap="512m",
+        accounts=TEST_ACCOUNTS,
     )
     port = free_port()
     running, _ = local.start(mode="standalone", port=port)
-    index = LogInsightsIndex(running.solr_url, retry_attempts=2, timeout=3)
+    index = LogInsightsIndex(running.solr_url, retry_attempts=2, timeout=3, account=SOLR_INDEXER)
     flusher = OutboxFlusher(ledger, index)
     start, end = past_day(hours=2)
     catalog = OrderCatalog.generate(300, seed=15, start=start, end=end, faults=BAD)

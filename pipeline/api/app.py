@@ -37,6 +37,7 @@ from pipeline.errors import (
     ConfigurationError,
     LogInsightsError,
     RefusedQueryError,
+    SolrAccessError,
     SolrUnavailableError,
 )
 from pipeline.ledger import Ledger
@@ -45,6 +46,8 @@ from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
 from pipeline.scrub import remember_secrets, scrub
 from pipeline.search.guard import QueryLimits, guard_request
 from pipeline.settings import Settings
+from pipeline.solr.accounts import SolrRole
+from pipeline.solr.zookeeper import live_nodes
 from pipeline.worker import ImportWorker
 
 CONSOLE_STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
@@ -165,6 +168,8 @@ def create_app(
         allowed_cores=cores,
         timeout=settings.solr_timeout_seconds,
         max_answer_bytes=settings.api_max_response_bytes,
+        account=settings.solr_account(SolrRole.READER),
+        live=live_nodes(settings.zk_host, cores[0]),
     )
     read_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
     admin_tokens = [token.get_secret_value().encode() for token in settings.api_admin_tokens]
@@ -255,7 +260,8 @@ def create_app(
 
     @app.exception_handler(SolrUnavailableError)
     async def solr_down(_: Request, err: Exception) -> JSONResponse:
-        metrics.solr_errors.labels("unavailable").inc()
+        refused = isinstance(err, SolrAccessError)
+        metrics.solr_errors.labels("access" if refused else "unavailable").inc()
         return error_response(503, scrubber(str(err)), headers=retry_after)
 
     @app.exception_handler(LogInsightsError)

@@ -101,6 +101,12 @@ def json_option(command: F) -> F:
     envvar="LOGINSIGHTS_SOLR_URL",
     help="Solr base URL ending in /solr [default: http://127.0.0.1:8983/solr].",
 )
+@click.option(
+    "--zk-host",
+    envvar="LOGINSIGHTS_ZK_HOST",
+    help="SolrCloud's ZooKeeper (host:port[/chroot]): find the live nodes there; --solr-url "
+    "stays the fallback.",
+)
 @click.option("--collection", envvar="LOGINSIGHTS_COLLECTION", help="[default: logInsights]")
 @click.option(
     "--shops-file",
@@ -120,6 +126,7 @@ def json_option(command: F) -> F:
 def main(
     ctx: click.Context,
     solr_url: str | None,
+    zk_host: str | None,
     collection: str | None,
     shops_file: Path | None,
     ledger: Path | None,
@@ -138,6 +145,8 @@ def main(
     overrides: dict[str, Any] = {}
     if solr_url:
         overrides["solr_url"] = solr_url
+    if zk_host:
+        overrides["zk_host"] = zk_host
     if collection:
         overrides["collection"] = collection
     if shops_file:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from pipeline.cli import err_console, json_option, library_errors, main
 from pipeline.settings import Settings
+from pipeline.solr.accounts import SolrRole, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller
 from pipeline.solr.local import LocalSolr
+from pipeline.solr.zookeeper import put_security_json
 
 
 @main.group()
@@ -175,6 +178,96 @@ def solr_stop(settings: Settings, port: int, node_port: int | None) -> None:
     click.echo("stopped" if stopped else f"no local Solr was running on port {port}")
 
 
+@solr.command("secure")
+@click.option("--zk-host", "zk_host", help="Write /security.json into this ZooKeeper "
+              "(host:port[/chroot]) [default: --zk-host of loginsights].")  # fmt: skip
+@click.option("--write", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write security.json to this file (a standalone node's home).")  # fmt: skip
+@click.option("--standalone", is_flag=True, help="Rules for a standalone node (paths only).")
+@json_option
+@click.pass_obj
+@library_errors
+def solr_secure(
+    settings: Settings, zk_host: str | None, path: Path | None, standalone: bool, as_json: bool
+) -> None:
+    """Make Solr ask for credentials: the indexer may only /update logInsights, the reader only
+    /search the allowed cores, the admin everything (security.json, salted hashes only).
+
+    Passwords come from LOGINSIGHTS_SOLR_<INDEXER|READER|ADMIN>_PASSWORD, else the credentials
+    file (generated, 0600, when missing). They are never printed. `solr start` does this itself.
+
+    \b
+    Example:
+      loginsights solr secure --zk-host zookeeper:2181        # before the nodes start
+      loginsights solr secure --standalone --write /var/solr/data/security.json
+    """
+    target = zk_host or settings.zk_host
+    if (target is None) == (path is None):
+        raise click.UsageError("give exactly one of --zk-host or --write")
+    accounts = accounts_or_new(settings.solr_accounts(), settings.credentials_path)
+    security = accounts.security_json(
+        collection=settings.collection,
+        searchable=settings.api_allowed_cores,
+        standalone=standalone,
+    )
+    if path is not None:
+        write_private(path, json.dumps(security, indent=2))
+        where = str(path)
+    else:
+        assert target is not None
+        put_security_json(target, security)
+        where = f"{target} /security.json"
+    users = {account.role.value: account.user for account in accounts}
+    if as_json:
+        click.echo(json.dumps({"written": where, "users": users}))
+    else:
+        click.echo(f"security.json written to {where}; users: " +
+                   ", ".join(f"{role} {user}" for role, user in users.items()))  # fmt: skip
+
+
+@solr.command("credentials")
+@json_option
+@click.pass_obj
+@library_errors
+def solr_credentials(settings: Settings, as_json: bool) -> None:
+    """Say which Solr users loginsights logs in as and where their passwords come from (the
+    environment, or the credentials file of the local Solr); never the passwords themselves.
+
+    \b
+    Example:
+      loginsights solr credentials --json
+    """
+    accounts = settings.solr_accounts()
+    from_env = {
+        SolrRole.INDEXER: settings.solr_indexer_password is not None,
+        SolrRole.READER: settings.solr_reader_password is not None,
+        SolrRole.ADMIN: settings.solr_admin_password is not None,
+    }
+    rows = [
+        {
+            "role": account.role.value,
+            "user": account.user,
+            "passwordFrom": (
+                f"LOGINSIGHTS_SOLR_{account.role.name}_PASSWORD"
+                if from_env[account.role]
+                else str(settings.credentials_path)
+            ),
+        }  # fmt: skip
+        for account in accounts or ()
+    ]
+    if as_json:
+        click.echo(json.dumps({"credentialsFile": str(settings.credentials_path), "users": rows}))
+        return
+    if not rows:
+        click.echo(
+            f"no Solr credentials: none in the environment and no {settings.credentials_path}; "
+            "`loginsights solr start` generates them, or set LOGINSIGHTS_SOLR_*_PASSWORD"
+        )
+        return
+    for row in rows:
+        click.echo(f"{row['role']}: {row['user']} (password from {row['passwordFrom']})")
+
+
 @solr.command("init")
 @click.option(
     "--replication-factor",
@@ -199,7 +292,10 @@ def solr_init(settings: Settings, replicas: int | None, shards: int, as_json: bo
       loginsights --solr-url http://solr1:8983/solr solr init --shards 2 --replication-factor 2
     """
     installer = ConfigsetInstaller(
-        settings.solr_url, configset_dir=settings.configset_dir, collection=settings.collection
+        settings.solr_url,
+        configset_dir=settings.configset_dir,
+        collection=settings.collection,
+        account=settings.solr_account(SolrRole.ADMIN),
     )
     done = installer.install(replication_factor=replicas, shards=shards)
     if as_json:

@@ -22,7 +22,8 @@ from typing import Any
 
 import requests
 
-from pipeline.errors import ConfigurationError, SolrError, SolrUnavailableError
+from pipeline.errors import ConfigurationError, SolrAccessError, SolrError, SolrUnavailableError
+from pipeline.solr.accounts import SolrAccount
 from pipeline.solr.transport import error_for_exception, error_for_response, get_json
 
 
@@ -62,12 +63,15 @@ class ConfigsetInstaller:
         collection: str = "logInsights",
         timeout: float = 60.0,
         session: requests.Session | None = None,
+        account: SolrAccount | None = None,
     ) -> None:
         self.solr_url = solr_url.rstrip("/")
         self.configset_dir = configset_dir
         self.collection = collection
         self._timeout = timeout
         self._session = session or requests.Session()
+        if account is not None:
+            self._session.auth = account.auth
 
     def install(self, *, replication_factor: int | None = None, shards: int = 1) -> Installation:
         info = self._get("admin/info/system", {}, "describe itself")
@@ -195,7 +199,10 @@ class ConfigsetInstaller:
 def wait_until_answering(
     solr_url: str, *, deadline_seconds: float, session: requests.Session | None = None
 ) -> None:
-    """Block until Solr answers /admin/info/system, or raise SolrUnavailableError."""
+    """Block until Solr answers /admin/info/system, or raise SolrUnavailableError.
+
+    A Solr that asks for credentials (401) is answering: that is all this waits for.
+    """
     http = session or requests.Session()
     deadline = time.monotonic() + deadline_seconds
     while True:
@@ -207,6 +214,8 @@ def wait_until_answering(
                 timeout=5,
                 what="answer",
             )
+            return
+        except SolrAccessError:
             return
         except SolrUnavailableError:
             if time.monotonic() > deadline:

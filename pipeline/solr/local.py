@@ -26,6 +26,7 @@ import requests
 
 from pipeline.errors import LocalSolrError, SolrError
 from pipeline.settings import Settings
+from pipeline.solr.accounts import SolrAccounts, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller, Installation, wait_until_answering
 from pipeline.solr.transport import get_json
 
@@ -73,6 +74,9 @@ class LocalSolr:
         java: str = "java",
         maven: str = "mvn",
         heap: str = "1g",
+        accounts: SolrAccounts | None = None,
+        credentials_path: Path | None = None,
+        searchable: tuple[str, ...] = (),
     ) -> None:
         self.launcher_dir = launcher_dir
         self.configset_dir = configset_dir
@@ -82,6 +86,9 @@ class LocalSolr:
         self.java = java
         self.maven = maven
         self.heap = heap
+        self.accounts = accounts
+        self.credentials_path = credentials_path or state_dir / "solr" / "credentials.json"
+        self.searchable = searchable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalSolr:
@@ -91,7 +98,31 @@ class LocalSolr:
             state_dir=settings.state_dir,
             collection=settings.collection,
             auto_delete_period_seconds=settings.auto_delete_period_seconds,
+            accounts=settings.solr_accounts(),
+            credentials_path=settings.credentials_path,
+            searchable=tuple(settings.api_allowed_cores),
         )
+
+    # who may do what ----------------------------------------------------------------------
+
+    def ensure_accounts(self) -> SolrAccounts:
+        """The accounts this Solr asks for: those given, else those kept in the credentials
+        file, else new ones generated into it (0600) on this first start."""
+        self.accounts = accounts_or_new(self.accounts, self.credentials_path)
+        return self.accounts
+
+    def _write_security_json(self, run_dir: Path, mode: str) -> Path:
+        security = self.ensure_accounts().security_json(
+            collection=self.collection, searchable=self.searchable, standalone=mode == "standalone"
+        )
+        path = run_dir / "security.json"
+        write_private(path, json.dumps(security, indent=2))
+        return path
+
+    def _admin_session(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = self.ensure_accounts().admin.auth
+        return session
 
     # building ---------------------------------------------------------------------------
 
@@ -191,7 +222,10 @@ class LocalSolr:
         for url in solr.urls:
             wait_until_answering(url, deadline_seconds=timeout)
         installer = ConfigsetInstaller(
-            solr.solr_url, configset_dir=self.configset_dir, collection=self.collection
+            solr.solr_url,
+            configset_dir=self.configset_dir,
+            collection=self.collection,
+            account=self.ensure_accounts().admin,
         )
         return solr, installer.install(
             replication_factor=(replication_factor or len(solr.urls)) if mode == "cloud" else None,
@@ -264,6 +298,8 @@ class LocalSolr:
             str(run_dir / mode),
             "--ready-file",
             str(ready),
+            "--security-json",
+            str(self._write_security_json(run_dir, mode)),
         ]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
@@ -296,7 +332,7 @@ class LocalSolr:
         solr = self.running(port)
         if solr is None:
             return LocalSolrStatus(port, False, False, None, None, "not running")
-        http = session or requests.Session()
+        http = session or self._admin_session()
         try:
             body = get_json(
                 http,

@@ -12,17 +12,17 @@ import json
 import re
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 from tenacity import (
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential,
 )
 
-from pipeline.errors import SolrError, SolrRequestError, SolrUnavailableError
+from pipeline.errors import SolrAccessError, SolrError, SolrRequestError, SolrUnavailableError
 
 
 class Action(Enum):
@@ -39,6 +39,14 @@ RETRY_POLICY: dict[int | type[Exception], Action] = {
     502: Action.RETRY,
     503: Action.RETRY,
     504: Action.RETRY,
+}
+# Solr's own login (security.json): what the person running loginsights should do about it.
+ACCESS_ADVICE = {
+    401: "it asks for credentials loginsights does not have or got wrong; set "
+    "LOGINSIGHTS_SOLR_<INDEXER|READER|ADMIN>_PASSWORD, or use the credentials file the local Solr "
+    "wrote (`loginsights solr credentials`); what waits is kept and sent once they work",
+    403: "this Solr user may not do that; the indexer may only /update, the reader only /search "
+    "(security.json from `loginsights solr secure`); use the account meant for the task",
 }
 # What Solr says, whatever the status, while a collection cannot take requests for now.
 UNAVAILABLE_MESSAGES = (
@@ -81,6 +89,13 @@ def error_for_response(response: requests.Response, what: str) -> SolrError:
         body = response.text
     message = solr_message(body)
     status = response.status_code
+    if status in ACCESS_ADVICE:
+        return SolrAccessError(
+            f"Solr refused to let loginsights {what} (HTTP {status}): {ACCESS_ADVICE[status]}",
+            url=response.url,
+            status=status,
+            body=body,
+        )
     if action_for_status(status, message) is Action.RETRY:
         return SolrUnavailableError(
             f"Solr failed to {what} (HTTP {status}: {message}); it is retried and, if it "
@@ -108,49 +123,75 @@ def error_for_exception(err: requests.RequestException, url: str, what: str) -> 
 T = TypeVar("T")
 
 
+class LiveNodeSource(Protocol):
+    """Where the current node URLs come from (``pipeline.solr.zookeeper.LiveNodes``)."""
+
+    def urls(self) -> list[str]: ...
+
+
 class SolrNodes:
     """The nodes one Solr answers on: several URLs of a SolrCloud cluster (comma-separated in
-    ``--solr-url``), or one. A request goes to the node that answered last and moves on to the
-    next when that one cannot be reached, so a node's loss costs one failed connection."""
+    ``--solr-url``), or one; with ``live`` (``--zk-host``), the live nodes ZooKeeper names, and
+    the URL list only while ZooKeeper names none. A request goes to the node that answered last
+    and moves on to the next when that one cannot be reached, so a node's loss costs one failed
+    connection."""
 
-    def __init__(self, solr_url: str) -> None:
-        self.urls = [url.strip().rstrip("/") for url in solr_url.split(",") if url.strip()]
-        if not self.urls:
+    def __init__(self, solr_url: str, live: LiveNodeSource | None = None) -> None:
+        self.given = [url.strip().rstrip("/") for url in solr_url.split(",") if url.strip()]
+        self.live = live
+        if not self.given and live is None:
             raise SolrUnavailableError("no Solr URL given; set --solr-url or LOGINSIGHTS_SOLR_URL")
-        self._good = 0
+        self._good = ""
+
+    @property
+    def urls(self) -> list[str]:
+        if self.live is not None:
+            try:
+                return self.live.urls()
+            except SolrUnavailableError:
+                if not self.given:
+                    raise
+        return self.given
 
     @property
     def first(self) -> str:
-        return self.urls[self._good]
+        return self.in_turn()[0]
 
     def in_turn(self) -> list[str]:
         """The nodes, starting with the one that answered last (for callers that await)."""
-        return self.urls[self._good :] + self.urls[: self._good]
+        urls = self.urls
+        start = urls.index(self._good) if self._good in urls else 0
+        return urls[start:] + urls[:start]
 
     def answered(self, url: str) -> None:
-        self._good = self.urls.index(url)
+        self._good = url
 
     def call(self, request: Callable[[str], T]) -> T:
         """``request(base_url)`` on each node in turn until one is reachable."""
         last: SolrUnavailableError | None = None
-        count = len(self.urls)
-        for step in range(count):
-            index = (self._good + step) % count
+        for url in self.in_turn():
             try:
-                result = request(self.urls[index])
+                result = request(url)
+            except SolrAccessError:
+                raise  # every node has the same security.json
             except SolrUnavailableError as err:
                 last = err
                 continue
-            self._good = index
+            self._good = url
             return result
         assert last is not None
         raise last
 
 
+def _worth_retrying(err: BaseException) -> bool:
+    return isinstance(err, SolrUnavailableError) and not isinstance(err, SolrAccessError)
+
+
 def with_retries(call: Callable[[], T], *, attempts: int, max_wait_seconds: float = 8.0) -> T:
-    """Run ``call``, retrying only ``SolrUnavailableError``; the last one is re-raised."""
+    """Run ``call``, retrying only ``SolrUnavailableError`` (refused credentials stay refused
+    within a second: ``SolrAccessError`` is raised at once); the last one is re-raised."""
     retrying = Retrying(
-        retry=retry_if_exception_type(SolrUnavailableError),
+        retry=retry_if_exception(_worth_retrying),
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=0.25, max=max_wait_seconds),
         reraise=True,
@@ -185,7 +226,9 @@ def get_json(
 
 
 __all__ = [
+    "ACCESS_ADVICE",
     "RETRY_POLICY",
+    "LiveNodeSource",
     "SolrNodes",
     "UNAVAILABLE_MESSAGES",
     "Action",

@@ -22,8 +22,12 @@ import org.apache.solr.embedded.JettySolrRunner;
  * by {@code loginsights solr init}, the same way it is done on any other Solr 9. When every node
  * answers, the launcher writes a ready file (one line of JSON) so the Python side knows the ports.
  *
+ * <p>With {@code --security-json FILE} Solr asks for credentials from its first request: the file
+ * (rendered by loginsights, salted hashes only) is put into ZooKeeper before any node starts, or
+ * into the standalone node's home, replacing what was there, so the file is the one truth.
+ *
  * <p>Usage: {@code SolrLauncher --mode cloud|standalone --port P --nodes N --home DIR
- * --ready-file FILE}
+ * --ready-file FILE [--security-json FILE]}
  */
 public final class SolrLauncher {
 
@@ -45,6 +49,7 @@ public final class SolrLauncher {
     int nodes = 1;
     Path home = null;
     Path readyFile = null;
+    Path securityJson = null;
     for (int i = 0; i < args.length; i += 2) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       if (value == null) {
@@ -56,6 +61,7 @@ public final class SolrLauncher {
         case "--nodes" -> nodes = Integer.parseInt(value);
         case "--home" -> home = Path.of(value).toAbsolutePath();
         case "--ready-file" -> readyFile = Path.of(value).toAbsolutePath();
+        case "--security-json" -> securityJson = Path.of(value).toAbsolutePath();
         default -> fail("unknown option " + args[i]);
       }
     }
@@ -69,7 +75,11 @@ public final class SolrLauncher {
     List<String> urls = new ArrayList<>();
     String zkHost = "";
     Runnable shutdown;
+    byte[] security = securityJson == null ? null : Files.readAllBytes(securityJson);
     if ("standalone".equals(mode)) {
+      if (security != null) {
+        Files.write(home.resolve("security.json"), security);
+      }
       JettySolrRunner node = startStandalone(home, port);
       urls.add(node.getBaseUrl().toString());
       shutdown = () -> stopQuietly(node::stop);
@@ -78,7 +88,11 @@ public final class SolrLauncher {
       boolean fresh = !Files.exists(zkDir);
       ZkTestServer zk = new ZkTestServer(zkDir);
       zk.run(fresh);
-      putSolrXmlInZooKeeper(zk);
+      byte[] solrXml = MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML.getBytes(StandardCharsets.UTF_8);
+      putInZooKeeper(zk, "/solr/solr.xml", solrXml, false);
+      if (security != null) {
+        putInZooKeeper(zk, "/solr/security.json", security, true);
+      }
       List<JettySolrRunner> started = new ArrayList<>();
       java.util.Map<Integer, JettySolrRunner> byPort = new java.util.concurrent.ConcurrentHashMap<>();
       for (int i = 0; i < nodes; i++) {
@@ -188,19 +202,22 @@ public final class SolrLauncher {
     watcher.start();
   }
 
-  /** Cloud nodes read solr.xml from ZooKeeper; put it there once, as MiniSolrCloudCluster does. */
-  private static void putSolrXmlInZooKeeper(ZkTestServer zk) throws Exception {
+  /**
+   * Cloud nodes read solr.xml and security.json from ZooKeeper (as MiniSolrCloudCluster does);
+   * solr.xml is put once, security.json every start ({@code replace}).
+   */
+  private static void putInZooKeeper(ZkTestServer zk, String path, byte[] data, boolean replace)
+      throws Exception {
     try (SolrZkClient client =
         new SolrZkClient.Builder()
             .withUrl(zk.getZkHost())
             .withTimeout(30, TimeUnit.SECONDS)
             .withConnTimeOut(30, TimeUnit.SECONDS)
             .build()) {
-      if (!client.exists("/solr/solr.xml", true)) {
-        client.makePath(
-            "/solr/solr.xml",
-            MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML.getBytes(StandardCharsets.UTF_8),
-            true);
+      if (!client.exists(path, true)) {
+        client.makePath(path, data, true);
+      } else if (replace) {
+        client.setData(path, data, true);
       }
     }
   }
