@@ -28,7 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
-from rig import ROOT, failed_attempts, free_port, local_solr
+from rig import ACCOUNTS, ROOT, failed_attempts, free_port, local_solr
 
 from pipeline.documents import failure_document
 from pipeline.indexing import LogInsightsIndex
@@ -39,7 +39,7 @@ SHOPS = [f"bench-shop-{n}" for n in range(20)]
 
 
 def seed(solr_url: str, docs: int) -> None:
-    index = LogInsightsIndex(solr_url)
+    index = LogInsightsIndex(solr_url, account=ACCOUNTS.indexer)
     zone = ZoneInfo("America/New_York")
     attempts = failed_attempts(docs, SHOPS)
     index.post_documents(
@@ -89,9 +89,11 @@ def measure(
 ) -> dict[str, list[tuple[float, float, float]]]:
     """(p50 s, p99 s, requests/s) of each round, straight to Solr and through the API."""
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    reader = ACCOUNTS.reader.auth  # the baseline logs in as the API does
 
     def direct(session: requests.Session, value: dict[str, object]) -> int:
-        return session.post(select, data={"json": compact_json(value)}, timeout=30).status_code
+        form = {"json": compact_json(value)}
+        return session.post(select, data=form, timeout=30, auth=reader).status_code
 
     def through_api(session: requests.Session, value: dict[str, object]) -> int:
         body = json.dumps({"json": value, "coreName": "logInsights"})

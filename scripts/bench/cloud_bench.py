@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
-from rig import ROOT, failed_attempts, free_port
+from rig import ACCOUNTS, ROOT, failed_attempts, free_port
 
 from pipeline.documents import failure_document
 from pipeline.indexing import LogInsightsIndex
@@ -44,6 +44,7 @@ def main() -> None:
             launcher_dir=ROOT / "solr" / "launcher",
             configset_dir=ROOT / "solr" / "configsets" / "logInsights" / "conf",
             state_dir=Path(tempfile.mkdtemp(prefix="loginsights-cloud-bench-")),
+            accounts=ACCOUNTS,
         )
         port = free_port() if nodes == 1 else _two_ports()
         solr, _ = local.start(mode="cloud", nodes=nodes, port=port, shards=shards,
@@ -53,7 +54,8 @@ def main() -> None:
             for version, batch in enumerate(BATCHES, 1):
                 docs = [failure_document(a, ttl="+60DAYS", zone=zone, version=version)
                         for a in attempts]  # fmt: skip
-                index = LogInsightsIndex(",".join(solr.urls), batch_size=batch, timeout=60)
+                index = LogInsightsIndex(",".join(solr.urls), batch_size=batch, timeout=60,
+                                         account=ACCOUNTS.indexer)  # fmt: skip
                 began = time.perf_counter()
                 index.post_documents(docs)
                 rates[batch] = args.docs / (time.perf_counter() - began)
@@ -93,6 +95,7 @@ def _queries(solr_url: str, count: int) -> list[float]:
     mix += [{"params": {"q": "*:*", "fq": f"shop:{shop}"}} for shop in SHOPS]
     mix += [{"params": {"q": "errorMessage:address", "rows": 20}}]
     session, latencies = requests.Session(), []
+    session.auth = ACCOUNTS.reader.auth
     for n in range(count + 20):
         began = time.perf_counter()
         form = {"json": compact_json(mix[n % len(mix)])}

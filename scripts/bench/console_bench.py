@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from rig import failed_attempts, free_port, local_solr
+from rig import ACCOUNTS, failed_attempts, free_port, local_solr
 
 from pipeline.api import create_app
 from pipeline.documents import failure_document
@@ -40,7 +40,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="loginsights-console-bench-"))
     with local_solr(work) as solr_url:
         zone = ZoneInfo("America/New_York")
-        index = LogInsightsIndex(solr_url)
+        index = LogInsightsIndex(solr_url, account=ACCOUNTS.indexer)
         shops = [f"s{n}" for n in range(20)]
         index.post_documents(
             [failure_document(a, ttl="+60DAYS", zone=zone, version=1)

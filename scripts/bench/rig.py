@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.models import FailedAttempt, Platform  # noqa: E402
+from pipeline.solr.accounts import SolrAccounts  # noqa: E402
 from pipeline.solr.local import LocalSolr  # noqa: E402
+
+# Solr asks for credentials in benchmarks as it does for users; children (the CLI, `serve`)
+# inherit them through the environment, as a deployment passes them.
+ACCOUNTS = SolrAccounts.generate()
+for _account in ACCOUNTS:
+    os.environ[f"LOGINSIGHTS_SOLR_{_account.role.name}_PASSWORD"] = _account.auth[1]
 
 TOKEN = "shpat_simulated"
 
@@ -102,6 +109,7 @@ def local_solr(work: Path) -> Iterator[str]:
         launcher_dir=ROOT / "solr" / "launcher",
         configset_dir=ROOT / "solr" / "configsets" / "logInsights" / "conf",
         state_dir=work / "solr",
+        accounts=ACCOUNTS,
     )
     port = free_port()
     solr, _ = local.start(mode="cloud", port=port)

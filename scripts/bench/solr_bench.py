@@ -28,7 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rig import failed_attempts  # noqa: E402
+from rig import ACCOUNTS, failed_attempts  # noqa: E402
 
 from pipeline.documents import failure_document  # noqa: E402
 from pipeline.indexing import LogInsightsIndex  # noqa: E402
@@ -46,6 +46,7 @@ def free_port() -> int:
 
 def raw_update(url: str, documents: list[dict], batch: int) -> None:  # type: ignore[type-arg]
     session = requests.Session()
+    session.auth = ACCOUNTS.indexer.auth  # the baseline logs in as the indexer does
     for start in range(0, len(documents), batch):
         response = session.post(
             f"{url}/update",
@@ -74,6 +75,7 @@ def main() -> None:
         launcher_dir=REPO_ROOT / "solr" / "launcher",
         configset_dir=REPO_ROOT / "solr" / "configsets" / "logInsights" / "conf",
         state_dir=state,
+        accounts=ACCOUNTS,
     )
     local.build()
     port = free_port()
@@ -89,7 +91,9 @@ def main() -> None:
 
     solr, _ = local.start(mode="cloud", port=port)
     try:
-        index = LogInsightsIndex(solr.solr_url, batch_size=args.batch, timeout=60)
+        index = LogInsightsIndex(
+            solr.solr_url, batch_size=args.batch, timeout=60, account=ACCOUNTS.indexer
+        )
         collection_url = index.collection_url
         shop = "bench"
         failures = failed_attempts(args.docs, [shop])
