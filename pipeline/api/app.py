@@ -8,9 +8,7 @@ error maps it to an HTTP status, so every error is JSON shaped like Solr's own
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,12 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.metrics import ApiMetrics
-from pipeline.api.middleware import (
-    ClientGone,
-    MeasuredRequests,
-    PayloadTooLarge,
-    SecurityHeaders,
-    read_bounded,
+from pipeline.api.middleware import MeasuredRequests, SecurityHeaders
+from pipeline.api.solr_query import (
+    SEED_REQUEST,
+    UNAUTHORIZED,
+    SolrQueryEndpoint,
+    SolrQueryFirst,
+    error_response,
 )
 from pipeline.console import ConsoleDeps, console_router
 from pipeline.errors import (
@@ -42,20 +41,15 @@ from pipeline.errors import (
 )
 from pipeline.ledger import Ledger
 from pipeline.models import redact_url
-from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
+from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery
 from pipeline.scrub import remember_secrets, scrub
-from pipeline.search.guard import QueryLimits, guard_request
+from pipeline.search.guard import QueryLimits
 from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrRole
 from pipeline.solr.zookeeper import live_nodes
 from pipeline.worker import ImportWorker
 
 CONSOLE_STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
-
-SEED_REQUEST: dict[str, Any] = {
-    "json": {"params": {"q": "docType:SHOPIFY_ORDER"}},
-    "coreName": DOCUMENTED_CORE,
-}
 
 
 class SolrQueryRequest(BaseModel):
@@ -110,15 +104,6 @@ REQUEST_BODY = {
         },
     }
 }
-
-
-def error_response(
-    status: int, message: str, *, key: str | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    detail: dict[str, Any] = {"code": status, "msg": message}
-    if key is not None:
-        detail["key"] = key
-    return JSONResponse({"error": detail}, status_code=status, headers=headers)
 
 
 def is_loopback(host: str) -> bool:
@@ -196,6 +181,13 @@ def create_app(
         redirect_slashes=False,  # its redirect would take its host from the Host header
     )
     app.state.metrics = metrics
+    endpoint = SolrQueryEndpoint(
+        query=query, cores=cores, limits=limits, tokens=tokens, metrics=metrics,
+        max_body_bytes=settings.api_max_body_bytes,
+        body_timeout_seconds=settings.api_body_timeout_seconds,
+        retry_after_seconds=settings.api_retry_after_seconds,
+    )  # fmt: skip
+    app.add_middleware(SolrQueryFirst, endpoint=endpoint)  # innermost of the three
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MeasuredRequests, metrics=metrics, access_log=access_log)
     app.mount("/static", StaticFiles(directory=CONSOLE_STATIC), name="static")
@@ -215,13 +207,7 @@ def create_app(
     )
 
     def token_matches(credentials: HTTPAuthorizationCredentials | None) -> bool:
-        if not tokens:
-            return True
-        given = credentials.credentials.encode() if credentials else b""
-        matched = False
-        for token in tokens:
-            matched |= hmac.compare_digest(given, token)
-        return matched
+        return endpoint.token_matches(credentials.credentials.encode() if credentials else b"")
 
     async def authenticated(
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
@@ -232,25 +218,7 @@ def create_app(
     @app.exception_handler(_Unauthorized)
     async def unauthorized(_: Request, __: Exception) -> JSONResponse:
         metrics.refused.labels("unauthenticated").inc()
-        return error_response(
-            401,
-            "a bearer token is required: send 'Authorization: Bearer <token>' with one of the "
-            "configured LOGINSIGHTS_API_TOKENS",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-    @app.exception_handler(ClientGone)
-    async def client_gone(_: Request, __: Exception) -> Response:
-        metrics.refused.labels("client_gone").inc()
-        return Response(status_code=408)  # nobody may be left to read it
-
-    @app.exception_handler(PayloadTooLarge)
-    async def too_large(_: Request, __: Exception) -> JSONResponse:
-        metrics.refused.labels("too_large").inc()
-        return error_response(
-            413,
-            f"the request body is over {settings.api_max_body_bytes} bytes; send a smaller query",
-        )
+        return error_response(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RefusedQueryError)
     async def refused(_: Request, err: Exception) -> JSONResponse:
@@ -268,42 +236,9 @@ def create_app(
     async def other_error(_: Request, err: Exception) -> JSONResponse:
         return error_response(400, scrubber(str(err)))
 
-    def query_failed(answer: SolrAnswer) -> JSONResponse:
-        """Solr's 500 for a query it could not run is the caller's 400, not an outage."""
-        metrics.solr_errors.labels("query_failed").inc()
-        return error_response(
-            400,
-            scrubber(
-                f"Solr could not run this query ({answer.reason()}); simplify it: fewer "
-                "nested clauses, fewer terms, a narrower range"
-            ),
-            key="json",
-        )
-
     async def solr_query(request: Request) -> Response:
-        raw = await read_bounded(
-            request, settings.api_max_body_bytes, settings.api_body_timeout_seconds
-        )
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as err:
-            metrics.refused.labels("malformed_json").inc()
-            reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-            return error_response(
-                400,
-                f"the request body is not valid JSON ({reason}); send e.g. "
-                f"{json.dumps(SEED_REQUEST)}",
-                key="(body)",
-            )
-        guarded = guard_request(body, allowed_cores=cores, limits=limits)
-        answer = await query.run(guarded.json, guarded.core)
-        if answer.is_query_failure:
-            return query_failed(answer)
-        if not answer.ok:
-            metrics.solr_errors.labels("refused").inc()
-        return Response(
-            content=answer.text, status_code=answer.status, media_type=answer.content_type
-        )
+        """Reached only past SolrQueryFirst (never for GET or POST): the same answer."""
+        return await endpoint.answer(request.scope, request.receive)
 
     documented: dict[str, Any] = {
         "dependencies": [Depends(authenticated)],

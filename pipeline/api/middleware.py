@@ -11,8 +11,6 @@ import asyncio
 import logging
 import time
 
-from fastapi import Request
-from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api.metrics import ApiMetrics
@@ -29,21 +27,27 @@ class ClientGone(Exception):
     """The caller hung up (or stalled) before its body arrived: nobody is left to answer."""
 
 
-async def read_bounded(request: Request, limit: int, timeout: float) -> bytes:
+async def read_bounded(scope: Scope, receive: Receive, limit: int, timeout: float) -> bytes:
     """The body, at most ``limit`` bytes, within ``timeout`` seconds (one deadline for the whole
     body: no task per chunk)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge
     chunks, size = [], 0
     try:
         async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge
                 chunks.append(chunk)
-    except (ClientDisconnect, TimeoutError) as err:
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError as err:
         raise ClientGone from err
     return b"".join(chunks)
 

@@ -66,8 +66,12 @@ class _Route:
     path: str = PATH
 
 
+_ROUTE = _Route()
+SERVED = ("GET", "POST")
+
+
 class SolrQueryEndpoint:
-    """The endpoint, and the ASGI middleware that serves it before the rest of the app."""
+    """What one request to the path gets, whichever way it came in."""
 
     def __init__(
         self,
@@ -95,30 +99,12 @@ class SolrQueryEndpoint:
             matched |= hmac.compare_digest(given, token)
         return matched
 
-    def serving(self, app: ASGIApp) -> ASGIApp:
-        """``app`` with GET and POST of this path answered here first."""
-
-        async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"] == PATH and scope["method"] in (
-                "GET",
-                "POST",
-            ):
-                scope["route"] = _Route()
-                response = await self.answer(scope, receive)
-                await response(scope, receive, send)
-                return
-            await app(scope, receive, send)
-
-        return dispatch
-
     async def answer(self, scope: Scope, receive: Receive) -> Response:
         if not self.token_matches(bearer_token(scope)):
             self.metrics.refused.labels("unauthenticated").inc()
             return error_response(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
         try:
-            raw = await read_bounded(
-                scope, receive, self.max_body_bytes, self.body_timeout_seconds
-            )
+            raw = await read_bounded(scope, receive, self.max_body_bytes, self.body_timeout_seconds)
             return await self._search(raw)
         except ClientGone:
             self.metrics.refused.labels("client_gone").inc()
@@ -157,7 +143,7 @@ class SolrQueryEndpoint:
         if not answer.ok:
             self.metrics.solr_errors.labels("refused").inc()
         return Response(
-            content=answer.text, status_code=answer.status, media_type=answer.content_type
+            content=answer.body, status_code=answer.status, media_type=answer.content_type
         )
 
     def _query_failed(self, answer: SolrAnswer) -> JSONResponse:
@@ -173,10 +159,27 @@ class SolrQueryEndpoint:
         )
 
 
+class SolrQueryFirst:
+    """ASGI middleware: GET and POST of the path are answered by the endpoint, the rest pass."""
+
+    def __init__(self, app: ASGIApp, endpoint: SolrQueryEndpoint) -> None:
+        self.app, self.endpoint = app, endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] in SERVED:
+            scope["route"] = _ROUTE
+            response = await self.endpoint.answer(scope, receive)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 __all__ = [
     "PATH",
     "SEED_REQUEST",
     "SolrQueryEndpoint",
+    "SolrQueryFirst",
+    "UNAUTHORIZED",
     "bearer_token",
     "error_response",
 ]
