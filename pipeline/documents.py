@@ -29,7 +29,7 @@ from pipeline.models import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.reconcile import ReconciliationReport
+    from pipeline.reports import ReconciliationReport
 
 
 RETRY_ADVICE = re.compile(r"[,;.]?\s*(?:[Tt]hen\s+)?re-import it with `[^`]*`\.?\s*$")

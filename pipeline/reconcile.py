@@ -12,100 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
-
 from pipeline.documents import reconciliation_document
 from pipeline.models import (
-    DocType,
     Platform,
     next_version,
 )
 from pipeline.orders import raw_cancelled, raw_channel, raw_created_at, raw_order_id
+from pipeline.reports import Outcome, Reason, ReasonedOrder, ReconciliationReport
 from pipeline.windows import ImportWindow, plan_windows
-from pipeline.worker import (
-    ALREADY,
-    FAILED,
-    IMPORTED,
-    PAGE_SIZE,
-    UNCHANGED,
-    ImportWorker,
-    pages,
-)
+from pipeline.worker import PAGE_SIZE, ImportWorker, pages
 
 # Beyond this many missing orders, re-listing full pages is cheaper than one call per order.
 FETCH_ONE_BY_ONE_UP_TO = 50
-
-
-class Reason(StrEnum):
-    """Why an order needs a person's (or the importer's) attention."""
-
-    IMPORTED_NOW = "missing_imported_now"
-    FAILED_NOW = "missing_failed_now"
-    CANCELLED_AT_PLATFORM = "cancelled_at_platform_open_in_store"
-    CANCELLED_IN_STORE = "cancelled_in_store_open_at_platform"
-
-
-class ReasonedOrder(BaseModel):
-    order_id: str
-    reason: Reason
-
-
-class ReconciliationReport(BaseModel):
-    """What reconciliation found and did for one shop and span."""
-
-    shop: str
-    platform: str
-    window_start: datetime
-    window_end: datetime
-    at_source: int = 0
-    already_imported: int = 0
-    imported_now: int = 0
-    failed_now: int = 0
-    missing_ids: list[str] = Field(default_factory=list, description="Lacking before this run.")
-    excluded: int = Field(0, description="Left out by the shop's reconcile_exclude rules.")
-    orders: list[ReasonedOrder] = Field(
-        default_factory=list, description="Each order that needs attention, with its reason."
-    )
-    dry_run: bool = False
-    ran_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def missing(self) -> int:
-        return len(self.missing_ids)
-
-    def count(self, reason: Reason) -> int:
-        return sum(1 for order in self.orders if order.reason is reason)
-
-    def by_reason(self) -> dict[str, int]:
-        return {reason.value: self.count(reason) for reason in Reason}
-
-    def summary(self) -> str:
-        verb = "would import" if self.dry_run else "imported now"
-        done = self.missing if self.dry_run else self.imported_now
-        return (
-            f"Reconciliation of {self.shop} ({self.platform}) for orders created "
-            f"{self.window_start:%Y-%m-%d %H:%M:%S} to {self.window_end:%Y-%m-%d %H:%M:%S} UTC: "
-            f"{self.at_source} at the source, {self.already_imported} already imported, "
-            f"{done} {verb}, {self.failed_now} failed now"
-            + (
-                f"; {self.count(Reason.CANCELLED_AT_PLATFORM)} cancelled at the platform but "
-                f"open in the store, {self.count(Reason.CANCELLED_IN_STORE)} cancelled in the "
-                "store but open at the platform"
-                if self.count(Reason.CANCELLED_AT_PLATFORM) or self.count(Reason.CANCELLED_IN_STORE)
-                else ""
-            )
-            + (f"; {self.excluded} excluded" if self.excluded else "")
-            + (
-                f" (search docType:{DocType.for_platform(Platform(self.platform)).value} AND "
-                f"shop:{self.shop} for them)"
-                if self.failed_now
-                else ""
-            )
-        )
 
 
 def reconcile(
@@ -160,13 +81,13 @@ def reconcile(
     for page in pages(_full_orders(worker, span, listed, wanted, cheap), PAGE_SIZE):
         for raw, outcome in zip(page, worker.process_page(page), strict=True):
             order_id = raw_order_id(platform, raw) or ""
-            if outcome == IMPORTED:
+            if outcome is Outcome.IMPORTED:
                 report.imported_now += 1
                 report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.IMPORTED_NOW))
-            elif outcome in (FAILED, UNCHANGED):
+            elif outcome in (Outcome.FAILED, Outcome.FAILED_UNCHANGED):
                 report.failed_now += 1
                 report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.FAILED_NOW))
-            elif outcome == ALREADY:  # imported meanwhile by the running worker
+            elif outcome is Outcome.ALREADY:  # imported meanwhile by the running worker
                 report.already_imported += 1
     worker.flush()
     return _kept(worker, report, ttl)

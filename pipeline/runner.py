@@ -33,10 +33,11 @@ from pipeline.errors import (
 )
 from pipeline.ledger import Lease, Ledger
 from pipeline.outbox import OutboxFlusher
-from pipeline.reconcile import ReconciliationReport, reconcile, reconciliation_due
+from pipeline.reconcile import reconcile, reconciliation_due
+from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named, version_warning
-from pipeline.worker import ImportWorker, WindowReport, open_ledger, worker_for
+from pipeline.worker import ImportWorker, open_ledger, worker_for
 
 log = logging.getLogger(__name__)
 

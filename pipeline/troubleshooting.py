@@ -19,8 +19,9 @@ from typing import Any
 from pipeline.errors import SourceRequestError
 from pipeline.ledger import FailureRecord, Ledger
 from pipeline.orders import Order, OrderStatus, UnmappableOrder, to_order
+from pipeline.reports import Outcome
 from pipeline.scrub import scrub
-from pipeline.worker import ALREADY, FAILED, IMPORTED, ImportWorker
+from pipeline.worker import ImportWorker
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class OrderOutcome:
 
     shop: str
     order_id: str
-    outcome: str
+    outcome: Outcome
     detail: str = ""
     version: int | None = None
 
@@ -40,16 +41,16 @@ def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
     shop = worker.shop.name
     raw = _fetch(worker, order_id)
     if raw is None:
-        return OrderOutcome(shop, order_id, "not found", _not_found(worker, order_id))
+        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(worker, order_id))
     outcome = worker.process(raw, force=True)
     worker.flush()
-    if outcome == IMPORTED:
-        return OrderOutcome(shop, order_id, IMPORTED, "its earlier failure is resolved")
-    if outcome == ALREADY:
+    if outcome is Outcome.IMPORTED:
+        return OrderOutcome(shop, order_id, outcome, "its earlier failure is resolved")
+    if outcome is Outcome.ALREADY:
         return OrderOutcome(
             shop,
             order_id,
-            ALREADY,
+            outcome,
             "already in the order store; use `loginsights refresh` to take the platform's "
             "current state",
         )
@@ -59,7 +60,7 @@ def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
 def _failed(worker: ImportWorker, order_id: str) -> OrderOutcome:
     failure = worker.ledger.failure(worker.shop.name, order_id)
     detail = failure.last_error if failure else ""
-    return OrderOutcome(worker.shop.name, order_id, FAILED, detail)
+    return OrderOutcome(worker.shop.name, order_id, Outcome.FAILED, detail)
 
 
 def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
@@ -69,7 +70,7 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
         return reimport(worker, order_id)
     raw = _fetch(worker, order_id)
     if raw is None:
-        return OrderOutcome(shop, order_id, "not found", _not_found(worker, order_id))
+        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(worker, order_id))
     verdict = worker.judge(raw, order_id, force=True)
     if not isinstance(verdict, Order):
         worker.flush()
@@ -82,7 +83,7 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
         return OrderOutcome(
             shop,
             order_id,
-            "unchanged",
+            Outcome.UNCHANGED,
             f"the platform's state equals version {latest['version']}; nothing to refresh",
             version=int(latest["version"]),
         )
@@ -92,7 +93,7 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
     return OrderOutcome(
         shop,
         order_id,
-        "refreshed",
+        Outcome.REFRESHED,
         f"version {version} is {order.status.value}; version {version - 1} is cancelled and "
         "tagged 'old version'",
         version=version,
@@ -137,7 +138,7 @@ def find_stuck(
             continue
         report.stuck.append(
             OrderOutcome(
-                shop, row["order_id"], "stuck", f"{row['name']} is {state} at the platform"
+                shop, row["order_id"], Outcome.STUCK, f"{row['name']} is {state} at the platform"
             )
         )
         if fix:
@@ -168,7 +169,7 @@ def retry_outstanding(
             continue
         outcome = reimport(worker, failure.order_id)
         report.retried += 1
-        if outcome.outcome in (IMPORTED, ALREADY):
+        if outcome.outcome in (Outcome.IMPORTED, Outcome.ALREADY):
             report.passed += 1
         elif outcome.outcome == "not found":
             report.not_found += 1

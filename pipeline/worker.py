@@ -16,7 +16,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -28,6 +27,7 @@ from pipeline.ledger import Lease, Ledger
 from pipeline.models import DocType, ErrorCode, FailedAttempt
 from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
+from pipeline.reports import Outcome, WindowReport
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, connect
 from pipeline.sources import OrderSource
@@ -35,7 +35,6 @@ from pipeline.windows import ImportWindow, plan_windows, whole_second
 
 log = logging.getLogger(__name__)
 
-IMPORTED, ALREADY, FAILED, UNCHANGED = "imported", "already imported", "failed", "failed, unchanged"
 PAGE_SIZE = 250  # orders stored per transaction
 FIRST_RUN_HOURS = 24  # where a shop with no checkpoint and no start begins, said aloud
 
@@ -91,28 +90,6 @@ def read_ahead(
         abandoned.set()
 
 
-@dataclass
-class WindowReport:
-    window: ImportWindow
-    shop: str = ""
-    seen: int = 0
-    imported: int = 0
-    already: int = 0
-    failed: int = 0
-    unchanged: int = 0
-
-    def count(self, outcome: str) -> None:
-        self.seen += 1
-        if outcome == IMPORTED:
-            self.imported += 1
-        elif outcome == ALREADY:
-            self.already += 1
-        elif outcome == FAILED:
-            self.failed += 1
-        else:
-            self.unchanged += 1
-
-
 class ImportWorker:
     """Imports one shop's orders into the ledger."""
 
@@ -142,7 +119,7 @@ class ImportWorker:
 
     # -- one order ------------------------------------------------------------------------
 
-    def process(self, raw: dict[str, Any], *, force: bool = False) -> str:
+    def process(self, raw: dict[str, Any], *, force: bool = False) -> Outcome:
         """Store or record one order as the platform sent it; returns the outcome.
 
         ``force`` records a failure even when the same payload already failed the same way (a
@@ -150,7 +127,7 @@ class ImportWorker:
         """
         return self.process_page([raw], force=force)[0]
 
-    def process_page(self, raws: list[dict[str, Any]], *, force: bool = False) -> list[str]:
+    def process_page(self, raws: list[dict[str, Any]], *, force: bool = False) -> list[Outcome]:
         """Store or record a page of orders; the good ones are stored in one transaction.
 
         Outcomes come back in the order of ``raws``. A crash in the middle loses at most this
@@ -159,7 +136,7 @@ class ImportWorker:
         platform, shop = self.source.platform, self.shop.name
         ids = [raw_order_id(platform, raw) for raw in raws]
         known = self.ledger.known_order_ids(shop, [i for i in ids if i is not None])
-        outcomes: list[str] = [ALREADY] * len(raws)
+        outcomes: list[Outcome] = [Outcome.ALREADY] * len(raws)
         good: dict[str, tuple[int, Order, dict[str, Any]]] = {}
         for index, (raw, order_id) in enumerate(zip(raws, ids, strict=True)):
             if order_id is not None and (order_id in known or order_id in good):
@@ -176,10 +153,10 @@ class ImportWorker:
             lease=self.lease,
         )
         for order_id, (index, _, _) in good.items():
-            outcomes[index] = IMPORTED if order_id in stored else ALREADY
+            outcomes[index] = Outcome.IMPORTED if order_id in stored else Outcome.ALREADY
         return outcomes
 
-    def judge(self, raw: dict[str, Any], order_id: str | None, force: bool) -> Order | str:
+    def judge(self, raw: dict[str, Any], order_id: str | None, force: bool) -> Order | Outcome:
         """The order, if it may be stored; else its failure is recorded and the outcome given."""
         platform, shop = self.source.platform, self.shop.name
         try:
@@ -202,7 +179,7 @@ class ImportWorker:
         )
         return self._record(attempt, raw, force)
 
-    def _record(self, attempt: FailedAttempt, raw: dict[str, Any], force: bool = False) -> str:
+    def _record(self, attempt: FailedAttempt, raw: dict[str, Any], force: bool = False) -> Outcome:
         transient = attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR)
         recorded = self.ledger.record_failure(
             attempt,
@@ -214,7 +191,7 @@ class ImportWorker:
         )
         if recorded and self.on_failure:
             self.on_failure(attempt)
-        return FAILED if recorded else UNCHANGED
+        return Outcome.FAILED if recorded else Outcome.FAILED_UNCHANGED
 
     def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:
         digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]

@@ -349,7 +349,7 @@ def test_no_request_schemathesis_makes_up_gives_a_5xx(api: str, mode: Generation
 
 def test_metrics_carry_the_in_process_workers_counters(solr: SolrUnderTest) -> None:
     from pipeline.api import ApiMetrics
-    from pipeline.worker import WindowReport
+    from pipeline.reports import WindowReport
 
     metrics = ApiMetrics()
     window = ImportWindow(

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from pipeline.api.metrics import ApiMetrics
 from pipeline.models import ErrorCode, FailedAttempt, Platform
+from pipeline.reports import WindowReport
 from pipeline.runner import ShopPass
 from pipeline.settings import REPO_ROOT
 from pipeline.windows import ImportWindow
-from pipeline.worker import WindowReport
 
 DASHBOARD = REPO_ROOT / "monitoring" / "grafana" / "loginsights.json"
 

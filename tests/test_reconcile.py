@@ -197,7 +197,7 @@ def test_a_day_with_each_kind_of_mismatch_is_reported_by_reason(
 
     from pipeline.documents import reconciliation_document
     from pipeline.ledger.schema import orders as orders_table
-    from pipeline.reconcile import Reason
+    from pipeline.reports import Reason
 
     start, end = past_day(hours=3)
     catalog = OrderCatalog.generate(40, seed=31, start=start, end=end)

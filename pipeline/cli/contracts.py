@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipeline.cli import json_option, library_errors, main
+from pipeline.cli.group import json_option, library_errors, main
 from pipeline.contracts import ARTIFACTS, Contracts
 from pipeline.settings import Settings
 

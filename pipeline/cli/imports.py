@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from pipeline.cli import Moment, json_option, library_errors, main
+from pipeline.cli.group import Moment, json_option, library_errors, main
 from pipeline.contracts import Contracts
 from pipeline.errors import ConfigurationError
+from pipeline.reports import WindowReport
 from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
@@ -26,7 +27,7 @@ from pipeline.simulators import (
     ShopifySimulator,
     ShoplazzaSimulator,
 )
-from pipeline.worker import WindowReport, open_ledger, worker_for
+from pipeline.worker import open_ledger, worker_for
 
 
 def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:

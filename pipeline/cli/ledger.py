@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import create_engine
 
-from pipeline.cli import console, json_option, library_errors, main
+from pipeline.cli.group import console, json_option, library_errors, main
 from pipeline.errors import ConfigurationError
 from pipeline.ledger import Ledger, ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade

@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from pipeline import demo
-from pipeline.cli import console, err_console, json_option, library_errors, main
+from pipeline.cli.group import console, err_console, json_option, library_errors, main
 from pipeline.models import LOG_DOCUMENT_FIELDS
 from pipeline.query import LogInsightsQuery, compact_json, documented_request
 from pipeline.settings import Settings

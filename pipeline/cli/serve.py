@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from pipeline.cli import library_errors, main
+from pipeline.cli.group import library_errors, main
 from pipeline.errors import ConfigurationError
 from pipeline.runner import RunOptions, run_forever, shop_workers
 from pipeline.settings import Settings

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from pipeline.cli import json_option, json_record, library_errors, main
+from pipeline.cli.group import json_option, json_record, library_errors, main
 from pipeline.settings import Settings
 from pipeline.shops import check_shops, load_shops
 

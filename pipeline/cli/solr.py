@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import err_console, json_option, library_errors, main
+from pipeline.cli.group import err_console, json_option, library_errors, main
 from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrRole, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller

@@ -17,7 +17,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from pipeline.cli import (
+from pipeline.cli.group import (
     Moment,
     camel_keys,
     console,
@@ -29,6 +29,7 @@ from pipeline.cli import (
 from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reconcile import reconcile as run_reconciliation
+from pipeline.reports import Outcome
 from pipeline.settings import Settings
 from pipeline.shops import load_shops, shop_named
 from pipeline.troubleshooting import (
@@ -60,7 +61,7 @@ def _outcome(result: OrderOutcome, as_json: bool) -> None:
         click.echo(json_record(result))
     else:
         click.echo(f"{result.shop} order {result.order_id}: {result.outcome}. {result.detail}")
-    if result.outcome in ("failed", "not found"):
+    if result.outcome in (Outcome.FAILED, Outcome.NOT_FOUND):
         sys.exit(1)
 
 

@@ -26,6 +26,7 @@ from pipeline.errors import LogInsightsError, RefusedQueryError, SolrUnavailable
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
 from pipeline.query import AsyncLogInsightsQuery
+from pipeline.reports import Outcome
 from pipeline.scrub import scrub
 from pipeline.search.guard import QueryLimits, guard_request
 from pipeline.troubleshooting import describe_order, refresh, reimport
@@ -237,7 +238,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         for shop, order_id in shown:
             if shop and order_id and not str(order_id).startswith("unidentified"):
                 outcomes.append(await run_in_threadpool(_act, deps, "reimport", shop, order_id))
-        passed = sum(1 for o in outcomes if o["outcome"] in ("imported", "already imported"))
+        passed = sum(1 for o in outcomes if o["outcome"] in (Outcome.IMPORTED, Outcome.ALREADY))
         message = f"retried {len(outcomes)}: {passed} imported, {len(outcomes) - passed} not"
         return with_notice(request, "/", message, q=q, show=show, f=filters)
 
@@ -305,7 +306,7 @@ def _act(deps: ConsoleDeps, action: str, shop: str, order_id: str) -> dict[str, 
         worker = deps.worker_for(shop)
         result = (reimport if action == "reimport" else refresh)(worker, order_id)
     except LogInsightsError as err:
-        return {"outcome": "failed", "detail": scrub(str(err))}
+        return {"outcome": Outcome.FAILED, "detail": scrub(str(err))}
     return {k: (scrub(v) if isinstance(v, str) else v) for k, v in asdict(result).items()}
 
 

@@ -1,0 +1,132 @@
+"""What the pipeline reports, as plain types every layer may import: nothing here imports a
+service, so a module that only needs to know what an outcome or a report looks like never
+pulls in the worker, the ledger or reconciliation to learn it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from pipeline.models import DocType, Platform
+from pipeline.windows import ImportWindow
+
+
+class Outcome(StrEnum):
+    """What happened to one order (the values are what the CLI, the API and the console show)."""
+
+    IMPORTED = "imported"
+    ALREADY = "already imported"
+    FAILED = "failed"
+    FAILED_UNCHANGED = "failed, unchanged"  # failing as before: no new attempt recorded
+    REFRESHED = "refreshed"
+    UNCHANGED = "unchanged"  # a refresh found the platform's state equal to the stored one
+    NOT_FOUND = "not found"
+    STUCK = "stuck"  # in the store as created, though the platform cancelled or fulfilled it
+
+    @property
+    def passed(self) -> bool:
+        """The order is in the order store."""
+        return self in (Outcome.IMPORTED, Outcome.ALREADY, Outcome.REFRESHED, Outcome.UNCHANGED)
+
+
+@dataclass
+class WindowReport:
+    window: ImportWindow
+    shop: str = ""
+    seen: int = 0
+    imported: int = 0
+    already: int = 0
+    failed: int = 0
+    unchanged: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        self.seen += 1
+        if outcome is Outcome.IMPORTED:
+            self.imported += 1
+        elif outcome is Outcome.ALREADY:
+            self.already += 1
+        elif outcome is Outcome.FAILED:
+            self.failed += 1
+        else:
+            self.unchanged += 1
+
+
+class Reason(StrEnum):
+    """Why an order needs a person's (or the importer's) attention."""
+
+    IMPORTED_NOW = "missing_imported_now"
+    FAILED_NOW = "missing_failed_now"
+    CANCELLED_AT_PLATFORM = "cancelled_at_platform_open_in_store"
+    CANCELLED_IN_STORE = "cancelled_in_store_open_at_platform"
+
+
+class ReasonedOrder(BaseModel):
+    order_id: str
+    reason: Reason
+
+
+class ReconciliationReport(BaseModel):
+    """What reconciliation found and did for one shop and span."""
+
+    shop: str
+    platform: str
+    window_start: datetime
+    window_end: datetime
+    at_source: int = 0
+    already_imported: int = 0
+    imported_now: int = 0
+    failed_now: int = 0
+    missing_ids: list[str] = Field(default_factory=list, description="Lacking before this run.")
+    excluded: int = Field(0, description="Left out by the shop's reconcile_exclude rules.")
+    orders: list[ReasonedOrder] = Field(
+        default_factory=list, description="Each order that needs attention, with its reason."
+    )
+    dry_run: bool = False
+    ran_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def missing(self) -> int:
+        return len(self.missing_ids)
+
+    def count(self, reason: Reason) -> int:
+        return sum(1 for order in self.orders if order.reason is reason)
+
+    def by_reason(self) -> dict[str, int]:
+        return {reason.value: self.count(reason) for reason in Reason}
+
+    def summary(self) -> str:
+        verb = "would import" if self.dry_run else "imported now"
+        done = self.missing if self.dry_run else self.imported_now
+        return (
+            f"Reconciliation of {self.shop} ({self.platform}) for orders created "
+            f"{self.window_start:%Y-%m-%d %H:%M:%S} to {self.window_end:%Y-%m-%d %H:%M:%S} UTC: "
+            f"{self.at_source} at the source, {self.already_imported} already imported, "
+            f"{done} {verb}, {self.failed_now} failed now"
+            + (
+                f"; {self.count(Reason.CANCELLED_AT_PLATFORM)} cancelled at the platform but "
+                f"open in the store, {self.count(Reason.CANCELLED_IN_STORE)} cancelled in the "
+                "store but open at the platform"
+                if self.count(Reason.CANCELLED_AT_PLATFORM) or self.count(Reason.CANCELLED_IN_STORE)
+                else ""
+            )
+            + (f"; {self.excluded} excluded" if self.excluded else "")
+            + (
+                f" (search docType:{DocType.for_platform(Platform(self.platform)).value} AND "
+                f"shop:{self.shop} for them)"
+                if self.failed_now
+                else ""
+            )
+        )
+
+
+__all__ = [
+    "Outcome",
+    "Reason",
+    "ReasonedOrder",
+    "ReconciliationReport",
+    "WindowReport",
+]
