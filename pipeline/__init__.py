@@ -9,6 +9,7 @@ from pipeline.errors import (
     InvalidDocumentError,
     LocalSolrError,
     LogInsightsError,
+    SolrAccessError,
     SolrError,
     SolrRequestError,
     SolrUnavailableError,
@@ -16,6 +17,7 @@ from pipeline.errors import (
 from pipeline.indexing import IndexReport, LogInsightsIndex, RefusedDocument
 from pipeline.models import LOG_DOCUMENT_FIELDS, DocType, ErrorCode, FailedAttempt, Platform
 from pipeline.query import LogInsightsQuery, SolrAnswer, documented_request
+from pipeline.reports import Outcome, ReconciliationReport, WindowReport
 from pipeline.settings import Settings
 
 __all__ = [
@@ -30,12 +32,16 @@ __all__ = [
     "LogInsightsError",
     "LogInsightsIndex",
     "LogInsightsQuery",
+    "Outcome",
     "Platform",
+    "ReconciliationReport",
     "RefusedDocument",
     "Settings",
+    "SolrAccessError",
     "SolrAnswer",
     "SolrError",
     "SolrRequestError",
     "SolrUnavailableError",
+    "WindowReport",
     "documented_request",
 ]

@@ -533,3 +533,19 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# -- the fast tier: `pytest -m "not slow"` runs what needs no server ----------------------
+
+SERVER_FIXTURES = {"solr", "standalone_solr", "postgres_url", "browser", "cluster", "console",
+                   "index", "log_query", "settings", "flusher", "other_collection"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs real Solr, PostgreSQL or a browser is ``slow``; the rest is the fast
+    tier (pure modules and in-process simulators), for the edit-test loop."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & SERVER_FIXTURES or params.get("ledger") == "postgresql":
+            item.add_marker(pytest.mark.slow)

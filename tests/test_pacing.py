@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import past_day, simulator
 from pydantic import SecretStr
 
@@ -61,6 +62,7 @@ def test_sfcc_load_shedding_halves_the_pace_and_it_recovers() -> None:
     assert action_for(503, {}).value == "retry"
 
 
+@pytest.mark.slow
 def test_a_default_bucket_shop_gets_no_429_over_2000_orders(shop: str) -> None:
     start, end = past_day(hours=4)
     catalog = OrderCatalog.generate(2000, seed=5, start=start, end=end)

@@ -96,6 +96,7 @@ def test_a_graphql_failure_document_keeps_seed_000s_shape(shop: str) -> None:
     assert doc["shopifyOrderName"].startswith("#") and doc["orderCreatedDate"].isdigit()
 
 
+@pytest.mark.slow
 def test_steady_work_is_never_throttled_and_uses_the_bucket(shop: str) -> None:
     start, end = past_day(hours=3)
     catalog = OrderCatalog.generate(150, seed=5, start=start, end=end)
@@ -110,6 +111,7 @@ def test_steady_work_is_never_throttled_and_uses_the_bucket(shop: str) -> None:
     assert source.cost.waited_seconds > 0, "the bucket was spent and waited for, not hit"
 
 
+@pytest.mark.slow
 def test_a_forced_throttled_waits_for_the_bucket_and_recovers(shop: str) -> None:
     start, end = past_day(hours=1)
     catalog = OrderCatalog.generate(40, seed=6, start=start, end=end)
@@ -134,6 +136,7 @@ def test_a_window_older_than_60_days_without_read_all_orders_says_which_scope(sh
         assert len(list(graphql_source(sim, shop).list_orders(old))) == 10
 
 
+@pytest.mark.slow
 def test_reconciliation_of_a_20k_order_day_lists_ids_in_bulk(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
     start, end = past_day(hours=24)
     catalog = OrderCatalog.generate(20_000, seed=8, start=start, end=end)
@@ -157,6 +160,7 @@ def test_reconciliation_of_a_20k_order_day_lists_ids_in_bulk(tmp_path, shop: str
     assert report.imported_now == 0
 
 
+@pytest.mark.slow
 def test_a_small_day_is_listed_by_paged_id_queries(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
     start, end = past_day(hours=24)
     catalog = OrderCatalog.generate(300, seed=9, start=start, end=end)

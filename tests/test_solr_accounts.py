@@ -275,6 +275,7 @@ def test_zookeeper_names_the_live_nodes_hosting_logInsights(solr: SolrUnderTest)
     assert node_url("solr-2.example:8983_") == "http://solr-2.example:8983"
 
 
+@pytest.mark.slow
 def test_an_unreachable_zookeeper_is_named_in_the_error() -> None:
     from pipeline.errors import SolrUnavailableError
 

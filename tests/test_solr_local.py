@@ -69,6 +69,7 @@ def test_init_is_idempotent(solr: SolrUnderTest) -> None:
     assert again.mode == solr.mode
 
 
+@pytest.mark.slow
 def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
     tmp_path: Path, shop: str
 ) -> None:
@@ -104,6 +105,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
         local.stop(port)
 
 
+@pytest.mark.slow
 def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, shop: str) -> None:
     local = local_solr(tmp_path)
     port = free_port(2)

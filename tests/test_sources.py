@@ -106,6 +106,7 @@ def test_sfcc_bad_client_secret_is_a_clear_configuration_error() -> None:
     assert "NOT_THE_SECRET" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_sfcc_reads_on_past_the_10000_deep_offset_limit() -> None:
     orders = OrderCatalog.generate(10_500, seed=22, start=T0, end=T0 + timedelta(hours=2))
     with simulator(Platform.SFCC, orders) as sim:
@@ -159,6 +160,7 @@ def test_sfcc_token_carries_the_tenant_scope_and_is_renewed_mid_window() -> None
     assert issued >= 1
 
 
+@pytest.mark.slow
 def test_sfcc_expired_token_mid_window_is_renewed_on_401() -> None:
     orders = catalog()
     with simulator(Platform.SFCC, orders, token_ttl_seconds=0.3,
@@ -235,6 +237,7 @@ def test_shoplazza_unsupported_version_is_a_clear_error() -> None:
         ShoplazzaSource("shop-a", "http://127.0.0.1:9", SecretStr("x"), api_version="2019-01")
 
 
+@pytest.mark.slow
 def test_shoplazza_default_bucket_is_paced_without_429s() -> None:
     from pipeline.sources.pacing import LeakyBucket
     from pipeline.sources.shoplazza import ShoplazzaSource

@@ -181,6 +181,7 @@ def test_a_429_storm_is_waited_out_honouring_retry_after(
     assert ledger.count_orders(shop) == 300
 
 
+@pytest.mark.slow
 def test_solr_stopped_mid_import_every_failure_document_arrives_once(
     ledger: Ledger, tmp_path: Path, shop: str
 ) -> None:
@@ -269,6 +270,7 @@ def test_a_worker_killed_mid_window_resumes_to_exactly_the_source_set(
         assert final.checkpoint(shop) is not None
 
 
+@pytest.mark.slow
 def test_an_sfcc_window_of_12000_orders_is_split_and_fully_imported(
     ledger: Ledger, shop: str
 ) -> None:

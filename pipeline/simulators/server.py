@@ -93,7 +93,10 @@ class SimulatorServer:
         self._started = time.monotonic()
         self._serving = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.platform}-simulator", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
+            name=f"{self.platform}-simulator",
+            daemon=True,
         )
         self._thread.start()
         return self
