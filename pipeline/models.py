@@ -12,11 +12,11 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.scrub import scrub
+from pipeline.scrub import SECRET_PARAMETERS, scrub
 
 #: The documented fields of a log document (seed 000), in the documented order.
 LOG_DOCUMENT_FIELDS: tuple[str, ...] = (
@@ -67,6 +67,17 @@ _UNIT = r"(?:YEARS?|MONTHS?|DAYS?|DATE|HOURS?|MINUTES?|SECONDS?|MILLIS?|MILLISEC
 _TTL = re.compile(rf"^\+\d+{_UNIT}(?:[+-]\d+{_UNIT}|/{_UNIT})*$")
 
 
+def validate_time_zone(value: str) -> str:
+    """An IANA zone this machine knows, or a ValueError saying what to write instead."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as America/New_York"
+        ) from err
+    return value
+
+
 def validate_ttl(ttl: str) -> str:
     """Refuse a ttl that Solr's DocExpirationUpdateProcessorFactory would reject or misread."""
     if not _TTL.match(ttl):
@@ -75,24 +86,6 @@ def validate_ttl(ttl: str) -> str:
             "number and a unit, for example '+60DAYS' or '+12HOURS'"
         )
     return ttl
-
-
-# Query parameters that carry a secret in shop URLs (Shopify's order_status_url has `key`).
-SECRET_PARAMETERS = frozenset(
-    {
-        "key",
-        "token",
-        "access_token",
-        "api_key",
-        "apikey",
-        "client_secret",
-        "secret",
-        "password",
-        "signature",
-        "sig",
-        "code",
-    }
-)
 
 
 def redact_url(url: str) -> str:
@@ -209,5 +202,6 @@ __all__ = [
     "next_version",
     "redact_url",
     "solr_time",
+    "validate_time_zone",
     "validate_ttl",
 ]

@@ -18,9 +18,13 @@ import threading
 from collections.abc import Iterable
 
 REDACTED = "[redacted]"
-_SECRET_QUERY_NAMES = (
-    r"key|token|access_token|api_key|apikey|password|passwd|secret|client_secret|signature|sig"
-)
+# Query parameters that carry a secret (Shopify's order_status_url has `key`): emptied in URLs
+# (models.redact_url) and in any text (below). The one list of them.
+SECRET_PARAMETERS = frozenset(
+    {"key", "token", "access_token", "api_key", "apikey", "client_secret", "secret", "password",
+     "passwd", "signature", "sig", "code"}
+)  # fmt: skip
+_SECRET_QUERY_NAMES = "|".join(re.escape(name) for name in sorted(SECRET_PARAMETERS, key=len)[::-1])
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # user:password@host in any URL
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@'\"]+:[^/\s@'\"]*@"), rf"\1{REDACTED}@"),
@@ -126,6 +130,7 @@ def scrub_log_handlers(logger: logging.Logger | None = None) -> None:
 __all__ = [
     "REDACTED",
     "SCRUBBER",
+    "SECRET_PARAMETERS",
     "Scrubber",
     "ScrubbingFilter",
     "printable",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipeline.contracts import default_contracts_dir
-from pipeline.models import DocType, validate_ttl
+from pipeline.models import DocType, validate_time_zone, validate_ttl
 from pipeline.solr.accounts import (
     DEFAULT_USERS,
     SolrAccount,
@@ -147,13 +146,7 @@ class Settings(BaseSettings):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as America/New_York"
-            ) from err
-        return value
+        return validate_time_zone(value)
 
     @field_validator("ttl_by_doc_type")
     @classmethod

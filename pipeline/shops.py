@@ -29,7 +29,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
@@ -42,7 +41,7 @@ from pydantic import (
 )
 
 from pipeline.errors import ConfigurationError
-from pipeline.models import Platform, validate_ttl
+from pipeline.models import Platform, validate_time_zone, validate_ttl
 from pipeline.scrub import remember_secrets
 from pipeline.sources import OrderSource
 from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, CallBudget, LeakyBucket, LoadShedding
@@ -104,11 +103,7 @@ class ShopConfig(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}; use e.g. America/New_York") from err
-        return value
+        return validate_time_zone(value)
 
     @field_validator("ttl")
     @classmethod

@@ -10,8 +10,6 @@ the window; storing is idempotent, so nothing is imported twice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import queue
 import threading
@@ -23,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.errors import ConfigurationError, WorkerStopped
 from pipeline.indexing import LogInsightsIndex
-from pipeline.ledger import Lease, Ledger
+from pipeline.ledger import Lease, Ledger, payload_hash
 from pipeline.models import DocType, ErrorCode, FailedAttempt
 from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
@@ -194,7 +192,7 @@ class ImportWorker:
         return Outcome.FAILED if recorded else Outcome.FAILED_UNCHANGED
 
     def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:
-        digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+        digest = payload_hash(raw)[:16]
         key = order_id or f"unidentified-{digest}"
         return FailedAttempt(
             platform=self.source.platform,
