@@ -16,24 +16,5 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     solr,
     troubleshoot,
 )
-from pipeline.cli.group import (
-    Moment,
-    camel_keys,
-    console,
-    err_console,
-    json_option,
-    json_record,
-    library_errors,
-    main,
-)
-
-__all__ = [
-    "Moment",
-    "camel_keys",
-    "console",
-    "err_console",
-    "json_option",
-    "json_record",
-    "library_errors",
-    "main",
-]
+from pipeline.cli.group import *  # noqa: F403  (main and what every command shares)
+from pipeline.cli.group import __all__ as __all__
