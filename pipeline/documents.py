@@ -15,6 +15,7 @@ stamped by Solr's update chain, not here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 from pipeline.models import (
     DocType,
     FailedAttempt,
+    RenderFailure,
     human_time,
     log_document_id,
     redact_url,
@@ -33,6 +35,31 @@ if TYPE_CHECKING:
 
 
 RETRY_ADVICE = re.compile(r"[,;.]?\s*(?:[Tt]hen\s+)?re-import it with `[^`]*`\.?\s*$")
+
+
+def failure_renderer(ttl: str | Callable[[DocType], str], zone: ZoneInfo) -> RenderFailure:
+    """``failure_document`` with a deployment's (or a shop's) ttl and zone bound: what the ledger
+    is handed to render the documents it queues."""
+
+    def render(
+        attempt: FailedAttempt,
+        *,
+        version: int,
+        first_attempted_at: datetime | None = None,
+        attempts: int = 1,
+        resolved_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        return failure_document(
+            attempt,
+            ttl=ttl if isinstance(ttl, str) else ttl(attempt.doc_type),
+            zone=zone,
+            version=version,
+            first_attempted_at=first_attempted_at,
+            attempts=attempts,
+            resolved_at=resolved_at,
+        )
+
+    return render
 
 
 def failure_document(
@@ -103,4 +130,4 @@ def reconciliation_document(
     }
 
 
-__all__ = ["failure_document", "reconciliation_document"]
+__all__ = ["failure_renderer", "failure_document", "reconciliation_document"]

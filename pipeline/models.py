@@ -11,6 +11,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,6 +87,21 @@ def validate_ttl(ttl: str) -> str:
             "number and a unit, for example '+60DAYS' or '+12HOURS'"
         )
     return ttl
+
+
+class RenderFailure(Protocol):
+    """Renders an order's failure document from the ledger's facts (``pipeline.documents``
+    makes one with ``failure_renderer``): the ledger is handed it and never imports documents."""
+
+    def __call__(
+        self,
+        attempt: FailedAttempt,
+        *,
+        version: int,
+        first_attempted_at: datetime | None = None,
+        attempts: int = 1,
+        resolved_at: datetime | None = None,
+    ) -> dict[str, Any]: ...
 
 
 def redact_url(url: str) -> str:
@@ -197,6 +213,7 @@ __all__ = [
     "ErrorCode",
     "FailedAttempt",
     "Platform",
+    "RenderFailure",
     "human_time",
     "log_document_id",
     "next_version",

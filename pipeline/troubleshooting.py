@@ -87,7 +87,7 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
             f"the platform's state equals version {latest['version']}; nothing to refresh",
             version=int(latest["version"]),
         )
-    resolved = worker.ledger.resolution_document(shop, order_id, ttl=worker.ttl, zone=worker.zone)
+    resolved = worker.ledger.resolution_document(shop, order_id, render=worker.render)
     version = worker.ledger.refresh_order(order, raw, resolved_document=resolved)
     worker.flush()
     return OrderOutcome(

@@ -19,6 +19,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipeline.documents import failure_renderer
 from pipeline.errors import ConfigurationError, WorkerStopped
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Lease, Ledger, payload_hash
@@ -108,6 +109,7 @@ class ImportWorker:
         self.ledger = ledger
         self.ttl = shop.ttl or ttl
         self.zone = ZoneInfo(time_zone)
+        self.render = failure_renderer(self.ttl, self.zone)
         self.flusher = flusher
         self.stop = stop or threading.Event()
         self.clock = clock
@@ -146,8 +148,7 @@ class ImportWorker:
                 outcomes[index] = verdict
         stored = self.ledger.store_orders(
             [(order, raw) for _, order, raw in good.values()],
-            ttl=self.ttl,
-            zone=self.zone,
+            render=self.render,
             lease=self.lease,
         )
         for order_id, (index, _, _) in good.items():
@@ -182,8 +183,7 @@ class ImportWorker:
         recorded = self.ledger.record_failure(
             attempt,
             payload=raw,
-            ttl=self.ttl,
-            zone=self.zone,
+            render=self.render,
             retry_unchanged=force or transient,
             lease=self.lease,
         )

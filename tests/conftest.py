@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from pipeline.documents import failure_renderer
 from pipeline.indexing import LogInsightsIndex
 from pipeline.models import FailedAttempt, Platform
 from pipeline.query import LogInsightsQuery
@@ -254,7 +255,7 @@ def record_seed_failure(
     )
     with tempfile.TemporaryDirectory() as folder, Ledger(Path(folder) / "l.sqlite3") as ledger:
         ledger.record_failures(
-            [attempt], ttl_for=lambda _: "+60DAYS", zone=ZoneInfo("America/New_York")
+            [attempt], render=failure_renderer("+60DAYS", ZoneInfo("America/New_York"))
         )
         report = OutboxFlusher(ledger, index).flush()
     assert report.posted == 1, report

@@ -26,6 +26,7 @@ from conftest import (
 )
 
 from pipeline.api import create_app
+from pipeline.documents import failure_renderer
 from pipeline.ledger import Ledger
 from pipeline.models import Platform
 from pipeline.outbox import OutboxFlusher
@@ -257,7 +258,7 @@ def test_only_web_links_are_links_and_story_links_encode_the_id(
         order_created_at=datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC")),
         error_message="planted", site="javascript:alert(document.cookie)",
     )  # fmt: skip
-    ledger.record_failures([attempt], ttl_for=lambda _: "+60DAYS", zone=ZoneInfo("UTC"))
+    ledger.record_failures([attempt], render=failure_renderer("+60DAYS", ZoneInfo("UTC")))
     OutboxFlusher(ledger, LogInsightsIndex(solr.url, account=SOLR_INDEXER)).flush()
     cookies = login_cookies(console, READ)
     page = requests.get(console.url, params={"q": "errorMessage:planted"}, cookies=cookies,

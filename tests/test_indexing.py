@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import SolrUnderTest, free_port, select, wait_for
 
-from pipeline.documents import failure_document
+from pipeline.documents import failure_document, failure_renderer
 from pipeline.errors import SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
@@ -33,7 +33,7 @@ def store(tmp_path: Path) -> Iterator[Ledger]:
 
 def record(index: LogInsightsIndex, store: Ledger, attempts: list[FailedAttempt]) -> FlushReport:
     """As the worker records failures: facts in the ledger, documents through the outbox."""
-    store.record_failures(attempts, ttl_for=lambda _: "+60DAYS", zone=ZONE)
+    store.record_failures(attempts, render=failure_renderer("+60DAYS", ZONE))
     return OutboxFlusher(store, index).flush()
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pipeline.documents import failure_renderer
 from pipeline.ledger import Ledger
 from pipeline.models import ErrorCode, FailedAttempt, Platform
 from pipeline.orders import to_order
 from pipeline.simulators import OrderCatalog, ShopifySimulator
 
 ZONE = ZoneInfo("America/New_York")
+RENDER = failure_renderer("+60DAYS", ZONE)
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -28,9 +30,7 @@ def attempt(message: str = "no address", at: datetime = T0) -> FailedAttempt:
 
 
 def record(ledger: Ledger, failed: FailedAttempt, payload: dict, retry: bool = False) -> bool:  # type: ignore[type-arg]
-    return ledger.record_failure(
-        failed, payload=payload, ttl="+60DAYS", zone=ZONE, retry_unchanged=retry
-    )
+    return ledger.record_failure(failed, payload=payload, render=RENDER, retry_unchanged=retry)
 
 
 def test_a_failure_and_its_log_document_are_written_together(ledger: Ledger) -> None:
@@ -70,17 +70,17 @@ def test_a_success_resolves_the_failure_document(ledger: Ledger) -> None:
     raw = sim.render(sim_order)
     sim.stop()
     order = to_order(Platform.SHOPIFY, "shop-a", {**raw, "id": 5500000000000})
-    resolved = ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE)
+    resolved = ledger.resolution_document("shop-a", order.order_id, render=RENDER)
     assert resolved is not None and resolved["resolved"] is True
-    assert ledger.store_orders([(order, raw)], ttl="+60DAYS", zone=ZONE) == {order.order_id}
-    assert ledger.store_orders([(order, raw)], ttl="+60DAYS", zone=ZONE) == set(), (
+    assert ledger.store_orders([(order, raw)], render=RENDER) == {order.order_id}
+    assert ledger.store_orders([(order, raw)], render=RENDER) == set(), (
         "storing again changes nothing"
     )
     failure = ledger.failure("shop-a", order.order_id)
     assert failure is not None and failure.resolved_at is not None
     assert ledger.failures("shop-a") == []
     assert [r.document["resolved"] for r in ledger.outbox_batch(10)] == [False, True]
-    assert ledger.resolution_document("shop-a", order.order_id, ttl="+60DAYS", zone=ZONE) is None
+    assert ledger.resolution_document("shop-a", order.order_id, render=RENDER) is None
 
 
 def test_a_page_of_orders_is_stored_once_each(ledger: Ledger) -> None:
@@ -90,8 +90,8 @@ def test_a_page_of_orders_is_stored_once_each(ledger: Ledger) -> None:
     sim.stop()
     orders = [(to_order(Platform.SHOPIFY, "shop-a", raw), raw) for raw in raws]
     first_id = orders[0][0].order_id
-    assert ledger.store_orders(orders[:1], ttl="+60DAYS", zone=ZONE) == {first_id}
-    stored = ledger.store_orders([*orders, orders[1]], ttl="+60DAYS", zone=ZONE)
+    assert ledger.store_orders(orders[:1], render=RENDER) == {first_id}
+    stored = ledger.store_orders([*orders, orders[1]], render=RENDER)
     assert stored == {orders[1][0].order_id, orders[2][0].order_id}
     assert ledger.count_orders("shop-a") == 3
     assert ledger.known_order_ids("shop-a", [o.order_id for o, _ in orders] + ["nope"]) == {
@@ -201,7 +201,7 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
     assert fresh is not None
     with pytest.raises(LeaseLostError):
         ledger.record_failure(
-            attempt(), payload={"id": 1}, ttl="+60DAYS", zone=ZONE, retry_unchanged=False,
+            attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
             lease=stale,
         )  # fmt: skip
     with pytest.raises(LeaseLostError):

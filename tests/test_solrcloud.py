@@ -27,6 +27,7 @@ from conftest import (
 )
 from test_indexing import document, failed
 
+from pipeline.documents import failure_renderer
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import LOG_DOCUMENT_FIELDS, ErrorCode
@@ -91,12 +92,12 @@ def test_node_loss_during_an_import_loses_no_failure_document(
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         flusher = OutboxFlusher(ledger, index)
         first = [failed(shop, str(n)) for n in range(100)]
-        ledger.record_failures(first, ttl_for=lambda _: "+60DAYS", zone=ZONE)
+        ledger.record_failures(first, render=failure_renderer("+60DAYS", ZONE))
         assert flusher.flush().posted == 100
         cluster.local.stop_node(cluster.port, cluster.port + 1)
         try:
             later = [failed(shop, str(n)) for n in range(100, 200)]
-            ledger.record_failures(later, ttl_for=lambda _: "+60DAYS", zone=ZONE)
+            ledger.record_failures(later, render=failure_renderer("+60DAYS", ZONE))
             wait_for(lambda: flusher.flush().waiting == 0, seconds=60, interval=1)
             assert ledger.outbox_counts() == (0, 0), "the outbox replayed what was refused"
             query = LogInsightsQuery(cluster.both, timeout=5, account=SOLR_READER)

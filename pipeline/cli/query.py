@@ -12,6 +12,7 @@ from rich.table import Table
 
 from pipeline import demo
 from pipeline.cli.group import console, err_console, json_option, library_errors, main
+from pipeline.documents import failure_renderer
 from pipeline.models import LOG_DOCUMENT_FIELDS
 from pipeline.query import LogInsightsQuery, compact_json, documented_request
 from pipeline.settings import Settings
@@ -106,9 +107,8 @@ def demo_command(settings: Settings, as_json: bool) -> None:
     attempts = demo.sample_failed_attempts()
     ledger, flusher = open_ledger(settings)
     with ledger:
-        recorded = ledger.record_failures(
-            attempts, ttl_for=settings.ttl_for, zone=ZoneInfo(settings.time_zone)
-        )
+        render = failure_renderer(settings.ttl_for, ZoneInfo(settings.time_zone))
+        recorded = ledger.record_failures(attempts, render=render)
         report = flusher.flush()
     result = {"recorded": recorded, "posted": report.posted, "refused": report.refused,
               "waiting": report.waiting, "solrDown": report.solr_down}  # fmt: skip

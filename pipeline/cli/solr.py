@@ -325,13 +325,13 @@ def solr_reindex(settings: Settings, as_json: bool) -> None:
     """
     from zoneinfo import ZoneInfo
 
+    from pipeline.documents import failure_renderer
     from pipeline.worker import open_ledger
 
     ledger, flusher = open_ledger(settings)
     with ledger, err_console.status("queueing every failure document again…"):
-        queued = ledger.requeue_all_documents(
-            ttl_for=settings.ttl_for, zone=ZoneInfo(settings.time_zone)
-        )
+        render = failure_renderer(settings.ttl_for, ZoneInfo(settings.time_zone))
+        queued = ledger.requeue_all_documents(render=render)
         report = flusher.flush()
     result = {"queued": queued, "posted": report.posted, "waiting": report.waiting,
               "refused": report.refused}  # fmt: skip

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -29,6 +28,7 @@ from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
 from pipeline.ledger.schema import orders
+from pipeline.models import RenderFailure
 from pipeline.orders.model import Order
 
 
@@ -39,8 +39,7 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
         self,
         entries: Sequence[tuple[Order, dict[str, Any]]],
         *,
-        ttl: str,
-        zone: ZoneInfo,
+        render: RenderFailure,
         lease: Lease | None = None,
     ) -> set[str]:
         """Store a page of good orders (version 1) in one transaction, and mark their earlier
@@ -70,7 +69,7 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
             self._insert_orders(db, rows)
             for order, _ in entries:
                 if order.order_id in stored and order.order_id in failing:
-                    document = resolved_document(failing[order.order_id], ttl=ttl, zone=zone)
+                    document = resolved_document(failing[order.order_id], render=render)
                     self._resolve(db, order, document)
         return stored
 

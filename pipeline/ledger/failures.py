@@ -4,20 +4,18 @@ history of every attempt; each write queues the order's log document in the same
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, select, update
 
-from pipeline.documents import failure_document
 from pipeline.ledger.base import LedgerBase, payload_hash
 from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.schema import attempts as attempts_table
 from pipeline.ledger.schema import failures
-from pipeline.models import DocType, FailedAttempt, next_version
+from pipeline.models import FailedAttempt, RenderFailure, next_version
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,7 @@ class FailureLog(ShopLeases, LedgerBase):
         attempt: FailedAttempt,
         *,
         payload: dict[str, Any] | None,
-        ttl: str,
-        zone: ZoneInfo,
+        render: RenderFailure,
         retry_unchanged: bool,
         lease: Lease | None = None,
     ) -> bool:
@@ -84,14 +81,7 @@ class FailureLog(ShopLeases, LedgerBase):
             )
             attempts = (row["attempts"] if row is not None else 0) + 1
             version = next_version(row["doc_version"] if row is not None else None)
-            document = failure_document(
-                attempt,
-                ttl=ttl,
-                zone=zone,
-                version=version,
-                first_attempted_at=first,
-                attempts=attempts,
-            )
+            document = render(attempt, version=version, first_attempted_at=first, attempts=attempts)
             values = {
                 "shop": attempt.shop,
                 "order_id": attempt.order_id,
@@ -133,8 +123,7 @@ class FailureLog(ShopLeases, LedgerBase):
         self,
         attempts: Sequence[FailedAttempt],
         *,
-        ttl_for: Callable[[DocType], str],
-        zone: ZoneInfo,
+        render: RenderFailure,
     ) -> int:
         """Record attempts made elsewhere (the demo, benchmarks, tests) as the worker does:
         facts here, documents queued in the outbox. Returns how many were recorded."""
@@ -142,16 +131,13 @@ class FailureLog(ShopLeases, LedgerBase):
             self.record_failure(
                 attempt,
                 payload=None,
-                ttl=ttl_for(attempt.doc_type),
-                zone=zone,
+                render=render,
                 retry_unchanged=True,
             )
             for attempt in attempts
         )
 
-    def requeue_all_documents(
-        self, *, ttl_for: Callable[[DocType], str], zone: ZoneInfo, batch: int = 1000
-    ) -> int:
+    def requeue_all_documents(self, *, render: RenderFailure, batch: int = 1000) -> int:
         """Queue every failing or resolved order's document again, rendered from the facts with
         a newer version: how a collection is rebuilt after a schema change (or a lost index)."""
         queued = 0
@@ -170,10 +156,8 @@ class FailureLog(ShopLeases, LedgerBase):
                 for row in rows:
                     attempt = FailedAttempt.model_validate_json(row["attempt"])
                     version = next_version(row["doc_version"])
-                    document = failure_document(
+                    document = render(
                         attempt,
-                        ttl=ttl_for(attempt.doc_type),
-                        zone=zone,
                         version=version,
                         first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
                         attempts=row["attempts"],
@@ -223,13 +207,13 @@ class FailureLog(ShopLeases, LedgerBase):
         return json.loads(rows[0]["payload"]) if rows and rows[0]["payload"] else None
 
     def resolution_document(
-        self, shop: str, order_id: str, *, ttl: str, zone: ZoneInfo
+        self, shop: str, order_id: str, *, render: RenderFailure
     ) -> dict[str, Any] | None:
         """The failure document of an order, marked resolved; None if it never failed."""
         rows = self._read(
             select(failures).where(*_order_is(shop, order_id), failures.c.resolved_at.is_(None))
         )
-        return resolved_document(rows[0], ttl=ttl, zone=zone) if rows else None
+        return resolved_document(rows[0], render=render) if rows else None
 
     def outstanding_rows(
         self, db: Connection, shop: str, order_ids: Sequence[str]
@@ -249,13 +233,11 @@ def _order_is(shop: str, order_id: str) -> tuple[ColumnElement[bool], ColumnElem
     return failures.c.shop == shop, failures.c.order_id == order_id
 
 
-def resolved_document(row: RowMapping, *, ttl: str, zone: ZoneInfo) -> dict[str, Any]:
+def resolved_document(row: RowMapping, *, render: RenderFailure) -> dict[str, Any]:
     """A failure row's log document, re-posted as resolved (it stays until it expires)."""
     attempt = FailedAttempt.model_validate_json(row["attempt"])
-    return failure_document(
+    return render(
         attempt,
-        ttl=ttl,
-        zone=zone,
         version=next_version(row["doc_version"]),
         first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
         attempts=row["attempts"],
