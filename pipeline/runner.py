@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +24,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import (
-    ConfigurationError,
     LeaseLostError,
     RetryLaterError,
     SkipError,
@@ -35,9 +34,7 @@ from pipeline.ledger import Lease, Ledger
 from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import ReconciliationReport, WindowReport
-from pipeline.settings import Settings
-from pipeline.shops import load_shops, shop_named, version_warning
-from pipeline.worker import ImportWorker, open_ledger, worker_for
+from pipeline.worker import ImportWorker
 
 log = logging.getLogger(__name__)
 
@@ -45,37 +42,6 @@ log = logging.getLogger(__name__)
 def default_worker_name() -> str:
     """host:pid, so `loginsights workers` says where a shop is being worked."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def shop_workers(
-    settings: Settings,
-    shop_names: Sequence[str],
-    environ: Mapping[str, str],
-    *,
-    stop: threading.Event,
-) -> tuple[list[ImportWorker], OutboxFlusher]:
-    """Workers for the named shops of the shops file (all of them when none are named)."""
-    shops = load_shops(settings.shops_file)
-    chosen = [shop_named(shops, name) for name in shop_names] or list(shops.values())
-    for shop in chosen:
-        warning = version_warning(shop, datetime.now(UTC).date())
-        if warning:
-            log.warning(warning)
-    ledger, flusher = open_ledger(settings)
-    workers = []
-    for shop in chosen:
-        try:
-            workers.append(worker_for(settings, shop, ledger, flusher, environ, stop=stop))
-        except ConfigurationError as err:  # this shop waits for a person; the others run
-            log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
-            ledger.report_problem(shop.name, str(err), worker=default_worker_name())
-        else:
-            ledger.clear_problem(shop.name)
-    if not workers:
-        raise ConfigurationError(
-            "no shop of the shops file can be worked; fix the problems above and run again"
-        )
-    return workers, flusher
 
 
 @dataclass(frozen=True)
@@ -321,5 +287,4 @@ __all__ = [
     "default_worker_name",
     "run_forever",
     "shop_lag_report",
-    "shop_workers",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -21,14 +21,12 @@ from zoneinfo import ZoneInfo
 
 from pipeline.documents import failure_renderer
 from pipeline.errors import ConfigurationError, WorkerStopped
-from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Lease, Ledger, payload_hash
-from pipeline.models import DocType, ErrorCode, FailedAttempt
+from pipeline.models import ErrorCode, FailedAttempt
 from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
 from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.reports import Outcome, WindowReport
-from pipeline.settings import Settings
-from pipeline.shops import ShopConfig, connect
+from pipeline.shops import ShopConfig
 from pipeline.sources import OrderSource
 from pipeline.windows import ImportWindow, plan_windows, whole_second
 
@@ -340,37 +338,7 @@ class ImportWorker:
         return report
 
 
-def open_ledger(settings: Settings) -> tuple[Ledger, OutboxFlusher]:
-    """The ledger and the flusher that drains its outbox into the configured Solr."""
-    ledger = Ledger(settings.ledger_location, pool_size=settings.ledger_pool_size)
-    index = LogInsightsIndex.from_settings(settings)
-    return ledger, OutboxFlusher(ledger, index, batch_size=settings.index_batch_size)
-
-
-def worker_for(
-    settings: Settings,
-    shop: ShopConfig,
-    ledger: Ledger,
-    flusher: OutboxFlusher | None,
-    environ: Mapping[str, str],
-    *,
-    stop: threading.Event | None = None,
-) -> ImportWorker:
-    """A worker for one shop of the shops file, its credentials read from ``environ``."""
-    return ImportWorker(
-        shop,
-        connect(shop, environ),
-        ledger,
-        ttl=settings.ttl_for(DocType.for_platform(shop.platform)),
-        time_zone=settings.time_zone,
-        flusher=flusher,
-        stop=stop,
-    )
-
-
 __all__ = [
     "ImportWorker",
     "WindowReport",
-    "open_ledger",
-    "worker_for",
 ]

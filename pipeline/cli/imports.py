@@ -17,9 +17,8 @@ from pipeline.cli.group import Moment, json_option, library_errors, main
 from pipeline.contracts import Contracts
 from pipeline.errors import ConfigurationError
 from pipeline.reports import WindowReport
-from pipeline.runner import RunOptions, run_forever, shop_workers
+from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
-from pipeline.shops import load_shops, shop_named
 from pipeline.simulators import (
     Faults,
     OrderCatalog,
@@ -27,7 +26,7 @@ from pipeline.simulators import (
     ShopifySimulator,
     ShoplazzaSimulator,
 )
-from pipeline.worker import open_ledger, worker_for
+from pipeline.wiring import Wiring
 
 
 def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
@@ -177,9 +176,9 @@ def import_orders(
       loginsights --shops-file shops.toml import --shop hc-demo
       loginsights import --shop hc-demo --from 2026-11-21T00:00:00Z --to 2026-11-22T00:00:00Z
     """
-    shop = shop_named(load_shops(settings.shops_file), shop_name)
-    ledger, flusher = open_ledger(settings)
-    worker = worker_for(settings, shop, ledger, flusher, os.environ)
+    wiring = Wiring(settings, os.environ)
+    worker = wiring.worker(shop_name)
+    shop, ledger = worker.shop, wiring.ledger
     reports: list[WindowReport] = []
     with click.progressbar(length=0, label=f"importing {shop_name}", file=sys.stderr) as bar:
 
@@ -198,7 +197,7 @@ def import_orders(
             reports = worker.import_range(begin, finish, on_order=tick)
         else:
             reports = worker.catch_up(on_order=tick)
-    flushed = flusher.flush()
+    flushed = wiring.flusher.flush()
     waiting, dead = ledger.outbox_counts()
     totals = {
         "shop": shop_name,
@@ -277,11 +276,12 @@ def run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
+    wiring = Wiring(settings, os.environ)
+    workers = wiring.workers(shop_names, stop=stop)
     click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
     run_forever(
         workers,
-        flusher,
+        wiring.flusher,
         stop=stop,
         options=RunOptions(
             concurrency=concurrency,
@@ -316,7 +316,8 @@ def outbox(settings: Settings, flush: bool, retry_dead: bool, as_json: bool) -> 
       loginsights outbox --flush --json
       loginsights outbox --retry-dead
     """
-    ledger, flusher = open_ledger(settings)
+    wiring = Wiring(settings, os.environ)
+    ledger, flusher = wiring.ledger, wiring.flusher
     requeued = ledger.outbox_requeue_dead() if retry_dead else 0
     report = flusher.flush() if flush or retry_dead else None
     waiting, dead = ledger.outbox_counts()

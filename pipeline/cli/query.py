@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from pipeline.documents import failure_renderer
 from pipeline.models import LOG_DOCUMENT_FIELDS
 from pipeline.query import LogInsightsQuery, compact_json, documented_request
 from pipeline.settings import Settings
-from pipeline.worker import open_ledger
+from pipeline.wiring import Wiring
 
 # -- query -----------------------------------------------------------------------------------
 
@@ -105,7 +106,8 @@ def demo_command(settings: Settings, as_json: bool) -> None:
       loginsights solr start && loginsights demo && loginsights query 'docType:SHOPIFY_ORDER'
     """
     attempts = demo.sample_failed_attempts()
-    ledger, flusher = open_ledger(settings)
+    wiring = Wiring(settings, os.environ)
+    ledger, flusher = wiring.ledger, wiring.flusher
     with ledger:
         render = failure_renderer(settings.ttl_for, ZoneInfo(settings.time_zone))
         recorded = ledger.record_failures(attempts, render=render)

@@ -9,11 +9,9 @@ import threading
 import click
 
 from pipeline.cli.group import library_errors, main
-from pipeline.errors import ConfigurationError
-from pipeline.runner import RunOptions, run_forever, shop_workers
+from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
-from pipeline.shops import load_shops, shop_named
-from pipeline.worker import ImportWorker, open_ledger, worker_for
+from pipeline.wiring import Wiring
 
 
 @main.command()
@@ -66,13 +64,14 @@ def serve(
     metrics = ApiMetrics()
     stop = threading.Event()
     thread = None
+    wiring = Wiring(settings, os.environ)  # one ledger and one flusher for the whole process
     if worker:
-        workers, flusher = shop_workers(settings, shop_names, os.environ, stop=stop)
+        workers = wiring.workers(shop_names, stop=stop)
         for each in workers:
             each.on_failure = metrics.observe_failure
         thread = threading.Thread(
             target=run_forever,
-            args=(workers, flusher),
+            args=(workers, wiring.flusher),
             kwargs={
                 "stop": stop,
                 "options": RunOptions(poll_seconds=settings.poll_seconds),
@@ -84,18 +83,11 @@ def serve(
             daemon=True,
         )
         thread.start()
-    ledger, console_flusher = open_ledger(settings)
-    try:
-        shops = load_shops(settings.shops_file)
-    except ConfigurationError:
-        shops = {}  # the console still shows failures; its actions need the shops file
-
-    def shop_worker(name: str) -> ImportWorker:
-        return worker_for(settings, shop_named(shops, name), ledger, console_flusher, os.environ)
-
+    # the console's actions build a worker per request; without a shops file they say so
     app = create_app(
-        settings, metrics=metrics, access_log=access_log, ledger=ledger, worker_for=shop_worker
-    )
+        settings, metrics=metrics, access_log=access_log, ledger=wiring.ledger,
+        worker_for=wiring.worker,
+    )  # fmt: skip
     config = server_config(app, settings, host=host, port=port)
     try:
         uvicorn.Server(config).run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -326,9 +327,10 @@ def solr_reindex(settings: Settings, as_json: bool) -> None:
     from zoneinfo import ZoneInfo
 
     from pipeline.documents import failure_renderer
-    from pipeline.worker import open_ledger
+    from pipeline.wiring import Wiring
 
-    ledger, flusher = open_ledger(settings)
+    wiring = Wiring(settings, os.environ)
+    ledger, flusher = wiring.ledger, wiring.flusher
     with ledger, err_console.status("queueing every failure document again…"):
         render = failure_renderer(settings.ttl_for, ZoneInfo(settings.time_zone))
         queued = ledger.requeue_all_documents(render=render)

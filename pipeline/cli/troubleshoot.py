@@ -31,7 +31,7 @@ from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reconcile import reconcile as run_reconciliation
 from pipeline.reports import Outcome
 from pipeline.settings import Settings
-from pipeline.shops import load_shops, shop_named
+from pipeline.shops import load_shops
 from pipeline.troubleshooting import (
     OrderOutcome,
     describe_order,
@@ -44,16 +44,15 @@ from pipeline.troubleshooting import (
 from pipeline.troubleshooting import (
     reimport as reimport_order,
 )
-from pipeline.worker import ImportWorker, open_ledger, worker_for
+from pipeline.wiring import Wiring
+from pipeline.worker import ImportWorker
 
 shop_option = click.option("--shop", "shop_name", required=True, help="The shop's name.")
 order_option = click.option("--order-id", required=True, help="The platform's order id.")
 
 
 def _worker(settings: Settings, shop_name: str) -> ImportWorker:
-    shop = shop_named(load_shops(settings.shops_file), shop_name)
-    ledger, flusher = open_ledger(settings)
-    return worker_for(settings, shop, ledger, flusher, os.environ)
+    return Wiring(settings, os.environ).worker(shop_name)
 
 
 def _outcome(result: OrderOutcome, as_json: bool) -> None:
@@ -246,8 +245,7 @@ def _known_shop(ctx: click.Context, _: click.Parameter, name: str | None) -> str
     known: set[str] = set()
     with contextlib.suppress(ConfigurationError):  # a reader without the shops file
         known |= set(load_shops(settings.shops_file))
-    ledger, _flusher = open_ledger(settings)
-    known |= set(ledger.checkpoints())
+    known |= set(Wiring(settings, os.environ).ledger.checkpoints())
     if name not in known:
         raise click.BadParameter(
             f"no shop {name!r} in the shops file or the ledger; known: "
@@ -292,7 +290,7 @@ def failures(
       loginsights failures --shop hc-demo --error-code missing_address
       loginsights failures --since 2026-11-20T00:00:00Z --csv > failures.csv
     """
-    ledger, _ = open_ledger(settings)
+    ledger = Wiring(settings, os.environ).ledger
     found = ledger.outstanding_failures(
         shop=shop_name, platform=_platform(doc_type), error_code=error_code, since=_since(since)
     )
@@ -344,13 +342,10 @@ def retry(settings: Settings, shop_name: str | None, error_code: str | None, as_
     Example:
       loginsights retry --shop hc-demo --error-code missing_phone
     """
-    ledger, flusher = open_ledger(settings)
-    outstanding = ledger.outstanding_failures(shop=shop_name, error_code=error_code)
-    shops = load_shops(settings.shops_file)
+    wiring = Wiring(settings, os.environ)
+    outstanding = wiring.ledger.outstanding_failures(shop=shop_name, error_code=error_code)
     workers = {
-        name: worker_for(settings, shops[name], ledger, flusher, os.environ)
-        for name in {f.shop for f in outstanding}
-        if name in shops
+        name: wiring.worker(name) for name in {f.shop for f in outstanding} if name in wiring.shops
     }
     with click.progressbar(length=len(outstanding), label="retrying", file=sys.stderr) as bar:
         report = retry_outstanding(workers, outstanding, on_order=lambda _: bar.update(1))
@@ -384,7 +379,7 @@ def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -
       loginsights show '#1001'
       loginsights show 450789469 --shop hc-demo --json
     """
-    ledger, _ = open_ledger(settings)
+    ledger = Wiring(settings, os.environ).ledger
     stories = describe_order(ledger, order, shop=shop_name)
     if not stories:
         raise click.ClickException(

@@ -1,0 +1,104 @@
+"""The composition root: the objects loginsights runs, built in one place from the settings, the
+shops file and the environment (httpx's client takes its transport; this hands every service
+what it needs). The CLI commands, ``serve`` and ``run`` ask a ``Wiring`` for what they use and
+build nothing themselves; domain modules take their collaborators and never build them.
+
+One ``Wiring`` per process: one ledger (its pool), one outbox flusher (the outbox promises one
+flush at a time per process), one ZooKeeper watch; workers share them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+
+from pipeline.errors import ConfigurationError
+from pipeline.indexing import LogInsightsIndex
+from pipeline.ledger import Ledger
+from pipeline.models import DocType
+from pipeline.outbox import OutboxFlusher
+from pipeline.runner import default_worker_name
+from pipeline.settings import Settings
+from pipeline.shops import ShopConfig, connect, load_shops, shop_named, version_warning
+from pipeline.worker import ImportWorker
+
+log = logging.getLogger(__name__)
+
+
+class Wiring:
+    """Builds, once, what a loginsights process runs; ``close`` lets go of it."""
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.environ = environ
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.settings.ledger_location, pool_size=self.settings.ledger_pool_size)
+
+    @cached_property
+    def index(self) -> LogInsightsIndex:
+        return LogInsightsIndex.from_settings(self.settings)
+
+    @cached_property
+    def flusher(self) -> OutboxFlusher:
+        """The one flusher of this process, draining the ledger's outbox into Solr."""
+        return OutboxFlusher(self.ledger, self.index, batch_size=self.settings.index_batch_size)
+
+    @cached_property
+    def shops(self) -> dict[str, ShopConfig]:
+        return load_shops(self.settings.shops_file)
+
+    def worker(
+        self, shop: ShopConfig | str, *, stop: threading.Event | None = None
+    ) -> ImportWorker:
+        """A worker for one shop of the shops file, its credentials read from the environment."""
+        config = shop_named(self.shops, shop) if isinstance(shop, str) else shop
+        return ImportWorker(
+            config,
+            connect(config, self.environ),
+            self.ledger,
+            ttl=self.settings.ttl_for(DocType.for_platform(config.platform)),
+            time_zone=self.settings.time_zone,
+            flusher=self.flusher,
+            stop=stop,
+        )
+
+    def workers(self, shop_names: Sequence[str], *, stop: threading.Event) -> list[ImportWorker]:
+        """Workers for the named shops (all of them when none are named); a shop that cannot be
+        configured is reported in the ledger and skipped, the others run."""
+        chosen = [shop_named(self.shops, name) for name in shop_names] or list(self.shops.values())
+        for shop in chosen:
+            warning = version_warning(shop, datetime.now(UTC).date())
+            if warning:
+                log.warning(warning)
+        workers = []
+        for shop in chosen:
+            try:
+                workers.append(self.worker(shop, stop=stop))
+            except ConfigurationError as err:  # this shop waits for a person; the others run
+                log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
+                self.ledger.report_problem(shop.name, str(err), worker=default_worker_name())
+            else:
+                self.ledger.clear_problem(shop.name)
+        if not workers:
+            raise ConfigurationError(
+                "no shop of the shops file can be worked; fix the problems above and run again"
+            )
+        return workers
+
+    def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()
+
+    def __enter__(self) -> Wiring:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Wiring"]
