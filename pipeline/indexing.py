@@ -130,7 +130,7 @@ class LogInsightsIndex:
     def collection_url(self) -> str:
         return f"{self.nodes.first}/{self.collection}"
 
-    def refresh(self) -> None:
+    def soft_commit(self) -> None:
         """Make everything posted so far searchable now instead of within the soft-commit second."""
 
         def commit(base: str) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from pipeline.errors import (
     StopError,
     WorkerStopped,
 )
+from pipeline.flusher import OutboxFlusher
 from pipeline.ledger import Lease, Ledger
-from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.worker import ImportWorker

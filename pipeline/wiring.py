@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from pipeline.errors import ConfigurationError
+from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
-from pipeline.outbox import OutboxFlusher
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, connect, load_shops, shop_named, version_warning

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from pipeline.documents import failure_renderer
 from pipeline.errors import ConfigurationError, WorkerStopped
+from pipeline.flusher import FlushReport, OutboxFlusher
 from pipeline.ledger import Lease, Ledger, payload_hash
 from pipeline.models import ErrorCode, FailedAttempt
 from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
-from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.reports import Outcome, WindowReport
 from pipeline.shops import ShopConfig
 from pipeline.sources import OrderSource

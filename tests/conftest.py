@@ -241,8 +241,8 @@ def record_seed_failure(
 
     Recorded the production way: facts in a (throwaway) ledger, the document through its outbox.
     """
+    from pipeline.flusher import OutboxFlusher
     from pipeline.ledger import Ledger
-    from pipeline.outbox import OutboxFlusher
 
     attempt = FailedAttempt(
         platform=platform,
@@ -299,9 +299,9 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from pydantic import SecretStr  # noqa: E402
 
+from pipeline.flusher import OutboxFlusher  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
 from pipeline.models import Platform  # noqa: E402
-from pipeline.outbox import OutboxFlusher  # noqa: E402
 from pipeline.shops import ShopConfig  # noqa: E402
 from pipeline.simulators import (  # noqa: E402
     Faults,

@@ -27,9 +27,9 @@ from conftest import (
 
 from pipeline.api import create_app
 from pipeline.documents import failure_renderer
+from pipeline.flusher import OutboxFlusher
 from pipeline.ledger import Ledger
 from pipeline.models import Platform
-from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import reconcile
 from pipeline.settings import Settings
 from pipeline.simulators import Faults, OrderCatalog, SimulatorServer

@@ -16,10 +16,10 @@ from conftest import SolrUnderTest, free_port, select, wait_for
 
 from pipeline.documents import failure_document, failure_renderer
 from pipeline.errors import SolrUnavailableError
+from pipeline.flusher import FlushReport, OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import FailedAttempt, Platform
-from pipeline.outbox import FlushReport, OutboxFlusher
 from pipeline.settings import Settings
 
 ZONE = ZoneInfo("America/New_York")
@@ -134,7 +134,7 @@ def test_an_older_version_never_replaces_a_newer_one(
     report = index.post_documents([older])
     assert report.refused == [], "an old version is ignored, not an error"
     index.post_documents([newer])  # the same version again: a no-op
-    index.refresh()
+    index.soft_commit()
     docs = stored(solr, shop)
     assert [(d["errorMessage"], d["version"]) for d in docs] == [("newer", 2_000)]
 

@@ -6,9 +6,9 @@ import requests
 from conftest import SOLR_INDEXER, SolrUnderTest, admin_auth, select
 
 from pipeline.errors import SolrRequestError, SolrUnavailableError
+from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
-from pipeline.outbox import OutboxFlusher
 from pipeline.solr.transport import error_for_response
 
 

@@ -11,10 +11,10 @@ import pytest
 from conftest import SolrUnderTest, past_day, select, simulator, wait_for, worker_for_sim
 
 from pipeline.errors import SourceUnavailableError
+from pipeline.flusher import OutboxFlusher
 from pipeline.ledger import Ledger
 from pipeline.models import Platform
 from pipeline.orders import problems, raw_order_id, to_order
-from pipeline.outbox import OutboxFlusher
 from pipeline.reconcile import last_midnight, reconcile, reconciliation_due
 from pipeline.runner import RunOptions, run_forever
 from pipeline.simulators import Faults, OrderCatalog, SimulatorServer

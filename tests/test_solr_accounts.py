@@ -33,9 +33,9 @@ from test_indexing import document, failed
 from pipeline.api import create_app
 from pipeline.cli import main
 from pipeline.errors import SolrAccessError
+from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
-from pipeline.outbox import OutboxFlusher
 from pipeline.query import LogInsightsQuery
 from pipeline.scrub import scrub
 from pipeline.settings import Settings

@@ -86,7 +86,7 @@ def test_start_twice_finds_the_running_solr_and_stop_keeps_its_documents(
 
         index = LogInsightsIndex(first.solr_url, account=SOLR_INDEXER)
         index.post_documents([document(failed(shop))])
-        index.refresh()
+        index.soft_commit()
         with pytest.raises(LocalSolrError, match="already runs on port"):
             local.start(mode="cloud", port=port)
     finally:

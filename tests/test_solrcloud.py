@@ -28,10 +28,10 @@ from conftest import (
 from test_indexing import document, failed
 
 from pipeline.documents import failure_renderer
+from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import LOG_DOCUMENT_FIELDS, ErrorCode
-from pipeline.outbox import OutboxFlusher
 from pipeline.query import LogInsightsQuery
 from pipeline.settings import REPO_ROOT
 from pipeline.solr.local import LocalSolr
@@ -113,7 +113,7 @@ def test_expired_documents_are_deleted_once_across_shards(cluster: Cluster, shop
     index = LogInsightsIndex(cluster.both, account=SOLR_INDEXER)
     short = [document(failed(shop, str(n), ttl="+3SECONDS")) for n in range(20)]
     index.post_documents(short + [document(failed(shop, "keeper"))])
-    index.refresh()
+    index.soft_commit()
     assert count(cluster.urls[0], f"shop:{shop}") == 21
     assert wait_for(lambda: count(cluster.urls[0], f"shop:{shop}") == 1, seconds=40)
     assert count(cluster.urls[1], f"shop:{shop}") == 1, "nothing left behind on either shard"
@@ -125,7 +125,7 @@ def test_export_and_streaming_expressions_agree_with_facets(cluster: Cluster, sh
     index.post_documents(
         [document(failed(shop, str(n), error_code=code)) for n, code in enumerate(codes)]
     )
-    index.refresh()
+    index.soft_commit()
     facets = requests.get(
         f"{cluster.urls[0]}/logInsights/select",
         params={"q": f"shop:{shop}", "rows": 0, "facet": "true", "facet.field": "errorCode"},
@@ -164,7 +164,7 @@ def test_the_documented_request_through_either_node_and_a_node_without_a_replica
     cluster: Cluster, shop: str
 ) -> None:
     LogInsightsIndex(cluster.both, account=SOLR_INDEXER).post_documents([document(failed(shop))])
-    LogInsightsIndex(cluster.both, account=SOLR_INDEXER).refresh()
+    LogInsightsIndex(cluster.both, account=SOLR_INDEXER).soft_commit()
     for url in cluster.urls:
         body = LogInsightsQuery(url, account=SOLR_READER).run(
             json.loads('{"params":{"q":"docType:SHOPIFY_ORDER"}}')
@@ -184,7 +184,7 @@ def test_the_documented_request_through_either_node_and_a_node_without_a_replica
         LogInsightsIndex(cluster.urls[0], name, account=SOLR_ADMIN).post_documents(
             [document(failed(shop))]
         )
-        LogInsightsIndex(cluster.urls[0], name, account=SOLR_ADMIN).refresh()
+        LogInsightsIndex(cluster.urls[0], name, account=SOLR_ADMIN).soft_commit()
         forwarded = LogInsightsQuery(
             cluster.urls[1], allowed_cores=(name,), account=SOLR_ADMIN
         ).run(json.loads(SEED_JSON), name)
@@ -204,7 +204,7 @@ def test_failover_reaches_a_live_node_when_the_first_is_gone(cluster: Cluster, s
         f"{dead},{cluster.urls[1]}", retry_attempts=1, timeout=5, account=SOLR_INDEXER
     )
     assert index.post_documents([document(failed(shop))]).indexed
-    index.refresh()
+    index.soft_commit()
     query = LogInsightsQuery(f"{dead},{cluster.urls[0]}", timeout=5, account=SOLR_READER)
     answer = query.run({"params": {"q": f"shop:{shop}", "rows": 0}})
     assert answer.ok and answer.json()["response"]["numFound"] == 1

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import SolrUnderTest, past_day, select, simulator, wait_for, worker_for_sim
 
+from pipeline.flusher import OutboxFlusher
 from pipeline.ledger import OLD_VERSION_TAG, Ledger
 from pipeline.models import Platform
-from pipeline.outbox import OutboxFlusher
 from pipeline.simulators import OrderCatalog, SimOrder, SimulatorServer
 from pipeline.troubleshooting import (
     describe_order,

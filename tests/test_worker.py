@@ -26,11 +26,11 @@ from conftest import (
 )
 
 from pipeline.errors import SourceUnavailableError
+from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, Platform
 from pipeline.orders import problems, raw_order_id, to_order
-from pipeline.outbox import OutboxFlusher
 from pipeline.settings import REPO_ROOT
 from pipeline.simulators import Faults, OrderCatalog, SimulatorServer
 from pipeline.solr.local import LocalSolr
@@ -213,7 +213,7 @@ def test_solr_stopped_mid_import_every_failure_document_arrives_once(
             local.start(mode="standalone", port=port)
             report = flusher.flush()
         assert report.solr_down is False and ledger.outbox_counts() == (0, 0)
-        index.refresh()
+        index.soft_commit()
         docs = select(running.solr_url, q=f"shop:{shop}", fl="*", rows=1000)["response"]["docs"]
         assert {d["orderId"] for d in docs} == bad
         assert len(docs) == len(bad) and all(d["attempts"] == 1 for d in docs)

@@ -46,7 +46,7 @@ def seed(solr_url: str, docs: int) -> None:
     index.post_documents(
         [failure_document(a, ttl="+60DAYS", zone=zone, version=1) for a in attempts]
     )
-    index.refresh()
+    index.soft_commit()
 
 
 def queries() -> list[dict[str, object]]:

@@ -59,7 +59,7 @@ def main() -> None:
                 began = time.perf_counter()
                 index.post_documents(docs)
                 rates[batch] = args.docs / (time.perf_counter() - began)
-            index.refresh()
+            index.soft_commit()
             latencies = _queries(solr.urls[0], args.queries)
             rows.append((nodes, shards, rates, latencies))
         finally:

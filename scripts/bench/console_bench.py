@@ -46,7 +46,7 @@ def main() -> None:
             [failure_document(a, ttl="+60DAYS", zone=zone, version=1)
              for a in failed_attempts(args.failures, shops)]
         )  # fmt: skip
-        index.refresh()
+        index.soft_commit()
         port = free_port()
         app = create_app(Settings(solr_url=solr_url, api_tokens=[TOKEN]))
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

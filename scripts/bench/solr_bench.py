@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from rig import ACCOUNTS, failed_attempts  # noqa: E402
 
 from pipeline.documents import failure_document  # noqa: E402
+from pipeline.flusher import OutboxFlusher  # noqa: E402
 from pipeline.indexing import LogInsightsIndex  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
-from pipeline.outbox import OutboxFlusher  # noqa: E402
 from pipeline.settings import REPO_ROOT  # noqa: E402
 from pipeline.solr.local import LocalSolr  # noqa: E402
 

@@ -67,7 +67,7 @@ class OutboxFlusher:
             report.refused += len(rows) - len(done)
         if report.posted and not report.solr_down:
             try:
-                self.index.refresh()
+                self.index.soft_commit()
             except SolrUnavailableError as err:
                 report.solr_down, report.error = True, str(err)
         report.waiting = self.ledger.outbox_counts()[0]
