@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.console.escaping import path_segment, spreadsheet_cell, utc_time, web_link
+from pipeline.console.ledger_views import reconciliation_reports, report_groups, shop_health
 from pipeline.console.sessions import SESSION_SECONDS, SessionStore
 from pipeline.errors import LogInsightsError, RefusedQueryError, SolrUnavailableError
 from pipeline.ledger import Ledger
@@ -195,7 +196,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         except RefusedQueryError as err:
             return page(request, "failures.html", 400, error=scrub(str(err)), shops=[], **empty)
         except SolrUnavailableError as err:
-            shops = await run_in_threadpool(_shop_health, deps.ledger)
+            shops = await run_in_threadpool(shop_health, deps.ledger)
             return page(request, "failures.html", 503, error=scrub(str(err)), shops=shops,
                         **{**empty, "solr_down": True})  # fmt: skip
         facets = result.get("facets", {})
@@ -211,7 +212,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
             start=start,
             facets={name: facets.get(name, {}).get("buckets", []) for name in FACETS},
             chart={"hours": _series(facets.get("hours")), "days": _series(facets.get("days"))},
-            shops=_shop_health(deps.ledger),
+            shops=shop_health(deps.ledger),
             links=_links(q, show, filters, start, result["response"]["numFound"]),
             solr_down=False,
         )
@@ -275,7 +276,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
     async def reconciliations(request: Request) -> HTMLResponse:
         if role(request) is None:
             return login_page(request, status=401)
-        groups = await run_in_threadpool(_report_groups, deps.ledger)
+        groups = await run_in_threadpool(report_groups, deps.ledger)
         return page(request, "reconciliations.html", groups=groups, reasons=REASON_WORDS)
 
     @router.get("/reconciliations.csv")
@@ -286,7 +287,7 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
         writer = csv.writer(out)
         writer.writerow(["shop", "windowStart", "windowEnd", "atSource", "alreadyImported",
                          "importedNow", "failedNow", "excluded", "orderId", "reason"])  # fmt: skip
-        for report in _reports(deps.ledger):
+        for report in reconciliation_reports(deps.ledger):
             base = [report["shop"], report["window_start"], report["window_end"],
                     report["at_source"], report["already_imported"], report["imported_now"],
                     report["failed_now"], report.get("excluded", 0)]  # fmt: skip
@@ -346,56 +347,6 @@ def _series(facet: dict[str, Any] | None) -> dict[str, Any]:
         for code in codes
     }
     return {"labels": labels, "series": series}
-
-
-def _shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
-    if ledger is None:
-        return []
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    rows = []
-    for shop, checkpoint in sorted(ledger.checkpoints().items()):
-        last = ledger.last_reconciliation_at(shop)
-        rows.append(
-            {
-                "shop": shop,
-                "checkpoint": checkpoint.isoformat(timespec="seconds"),
-                "lag_minutes": round((now - checkpoint).total_seconds() / 60),
-                "reconciled": last.isoformat(timespec="seconds") if last else "never",
-            }
-        )
-    return rows
-
-
-def _reports(ledger: Ledger | None) -> list[dict[str, Any]]:
-    if ledger is None:
-        return []
-    reports = []
-    for shop in sorted(ledger.checkpoints()):
-        reports.extend(reversed(ledger.reconciliations(shop)))
-    return reports
-
-
-def _report_groups(ledger: Ledger | None) -> list[dict[str, Any]]:
-    """Reports grouped per shop and day (a day reconciled twice shows its latest run and how
-    many ran), newest first; each order says whether its failure has been resolved since."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for report in _reports(ledger):
-        key = (str(report["shop"]), str(report["window_end"])[:10])
-        group = groups.setdefault(key, {"shop": key[0], "day": key[1], "runs": 0, "latest": None})
-        group["runs"] += 1
-        if group["latest"] is None or str(report.get("ran_at", "")) > str(
-            group["latest"].get("ran_at", "")
-        ):
-            group["latest"] = report
-    for group in groups.values():
-        for order in group["latest"].get("orders") or []:
-            failure = ledger.failure(group["shop"], str(order["order_id"])) if ledger else None
-            order["resolved_at"] = (
-                failure.resolved_at.isoformat() if failure and failure.resolved_at else None
-            )
-    return sorted(groups.values(), key=lambda g: (g["day"], g["shop"]), reverse=True)
 
 
 def _links(q: str, show: str, filters: list[str], start: int = 0, found: int = 0) -> dict[str, str]:

@@ -1,0 +1,60 @@
+"""What the console shows from the ledger: each shop's freshness and the reconciliation reports,
+grouped per shop and day. Plain functions of the ledger, so the pages stay thin."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.ledger import Ledger
+
+
+def shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
+    if ledger is None:
+        return []
+    now = datetime.now(UTC)
+    rows = []
+    for shop, checkpoint in sorted(ledger.checkpoints().items()):
+        last = ledger.last_reconciliation_at(shop)
+        rows.append(
+            {
+                "shop": shop,
+                "checkpoint": checkpoint.isoformat(timespec="seconds"),
+                "lag_minutes": round((now - checkpoint).total_seconds() / 60),
+                "reconciled": last.isoformat(timespec="seconds") if last else "never",
+            }
+        )
+    return rows
+
+
+def reconciliation_reports(ledger: Ledger | None) -> list[dict[str, Any]]:
+    if ledger is None:
+        return []
+    reports = []
+    for shop in sorted(ledger.checkpoints()):
+        reports.extend(reversed(ledger.reconciliations(shop)))
+    return reports
+
+
+def report_groups(ledger: Ledger | None) -> list[dict[str, Any]]:
+    """Reports grouped per shop and day (a day reconciled twice shows its latest run and how
+    many ran), newest first; each order says whether its failure has been resolved since."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for report in reconciliation_reports(ledger):
+        key = (str(report["shop"]), str(report["window_end"])[:10])
+        group = groups.setdefault(key, {"shop": key[0], "day": key[1], "runs": 0, "latest": None})
+        group["runs"] += 1
+        if group["latest"] is None or str(report.get("ran_at", "")) > str(
+            group["latest"].get("ran_at", "")
+        ):
+            group["latest"] = report
+    for group in groups.values():
+        for order in group["latest"].get("orders") or []:
+            failure = ledger.failure(group["shop"], str(order["order_id"])) if ledger else None
+            order["resolved_at"] = (
+                failure.resolved_at.isoformat() if failure and failure.resolved_at else None
+            )
+    return sorted(groups.values(), key=lambda g: (g["day"], g["shop"]), reverse=True)
+
+
+__all__ = ["reconciliation_reports", "report_groups", "shop_health"]
