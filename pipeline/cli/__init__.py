@@ -11,6 +11,7 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     imports,
     ledger,
     query,
+    reconcile,
     serve,
     shops,
     solr,

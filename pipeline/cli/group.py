@@ -91,6 +91,9 @@ def json_record(value: Any) -> str:
     return json.dumps(camel_keys(value), ensure_ascii=False)
 
 
+shop_option = click.option("--shop", "shop_name", required=True, help="The shop's name.")
+
+
 def json_option(command: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(command)
 
@@ -169,4 +172,5 @@ __all__ = [
     "json_record",
     "library_errors",
     "main",
+    "shop_option",
 ]

@@ -1,6 +1,5 @@
-"""`loginsights reconcile | reimport | refresh | stuck | failures | retry | show`.
-
-Seed 002's daily reconciliation and seed 001's troubleshooting flows, as commands.
+"""`loginsights reimport | refresh | stuck | failures | retry | show`: seed 001's
+troubleshooting flows, as commands (`reconcile`, seed 002, is in cli/reconcile.py).
 """
 
 from __future__ import annotations
@@ -25,10 +24,10 @@ from pipeline.cli.group import (
     json_record,
     library_errors,
     main,
+    shop_option,
 )
 from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
-from pipeline.reconcile import reconcile as run_reconciliation
 from pipeline.reports import Outcome
 from pipeline.settings import Settings
 from pipeline.shops import load_shops
@@ -45,14 +44,8 @@ from pipeline.troubleshooting import (
     reimport as reimport_order,
 )
 from pipeline.wiring import Wiring
-from pipeline.worker import ImportWorker
 
-shop_option = click.option("--shop", "shop_name", required=True, help="The shop's name.")
 order_option = click.option("--order-id", required=True, help="The platform's order id.")
-
-
-def _worker(settings: Settings, shop_name: str) -> ImportWorker:
-    return Wiring(settings, os.environ).worker(shop_name)
 
 
 def _outcome(result: OrderOutcome, as_json: bool) -> None:
@@ -62,83 +55,6 @@ def _outcome(result: OrderOutcome, as_json: bool) -> None:
         click.echo(f"{result.shop} order {result.order_id}: {result.outcome}. {result.detail}")
     if result.outcome in (Outcome.FAILED, Outcome.NOT_FOUND):
         sys.exit(1)
-
-
-@main.command()
-@shop_option
-@click.option(
-    "--hours",
-    type=click.FloatRange(0, 24 * 400, min_open=True),
-    default=24.0,
-    show_default=True,
-    help="Orders created this far back (more than 0, up to 400 days).",
-)
-@click.option("--dry-run", is_flag=True, help="Count and list what is missing; import nothing.")
-@click.option("--csv", "as_csv", is_flag=True, help="Write the orders by reason as CSV.")
-@json_option
-@click.pass_obj
-@library_errors
-def reconcile(
-    settings: Settings,
-    shop_name: str,
-    hours: float,
-    dry_run: bool,
-    as_csv: bool,
-    as_json: bool,
-) -> None:
-    """Import every order the platform created in the last HOURS that the store lacks.
-
-    The report (at the source, already imported, imported now, failed now) is kept in the
-    ledger and indexed in logInsights as docType ORDER_RECONCILIATION. `loginsights run`
-    does this daily at midnight in each shop's time zone; from cron instead (CRON_TZ set to
-    the shop's zone): `5 0 * * * loginsights --shops-file /etc/loginsights/shops.toml
-    reconcile --shop hc-demo`.
-
-    Beside the counts it lists the orders to act on, by reason: missing in the store (imported
-    now, or failed now), cancelled at the platform but open in the store, cancelled in the
-    store but open at the platform. `reconcile_exclude = ["pos", "cancelled"]` in the shops
-    file leaves such orders out.
-
-    \b
-    Example:
-      loginsights reconcile --shop hc-demo --dry-run
-      loginsights reconcile --shop hc-demo --hours 48 --json
-      loginsights reconcile --shop hc-demo --csv > reconciliation.csv
-    """
-    worker = _worker(settings, shop_name)
-    with console.status(f"reconciling {shop_name}", spinner="dots"):
-        report = run_reconciliation(worker, hours=hours, dry_run=dry_run, ttl=worker.ttl)
-    if as_json:
-        click.echo(json_record(report))
-        return
-    if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["shop", "orderId", "reason"])
-        for order in report.orders:
-            writer.writerow([report.shop, order.order_id, order.reason.value])
-        for order_id in report.missing_ids if report.dry_run else []:
-            writer.writerow([report.shop, order_id, "missing"])
-        return
-    table = Table("at the source", "already imported", "imported now", "failed now", "missing")
-    table.add_row(
-        *(
-            str(n)
-            for n in (
-                report.at_source,
-                report.already_imported,
-                report.imported_now,
-                report.failed_now,
-                report.missing,
-            )
-        )
-    )
-    console.print(table)
-    reasons = Table("reason", "orders")
-    for reason, count in report.by_reason().items():
-        reasons.add_row(reason, str(count))
-    reasons.add_row("excluded by reconcile_exclude", str(report.excluded))
-    console.print(reasons)
-    console.print(report.summary())
 
 
 @main.command()
@@ -157,7 +73,7 @@ def reimport(settings: Settings, shop_name: str, order_id: str, as_json: bool) -
     Example:
       loginsights reimport --shop hc-demo --order-id 450789469
     """
-    _outcome(reimport_order(_worker(settings, shop_name), order_id), as_json)
+    _outcome(reimport_order(Wiring(settings, os.environ).worker(shop_name), order_id), as_json)
 
 
 @main.command()
@@ -175,7 +91,7 @@ def refresh(settings: Settings, shop_name: str, order_id: str, as_json: bool) ->
     Example:
       loginsights refresh --shop hc-demo --order-id 450789469
     """
-    _outcome(refresh_order(_worker(settings, shop_name), order_id), as_json)
+    _outcome(refresh_order(Wiring(settings, os.environ).worker(shop_name), order_id), as_json)
 
 
 @main.command()
@@ -193,7 +109,7 @@ def stuck(settings: Settings, shop_name: str, fix: bool, limit: int, as_json: bo
       loginsights stuck --shop hc-demo
       loginsights stuck --shop hc-demo --refresh --json
     """
-    worker = _worker(settings, shop_name)
+    worker = Wiring(settings, os.environ).worker(shop_name)
     total = len(worker.ledger.latest_orders(shop_name, status="created")[:limit])
     with click.progressbar(length=total, label="checking", file=sys.stderr) as bar:
         report = find_stuck(worker, fix=fix, limit=limit, on_order=lambda: bar.update(1))
