@@ -15,8 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +23,7 @@ from zoneinfo import ZoneInfo
 from pipeline.contracts import Contracts
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
+from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
 from pipeline.simulators.shopify_graphql import GraphQLAdmin
 
@@ -35,27 +34,6 @@ THROTTLED = (
     "service."
 )
 LIST_PARAMS = {"status", "created_at_min", "created_at_max", "limit", "fields", "page_info"}
-
-
-class LeakyBucket:
-    """Shopify's REST limit: a bucket of ``size`` calls that leaks ``rate`` calls per second."""
-
-    def __init__(self, size: int = 40, rate: float = 2.0) -> None:
-        self.size = size
-        self.rate = rate
-        self._level = 0.0
-        self._at = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[bool, int]:
-        with self._lock:
-            now = time.monotonic()
-            self._level = max(0.0, self._level - (now - self._at) * self.rate)
-            self._at = now
-            if self._level + 1 > self.size:
-                return False, self.size
-            self._level += 1
-            return True, int(round(self._level))
 
 
 class ShopifySimulator(SimulatorServer):

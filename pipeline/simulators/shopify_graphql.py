@@ -35,11 +35,12 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graphql import GraphQLError, graphql_sync, parse, validate
 
 from pipeline.contracts import Contracts
+from pipeline.simulators.catalog import OrderCatalog, SimOrder
 from pipeline.simulators.graphql_cost import (
     MAX_QUERY_COST,
     CostBucket,
@@ -49,9 +50,21 @@ from pipeline.simulators.graphql_cost import (
 from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.sources.shopify_versions import released, supported_on
 
-if TYPE_CHECKING:
-    from pipeline.simulators.catalog import SimOrder
-    from pipeline.simulators.shopify import ShopifySimulator
+
+class ShopData(Protocol):
+    """What the GraphQL endpoint needs of its shop (the ShopifySimulator): no import of it."""
+
+    catalog: OrderCatalog
+
+    @property
+    def url(self) -> str: ...
+
+    def now(self) -> datetime: ...
+
+    def render_graphql(self, order: SimOrder) -> dict[str, Any]: ...
+
+    def graphql_time(self, moment: datetime) -> str: ...
+
 
 SEARCH_TERM = re.compile(r"created_at:(>=|<=|>|<)'?([0-9T:\-.+Z]+)'?")
 
@@ -61,7 +74,7 @@ class GraphQLAdmin:
 
     def __init__(
         self,
-        sim: ShopifySimulator,
+        sim: ShopData,
         *,
         maximum_available: float = 2000.0,
         restore_rate: float = 100.0,

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
+from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
-from pipeline.simulators.shopify import LeakyBucket
 
 ID_BASE = 1_580_000_000_000_000_000
 ID_STEP = 1_000_003
