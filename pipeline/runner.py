@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import (
@@ -257,34 +256,9 @@ def _due(worker: ImportWorker, now: datetime, started: datetime) -> bool:
     return reconciliation_due(ZoneInfo(worker.shop.time_zone), now, last)
 
 
-def shop_lag_report(
-    ledger: Ledger, shop_names: Sequence[str], *, now: datetime
-) -> list[dict[str, Any]]:
-    """Each shop with the worker holding it (if any) and how far its checkpoint is behind now."""
-    leases = {row["shop"]: row for row in ledger.leases(now=now)}
-    checkpoints = ledger.checkpoints()
-    problems = ledger.shop_problems()
-    rows = []
-    for shop in sorted(set(shop_names) | set(checkpoints) | set(leases) | set(problems)):
-        lease, checkpoint = leases.get(shop), checkpoints.get(shop)
-        live = lease is not None and datetime.fromisoformat(lease["expires_at"]) > now
-        rows.append(
-            {
-                "shop": shop,
-                "worker": lease["worker"] if live and lease else None,
-                "leaseExpiresAt": lease["expires_at"] if live and lease else None,
-                "checkpoint": checkpoint.isoformat() if checkpoint else None,
-                "lagSeconds": (now - checkpoint).total_seconds() if checkpoint else None,
-                "problem": problems[shop]["problem"] if shop in problems else None,
-            }
-        )
-    return rows
-
-
 __all__ = [
     "RunOptions",
     "ShopPass",
     "default_worker_name",
     "run_forever",
-    "shop_lag_report",
 ]

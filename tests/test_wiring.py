@@ -36,7 +36,7 @@ def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
 ) -> None:
     from datetime import UTC, datetime
 
-    from pipeline.runner import shop_lag_report
+    from pipeline.shop_lag import shop_lag_report
 
     shops = tmp_path / "shops.toml"
     shops.write_text(

@@ -12,8 +12,8 @@ from pipeline.cli.group import console, json_option, library_errors, main
 from pipeline.errors import ConfigurationError
 from pipeline.ledger import Ledger, ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
-from pipeline.runner import shop_lag_report
 from pipeline.settings import Settings
+from pipeline.shop_lag import shop_lag_report
 from pipeline.shops import load_shops
 
 

@@ -7,20 +7,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.ledger import Ledger
+from pipeline.shop_lag import shop_lag_report
 
 
 def shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
+    """Each imported shop's checkpoint, lag and last reconciliation (``shop_lag_report``'s view)."""
     if ledger is None:
         return []
-    now = datetime.now(UTC)
     rows = []
-    for shop, checkpoint in sorted(ledger.checkpoints().items()):
-        last = ledger.last_reconciliation_at(shop)
+    for row in shop_lag_report(ledger, [], now=datetime.now(UTC)):
+        if row["checkpoint"] is None:
+            continue
+        last = ledger.last_reconciliation_at(row["shop"])
         rows.append(
             {
-                "shop": shop,
-                "checkpoint": checkpoint.isoformat(timespec="seconds"),
-                "lag_minutes": round((now - checkpoint).total_seconds() / 60),
+                "shop": row["shop"],
+                "checkpoint": datetime.fromisoformat(row["checkpoint"]).isoformat(
+                    timespec="seconds"
+                ),
+                "lag_minutes": round(row["lagSeconds"] / 60),
                 "reconciled": last.isoformat(timespec="seconds") if last else "never",
             }
         )
