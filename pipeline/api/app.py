@@ -1,9 +1,9 @@
-"""The HTTP API: ``/api/solr-query`` as seed 000 documents it, plus ``/healthz`` and ``/metrics``.
+"""The HTTP app: ``/api/solr-query`` as seed 000 documents it (served by ``solr_query``, ahead of
+the router), ``/healthz``, ``/metrics``, the OpenAPI schema and the console.
 
-Handlers are a few lines: authenticate, read a bounded body, let the guard decide, hand the
-request to the query module, return Solr's answer untouched. One exception handler per library
-error maps it to an HTTP status, so every error is JSON shaped like Solr's own
-(``{"error": {"code": 400, "msg": "…"}}``) and callers parse one shape.
+One exception handler per library error maps it to an HTTP status for the other routes, so every
+error is JSON shaped like Solr's own (``{"error": {"code": 400, "msg": "…"}}``) and callers parse
+one shape.
 """
 
 from __future__ import annotations
