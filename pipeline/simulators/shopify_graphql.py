@@ -47,6 +47,7 @@ from pipeline.simulators.graphql_cost import (
     answer_cost,
     query_cost,
 )
+from pipeline.simulators.search_syntax import bulk_span, search_span
 from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.sources.shopify_versions import released, supported_on
 
@@ -64,9 +65,6 @@ class ShopData(Protocol):
     def render_graphql(self, order: SimOrder) -> dict[str, Any]: ...
 
     def graphql_time(self, moment: datetime) -> str: ...
-
-
-SEARCH_TERM = re.compile(r"created_at:(>=|<=|>|<)'?([0-9T:\-.+Z]+)'?")
 
 
 class GraphQLAdmin:
@@ -280,7 +278,7 @@ class GraphQLAdmin:
                      "message": "A bulk query operation for this app and shop is already in "
                                 "progress: " + running[0]["id"] + "."}]}  # fmt: skip
             try:
-                low, high = _bulk_span(query)
+                low, high = bulk_span(query)
             except ValueError as err:
                 return {"bulkOperation": None,
                         "userErrors": [{"field": ["query"], "message": str(err)}]}  # fmt: skip
@@ -329,7 +327,7 @@ class GraphQLAdmin:
         }
 
     def _search(self, query: str | None) -> tuple[datetime | None, datetime | None]:
-        return _search_span(query or "")
+        return search_span(query or "")
 
     def _visible(self, low: datetime | None, high: datetime | None) -> list[SimOrder]:
         """Orders created in [low, high) (as the search said), within the app's scopes."""
@@ -369,36 +367,6 @@ def _cursor(position: int) -> str:
 def _number(gid: str) -> int | None:
     match = re.fullmatch(r"gid://shopify/Order/(\d+)", gid)
     return int(match.group(1)) - 5_500_000_000_000 if match else None
-
-
-def _search_span(query: str) -> tuple[datetime | None, datetime | None]:
-    low: datetime | None = None
-    high: datetime | None = None
-    for operator, value in SEARCH_TERM.findall(query):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as err:
-            raise GraphQLError(f"Invalid search date {value!r}") from err
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        if operator == ">=":
-            low = moment
-        elif operator == ">":
-            low = moment + timedelta(microseconds=1)
-        elif operator == "<":
-            high = moment
-        else:
-            high = moment + timedelta(microseconds=1)
-    return low, high
-
-
-def _bulk_span(query: str) -> tuple[datetime | None, datetime | None]:
-    """The created_at span of a bulk query over orders (the only kind this simulator runs)."""
-    if "orders" not in query:
-        raise ValueError("this simulator runs bulk queries over orders only")
-    inner = re.search(r'query:\s*"((?:[^"\\]|\\.)*)"', query)
-    text = inner.group(1).replace('\\"', '"') if inner else ""
-    return _search_span(text)
 
 
 __all__ = ["GraphQLAdmin"]

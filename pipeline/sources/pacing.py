@@ -9,6 +9,9 @@ Plus 400 leaking 20/s). With several calls in flight the margin keeps a little r
 
 SFCC sheds load instead: a 503 with ``sfdc_load_status: THROTTLE`` (or a 429) halves the pace,
 and the pace creeps back up call by call (additive increase, multiplicative decrease).
+
+Shopify's GraphQL Admin API meters query cost instead of calls (``CostBudget``): a bucket of
+points that refills a few hundred a second, reported in every answer's ``extensions.cost``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 SHOPIFY_CALL_LIMIT = "X-Shopify-Shop-Api-Call-Limit"
 SFCC_LOAD_STATUS = "sfdc_load_status"
@@ -121,4 +125,55 @@ class LoadShedding(CallBudget):
                 self.rate = min(self.ceiling, self.rate + 0.1)
 
 
-__all__ = ["SFCC_LOAD_STATUS", "SHOPIFY_CALL_LIMIT", "CallBudget", "LeakyBucket", "LoadShedding"]
+class CostBudget:
+    """A copy of the shop's query-cost bucket, kept from ``extensions.cost``."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.maximum: float | None = None
+        self.available = 0.0
+        self.restore_rate = 50.0  # until the first answer says otherwise
+        self.requested: dict[str, float] = {}
+        self.waited_seconds = 0.0
+        self._at = clock()
+        self._clock, self._sleep = clock, sleep
+
+    def before(self, operation: str) -> None:
+        """Wait until the operation's last requested cost fits the bucket."""
+        if self.maximum is None:
+            return
+        needed = min(self.requested.get(operation, 0.0), self.maximum)
+        available = self._now_available()
+        if needed > available:
+            wait = (needed - available) / self.restore_rate
+            self.waited_seconds += wait
+            self._sleep(wait)
+
+    def observe(self, operation: str, cost: dict[str, Any] | None) -> None:
+        if not cost:
+            return
+        status = cost.get("throttleStatus") or {}
+        self.maximum = float(status.get("maximumAvailable") or self.maximum or 1000.0)
+        self.available = float(status.get("currentlyAvailable") or 0.0)
+        self.restore_rate = float(status.get("restoreRate") or self.restore_rate)
+        self._at = self._clock()
+        if cost.get("requestedQueryCost") is not None:
+            self.requested[operation] = float(cost["requestedQueryCost"])
+
+    def _now_available(self) -> float:
+        assert self.maximum is not None
+        elapsed = self._clock() - self._at
+        return min(self.maximum, self.available + elapsed * self.restore_rate)
+
+
+__all__ = [
+    "CostBudget",
+    "SFCC_LOAD_STATUS",
+    "SHOPIFY_CALL_LIMIT",
+    "CallBudget",
+    "LeakyBucket",
+    "LoadShedding",
+]

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
+from pipeline.sources.pacing import CostBudget
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.transport import Auth, ShopTransport
 from pipeline.windows import ImportWindow
@@ -86,50 +87,6 @@ RECENT_DAYS = 60
 # query whose requested cost passes 1,000 (MAX_COST_EXCEEDED: the page is halved and asked again).
 PAGE_SIZE = 20
 BULK_ABOVE = 10_000  # orders in a span above which reconciliation lists ids in bulk
-
-
-class CostBudget:
-    """A copy of the shop's query-cost bucket, kept from ``extensions.cost``."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.maximum: float | None = None
-        self.available = 0.0
-        self.restore_rate = 50.0  # until the first answer says otherwise
-        self.requested: dict[str, float] = {}
-        self.waited_seconds = 0.0
-        self._at = clock()
-        self._clock, self._sleep = clock, sleep
-
-    def before(self, operation: str) -> None:
-        """Wait until the operation's last requested cost fits the bucket."""
-        if self.maximum is None:
-            return
-        needed = min(self.requested.get(operation, 0.0), self.maximum)
-        available = self._now_available()
-        if needed > available:
-            wait = (needed - available) / self.restore_rate
-            self.waited_seconds += wait
-            self._sleep(wait)
-
-    def observe(self, operation: str, cost: dict[str, Any] | None) -> None:
-        if not cost:
-            return
-        status = cost.get("throttleStatus") or {}
-        self.maximum = float(status.get("maximumAvailable") or self.maximum or 1000.0)
-        self.available = float(status.get("currentlyAvailable") or 0.0)
-        self.restore_rate = float(status.get("restoreRate") or self.restore_rate)
-        self._at = self._clock()
-        if cost.get("requestedQueryCost") is not None:
-            self.requested[operation] = float(cost["requestedQueryCost"])
-
-    def _now_available(self) -> float:
-        assert self.maximum is not None
-        elapsed = self._clock() - self._at
-        return min(self.maximum, self.available + elapsed * self.restore_rate)
 
 
 class ShopifyGraphQLSource:
@@ -401,4 +358,4 @@ def search(window: ImportWindow) -> str:
     )
 
 
-__all__ = ["CostBudget", "ShopifyGraphQLSource", "search"]
+__all__ = ["ShopifyGraphQLSource", "search"]
