@@ -4,25 +4,31 @@ shops, and a shop that cannot be configured reported and skipped while the other
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import ConfigurationError
 from pipeline.settings import Settings
+from pipeline.shop_lag import shop_lag_report
 from pipeline.wiring import Wiring
 
 
+def settings_for(tmp_path: Path, **shops: tuple[str, str]) -> Settings:
+    """Settings whose shops file names each shop as (platform, token variable)."""
+    path = tmp_path / "shops.toml"
+    path.write_text("\n".join(
+        f'[shops.{name}]\nplatform = "{platform}"\nbase_url = "http://127.0.0.1:9"\n'
+        f'access_token_env = "{variable}"\n'
+        for name, (platform, variable) in shops.items()
+    ))  # fmt: skip
+    return Settings(shops_file=path, ledger_path=tmp_path / "l.sqlite3",
+                    solr_url="http://127.0.0.1:9/solr")  # fmt: skip
+
+
 def test_one_ledger_and_one_flusher_serve_every_worker_of_a_process(tmp_path: Path) -> None:
-    shops = tmp_path / "shops.toml"
-    shops.write_text(
-        '[shops.a]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
-        'access_token_env = "A_TOKEN"\n\n'
-        '[shops.b]\nplatform = "shoplazza"\nbase_url = "http://127.0.0.1:9"\n'
-        'access_token_env = "B_TOKEN"\n'
-    )
-    settings = Settings(shops_file=shops, ledger_path=tmp_path / "l.sqlite3",
-                        solr_url="http://127.0.0.1:9/solr")  # fmt: skip
+    settings = settings_for(tmp_path, a=("shopify", "A_TOKEN"), b=("shoplazza", "B_TOKEN"))
     with Wiring(settings, {"A_TOKEN": "shpat_a_0000000", "B_TOKEN": "b-token-0000"}) as wiring:
         workers = wiring.workers([], stop=threading.Event())
         console = wiring.worker("a")
@@ -34,19 +40,9 @@ def test_one_ledger_and_one_flusher_serve_every_worker_of_a_process(tmp_path: Pa
 def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
     tmp_path: Path,
 ) -> None:
-    from datetime import UTC, datetime
-
-    from pipeline.shop_lag import shop_lag_report
-
-    shops = tmp_path / "shops.toml"
-    shops.write_text(
-        '[shops.good]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
-        'access_token_env = "GOOD_TOKEN"\n\n'
-        '[shops.broken]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
-        'access_token_env = "BROKEN_TOKEN"\n'
+    settings = settings_for(
+        tmp_path, good=("shopify", "GOOD_TOKEN"), broken=("shopify", "BROKEN_TOKEN")
     )
-    settings = Settings(shops_file=shops, ledger_path=tmp_path / "l.sqlite3",
-                        solr_url="http://127.0.0.1:9/solr")  # fmt: skip
     workers = Wiring(settings, {"GOOD_TOKEN": "shpat_good_000"}).workers([], stop=threading.Event())
     assert [w.shop.name for w in workers] == ["good"]
     ledger = workers[0].ledger
@@ -60,10 +56,6 @@ def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
 
 
 def test_when_no_shop_can_be_worked_run_says_so(tmp_path: Path) -> None:
-
-    shops = tmp_path / "shops.toml"
-    shops.write_text('[shops.broken]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
-                     'access_token_env = "BROKEN_TOKEN"\n')  # fmt: skip
-    settings = Settings(shops_file=shops, ledger_path=tmp_path / "l.sqlite3")
+    settings = settings_for(tmp_path, broken=("shopify", "BROKEN_TOKEN"))
     with pytest.raises(ConfigurationError, match="no shop of the shops file can be worked"):
         Wiring(settings, {}).workers([], stop=threading.Event())
