@@ -3,7 +3,7 @@
 The windows of the import worker should already have caught every order; reconciliation is the
 independent check that they did. It lists the platform's orders created in the span (ids and
 times only where the API allows it: Shopify's ``fields``), compares them with the ledger, and
-imports exactly the ones the ledger lacks, through the same worker code as a normal import. The
+imports exactly the ones the ledger lacks, through the same order intake as a normal import. The
 report (at the source, already imported, imported now, failed now) is kept in the ledger and
 indexed in logInsights as docType ``ORDER_RECONCILIATION``, next to the failures it explains.
 """
@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from pipeline.documents import reconciliation_document
+from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
+from pipeline.ledger import Lease
 from pipeline.models import (
     Platform,
     next_version,
@@ -23,24 +25,26 @@ from pipeline.models import (
 from pipeline.orders import raw_cancelled, raw_channel, raw_created_at, raw_order_id
 from pipeline.reports import Outcome, Reason, ReasonedOrder, ReconciliationReport
 from pipeline.windows import ImportWindow, plan_windows
-from pipeline.worker import PAGE_SIZE, ImportWorker, pages
 
 # Beyond this many missing orders, re-listing full pages is cheaper than one call per order.
 FETCH_ONE_BY_ONE_UP_TO = 50
 
 
 def reconcile(
-    worker: ImportWorker,
+    context: ShopContext,
     *,
     hours: float = 24,
     end: datetime | None = None,
     dry_run: bool = False,
-    ttl: str = "+60DAYS",
+    lease: Lease | None = None,
 ) -> ReconciliationReport:
-    """Import what the ledger lacks of the orders created in the ``hours`` before ``end``."""
-    end = (end or worker.clock()).astimezone(UTC).replace(microsecond=0)
+    """Import what the ledger lacks of the orders created in the ``hours`` before ``end``.
+
+    ``lease``: the scheduler's hold on the shop, checked by every write.
+    """
+    end = (end or context.clock()).astimezone(UTC).replace(microsecond=0)
     span = ImportWindow(start=end - timedelta(hours=hours), end=end)
-    shop, platform = worker.shop.name, worker.source.platform
+    shop, platform = context.shop.name, context.source.platform
     report = ReconciliationReport(
         shop=shop,
         platform=platform.value,
@@ -48,15 +52,15 @@ def reconcile(
         window_end=span.end,
         dry_run=dry_run,
     )
-    in_store = {row["order_id"]: row["status"] for row in worker.ledger.latest_orders(shop)}
-    cheap = isinstance(worker.source, IdListing)
+    in_store = {row["order_id"]: row["status"] for row in context.ledger.latest_orders(shop)}
+    cheap = isinstance(context.source, IdListing)
     listed: dict[str, dict[str, Any]] = {}
-    for raw in _listing(worker, span, cheap):
+    for raw in _listing(context, span, cheap):
         order_id = raw_order_id(platform, raw)
         created = raw_created_at(platform, raw)
         if order_id is None or (created is not None and not span.contains(created)):
             continue
-        if _excluded(worker.shop.reconcile_exclude, platform, raw):
+        if _excluded(context.shop.reconcile_exclude, platform, raw):
             report.excluded += 1
             continue
         listed[order_id] = raw
@@ -76,10 +80,10 @@ def reconcile(
         elif cancelled_here and not cancelled_there:
             report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_IN_STORE))
     if dry_run or not missing:
-        return _kept(worker, report, ttl)
-    wanted = set(missing)
-    for page in pages(_full_orders(worker, span, listed, wanted, cheap), PAGE_SIZE):
-        for raw, outcome in zip(page, worker.process_page(page), strict=True):
+        return _kept(context, report)
+    wanted, intake = set(missing), OrderIntake(context, lease=lease)
+    for page in pages(_full_orders(context, span, listed, wanted, cheap), PAGE_SIZE):
+        for raw, outcome in zip(page, intake.process_page(page), strict=True):
             order_id = raw_order_id(platform, raw) or ""
             if outcome is Outcome.IMPORTED:
                 report.imported_now += 1
@@ -87,10 +91,10 @@ def reconcile(
             elif outcome in (Outcome.FAILED, Outcome.FAILED_UNCHANGED):
                 report.failed_now += 1
                 report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.FAILED_NOW))
-            elif outcome is Outcome.ALREADY:  # imported meanwhile by the running worker
+            elif outcome is Outcome.ALREADY:  # imported meanwhile by the shop's worker
                 report.already_imported += 1
-    worker.flush()
-    return _kept(worker, report, ttl)
+    context.flush()
+    return _kept(context, report)
 
 
 def _excluded(rules: Sequence[str], platform: Platform, raw: dict[str, Any]) -> bool:
@@ -107,19 +111,19 @@ class IdListing(Protocol):
     def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]: ...
 
 
-def _listing(worker: ImportWorker, span: ImportWindow, cheap: bool) -> Iterator[dict[str, Any]]:
+def _listing(context: ShopContext, span: ImportWindow, cheap: bool) -> Iterator[dict[str, Any]]:
     if cheap:
-        assert isinstance(worker.source, IdListing)
-        yield from worker.source.list_ids(span)
+        assert isinstance(context.source, IdListing)
+        yield from context.source.list_ids(span)
         return
     for window in plan_windows(
-        span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
+        span.start, span.end, settle_lag=timedelta(0), max_span=context.shop.window
     ):
-        yield from worker.source.list_orders(window)
+        yield from context.source.list_orders(window)
 
 
 def _full_orders(
-    worker: ImportWorker,
+    context: ShopContext,
     span: ImportWindow,
     listed: dict[str, dict[str, Any]],
     wanted: set[str],
@@ -127,39 +131,39 @@ def _full_orders(
 ) -> Any:
     """The full payloads of the wanted orders: already in hand, fetched one by one when they
     are few, else re-listed from full pages of only the windows that hold them."""
-    platform = worker.source.platform
+    platform = context.source.platform
     if not cheap:
         yield from (listed[order_id] for order_id in listed if order_id in wanted)
     elif len(wanted) <= FETCH_ONE_BY_ONE_UP_TO:
         for order_id in listed:
             if order_id in wanted:
-                yield worker.source.fetch_order(order_id)
+                yield context.source.fetch_order(order_id)
     else:
         times = [raw_created_at(platform, listed[order_id]) for order_id in wanted]
         for window in plan_windows(
-            span.start, span.end, settle_lag=timedelta(0), max_span=worker.shop.window
+            span.start, span.end, settle_lag=timedelta(0), max_span=context.shop.window
         ):
             if not any(moment is None or window.contains(moment) for moment in times):
                 continue  # nothing missing here: no need to read its full pages
-            for raw in worker.source.list_orders(window):
+            for raw in context.source.list_orders(window):
                 listed_id = raw_order_id(platform, raw)
                 if listed_id is not None and listed_id in wanted:
                     wanted.discard(listed_id)
                     yield raw
 
 
-def _kept(worker: ImportWorker, report: ReconciliationReport, ttl: str) -> ReconciliationReport:
+def _kept(context: ShopContext, report: ReconciliationReport) -> ReconciliationReport:
     if not report.dry_run:
-        worker.ledger.save_reconciliation(
+        context.ledger.save_reconciliation(
             report.shop,
             report.window_start,
             report.window_end,
             report.model_dump(mode="json"),
             reconciliation_document(
-                report, site=worker.shop.base_url, ttl=ttl, version=next_version(None)
+                report, site=context.shop.base_url, ttl=context.ttl, version=next_version(None)
             ),
         )
-        worker.flush()
+        context.flush()
     return report
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import (
@@ -30,9 +30,11 @@ from pipeline.errors import (
     WorkerStopped,
 )
 from pipeline.flusher import OutboxFlusher
+from pipeline.intake import ShopContext
 from pipeline.ledger import Lease, Ledger
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import ReconciliationReport, WindowReport
+from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def run_forever(
     on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
     on_shop: Callable[[ShopPass], None] | None = None,
     on_outbox: Callable[[int, int], None] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> None:
     """Run until ``stop`` is set.
 
@@ -93,7 +95,8 @@ def run_forever(
 
 
 def _ledger_of(workers: Sequence[ImportWorker]) -> Ledger | None:
-    return workers[0].ledger if workers and isinstance(workers[0].ledger, Ledger) else None
+    ledger = workers[0].context.ledger if workers else None
+    return ledger if isinstance(ledger, Ledger) else None
 
 
 class _Crew:
@@ -106,7 +109,7 @@ class _Crew:
         ledger: Ledger | None,
         stop: threading.Event,
         options: RunOptions,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.workers, self.flusher, self.ledger = list(workers), flusher, ledger
         self.stop, self.options, self.clock = stop, options, clock
@@ -163,12 +166,13 @@ class _Crew:
             return None
 
     def _one_pass(self, worker: ImportWorker, lease: Lease | None) -> None:
-        shop = worker.shop.name
-        worker.lease, worker.on_page = lease, self._renewer(worker) if lease else None
+        shop, context = worker.shop.name, worker.context
+        held = _HeldLease(lease, self.ledger, self.lease_duration, self.clock)
+        renew = held.renew if lease else None
         try:
-            worker.catch_up(on_window=self.on_window)
-            if self.options.daily_reconciliation and _due(worker, self.clock(), self.started):
-                report = reconcile(worker, ttl=worker.ttl)
+            worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
+            if self.options.daily_reconciliation and _due(context, self.clock(), self.started):
+                report = reconcile(context, lease=lease)
                 if self.on_reconciliation:
                     self.on_reconciliation(report)
             self._report(worker)
@@ -182,34 +186,15 @@ class _Crew:
             log.error("%s: stopping: %s", shop, err)
             raise
         finally:
-            lease, worker.lease, worker.on_page = worker.lease, None, None
-            if lease is not None and self.ledger is not None:
-                try:
-                    self.ledger.release_lease(lease)
-                except (RetryLaterError, SkipError, StopError) as err:
-                    log.warning("%s: lease not released (it expires by itself): %s", shop, err)
-
-    def _renewer(self, worker: ImportWorker) -> Callable[[], None]:
-        """Renew the lease once a third of it has passed; raises LeaseLostError if it is gone."""
-
-        def renew() -> None:
-            lease, ledger = worker.lease, self.ledger
-            if lease is None or ledger is None:
-                return
-            left = (lease.expires_at - self.clock()).total_seconds()
-            if left < self.options.lease_seconds * 2 / 3:
-                worker.lease = ledger.renew_lease(
-                    lease, duration=self.lease_duration, now=self.clock()
-                )
-
-        return renew
+            held.release()
 
     def _report(self, worker: ImportWorker) -> None:
-        checkpoint = worker.ledger.checkpoint(worker.shop.name)
+        checkpoint = worker.context.ledger.checkpoint(worker.shop.name)
         lag = (self.clock() - checkpoint).total_seconds() if checkpoint else None
         if self.on_shop:
-            transport = getattr(worker.source, "transport", None)
-            budget = getattr(worker.source, "cost", None) or getattr(transport, "budget", None)
+            source = worker.context.source
+            transport = getattr(source, "transport", None)
+            budget = getattr(source, "cost", None) or getattr(transport, "budget", None)
             self.on_shop(
                 ShopPass(
                     shop=worker.shop.name,
@@ -251,9 +236,41 @@ def _fatal_after(future: Future[None]) -> BaseException | None:
     return None
 
 
-def _due(worker: ImportWorker, now: datetime, started: datetime) -> bool:
-    last = worker.ledger.last_reconciliation_at(worker.shop.name) or started
-    return reconciliation_due(ZoneInfo(worker.shop.time_zone), now, last)
+def _due(context: ShopContext, now: datetime, started: datetime) -> bool:
+    last = context.ledger.last_reconciliation_at(context.name) or started
+    return reconciliation_due(ZoneInfo(context.shop.time_zone), now, last)
+
+
+class _HeldLease:
+    """One pass's hold on a shop: renewed once a third of it has passed, released at the end."""
+
+    def __init__(
+        self,
+        lease: Lease | None,
+        ledger: Ledger | None,
+        duration: timedelta,
+        clock: Clock,
+    ) -> None:
+        self.lease, self.ledger, self.duration, self.clock = lease, ledger, duration, clock
+
+    def renew(self) -> None:
+        """Raises ``LeaseLostError`` if another worker took the shop meanwhile."""
+        if self.lease is None or self.ledger is None:
+            return
+        left = (self.lease.expires_at - self.clock()).total_seconds()
+        if left < self.duration.total_seconds() * 2 / 3:
+            self.lease = self.ledger.renew_lease(
+                self.lease, duration=self.duration, now=self.clock()
+            )
+
+    def release(self) -> None:
+        lease, self.lease = self.lease, None
+        if lease is None or self.ledger is None:
+            return
+        try:
+            self.ledger.release_lease(lease)
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
 
 
 __all__ = [

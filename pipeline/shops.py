@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -35,22 +34,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
 )
 
 from pipeline.errors import ConfigurationError
 from pipeline.models import Platform, validate_time_zone, validate_ttl
-from pipeline.scrub import remember_secrets
-from pipeline.sources import OrderSource
-from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, CallBudget, LeakyBucket, LoadShedding
-from pipeline.sources.sfcc import SfccSource
-from pipeline.sources.shopify import ShopifySource
-from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION, support_warning
-from pipeline.sources.shoplazza import ShoplazzaSource
-from pipeline.sources.transport import Auth, ShopTransport
 
 
 class ShopConfig(BaseModel):
@@ -175,87 +165,6 @@ def shop_named(shops: Mapping[str, ShopConfig], name: str) -> ShopConfig:
     return shops[name]
 
 
-def _secret(
-    shop: ShopConfig, variable: str | None, what: str, environ: Mapping[str, str]
-) -> SecretStr:
-    if not variable:
-        raise ConfigurationError(f"shop {shop.name!r} needs {what}_env in the shops file")
-    value = environ.get(variable)
-    if not value:
-        raise ConfigurationError(
-            f"shop {shop.name!r}: environment variable {variable} (its {what}) is not set; "
-            f"export it and run again"
-        )
-    remember_secrets(value)
-    return SecretStr(value)
-
-
-def call_budget(platform: Platform) -> CallBudget:
-    """Each platform's own pace: Shopify's bucket (read from its header), Shoplazza's 2 calls/s
-    leaky bucket, SFCC's load shedding."""
-    if platform is Platform.SHOPIFY:
-        return LeakyBucket(40, 2.0, header=SHOPIFY_CALL_LIMIT)
-    if platform is Platform.SHOPLAZZA:
-        return LeakyBucket(4, 2.0, margin=1.0)
-    return LoadShedding()
-
-
-def connect(shop: ShopConfig, environ: Mapping[str, str]) -> OrderSource:
-    """The shop's connector, with credentials read from ``environ`` (the edge passes os.environ)."""
-    transport = ShopTransport(
-        shop.name,
-        auth=Auth(headers=dict),
-        max_attempts=shop.max_attempts,
-        budget=call_budget(shop.platform),
-    )
-    if shop.platform is Platform.SHOPIFY and shop.api == "rest":
-        return ShopifySource(
-            shop.name,
-            shop.base_url,
-            _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version or DEFAULT_API_VERSION,
-            page_size=shop.page_size or 250,
-            transport=transport,
-        )
-    if shop.platform is Platform.SHOPIFY:
-        return ShopifyGraphQLSource(
-            shop.name,
-            shop.base_url,
-            _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version or DEFAULT_API_VERSION,
-            page_size=shop.page_size or 20,
-            transport=ShopTransport(
-                shop.name, auth=Auth(headers=dict), max_attempts=shop.max_attempts
-            ),
-        )
-    if shop.platform is Platform.SHOPLAZZA:
-        return ShoplazzaSource(
-            shop.name,
-            shop.base_url,
-            _secret(shop, shop.access_token_env, "access_token", environ),
-            api_version=shop.api_version or "2026-01",
-            page_size=shop.page_size or 250,
-            transport=transport,
-        )
-    missing = [n for n in ("auth_url", "organization_id", "site_id") if not getattr(shop, n)]
-    if missing:
-        raise ConfigurationError(
-            f"shop {shop.name!r} (sfcc) needs {', '.join(missing)} in the shops file"
-        )
-    return SfccSource(
-        shop.name,
-        shop.base_url,
-        auth_url=shop.auth_url or "",
-        organization_id=shop.organization_id or "",
-        site_id=shop.site_id or "",
-        client_id=_secret(shop, shop.client_id_env, "client_id", environ).get_secret_value(),
-        client_secret=_secret(shop, shop.client_secret_env, "client_secret", environ),
-        page_size=shop.page_size or 200,
-        business_manager_url=shop.business_manager_url,
-        transport=transport,
-    )
-
-
 def version_warning(shop: ShopConfig, today: date) -> str | None:
     """What to say when a Shopify shop's API version is outside Shopify's support window."""
     if shop.platform is not Platform.SHOPIFY:
@@ -263,48 +172,8 @@ def version_warning(shop: ShopConfig, today: date) -> str | None:
     return support_warning(shop.name, shop.api_version or DEFAULT_API_VERSION, today)
 
 
-@dataclass(frozen=True)
-class ShopCheck:
-    """Whether one shop of the shops file can be worked, and what to fix if not."""
-
-    shop: str
-    platform: str
-    api_version: str
-    ready: bool
-    problem: str | None
-    warning: str | None
-
-
-def check_shops(
-    shops: Mapping[str, ShopConfig], environ: Mapping[str, str], today: date
-) -> list[ShopCheck]:
-    """Every shop's connector built as ``run`` would build it, without calling the platform."""
-    checks = []
-    for shop in shops.values():
-        problem = None
-        try:
-            source = connect(shop, environ)
-            version = str(getattr(source, "api_version", "") or shop.api_version or "")
-        except ConfigurationError as err:
-            problem, version = str(err), shop.api_version or ""
-        checks.append(
-            ShopCheck(
-                shop=shop.name,
-                platform=shop.platform.value,
-                api_version=version,
-                ready=problem is None,
-                problem=problem,
-                warning=version_warning(shop, today),
-            )
-        )
-    return checks
-
-
 __all__ = [
-    "ShopCheck",
     "ShopConfig",
-    "check_shops",
-    "connect",
     "load_shops",
     "shop_named",
     "version_warning",

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import SourceRequestError
+from pipeline.intake import OrderIntake, ShopContext
 from pipeline.ledger import FailureRecord, Ledger
 from pipeline.orders import Order, OrderStatus, UnmappableOrder, to_order
 from pipeline.reports import Outcome
 from pipeline.scrub import scrub
-from pipeline.worker import ImportWorker
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,14 @@ class OrderOutcome:
     version: int | None = None
 
 
-def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
+def reimport(context: ShopContext, order_id: str) -> OrderOutcome:
     """Fetch one order from the platform now and import it (or record why it still fails)."""
-    shop = worker.shop.name
-    raw = _fetch(worker, order_id)
+    shop = context.shop.name
+    raw = _fetch(context, order_id)
     if raw is None:
-        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(worker, order_id))
-    outcome = worker.process(raw, force=True)
-    worker.flush()
+        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(context, order_id))
+    outcome = OrderIntake(context).process(raw, force=True)
+    context.flush()
     if outcome is Outcome.IMPORTED:
         return OrderOutcome(shop, order_id, outcome, "its earlier failure is resolved")
     if outcome is Outcome.ALREADY:
@@ -54,31 +54,33 @@ def reimport(worker: ImportWorker, order_id: str) -> OrderOutcome:
             "already in the order store; use `loginsights refresh` to take the platform's "
             "current state",
         )
-    return _failed(worker, order_id)
+    return _failed(context, order_id)
 
 
-def _failed(worker: ImportWorker, order_id: str) -> OrderOutcome:
-    failure = worker.ledger.failure(worker.shop.name, order_id)
+def _failed(context: ShopContext, order_id: str) -> OrderOutcome:
+    failure = context.ledger.failure(context.shop.name, order_id)
     detail = failure.last_error if failure else ""
-    return OrderOutcome(worker.shop.name, order_id, Outcome.FAILED, detail)
+    return OrderOutcome(context.shop.name, order_id, Outcome.FAILED, detail)
 
 
-def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
+def refresh(context: ShopContext, order_id: str) -> OrderOutcome:
     """A new version of the order from the platform's current state (seed 001's refresh)."""
-    shop = worker.shop.name
-    if not worker.ledger.has_order(shop, order_id):
-        return reimport(worker, order_id)
-    raw = _fetch(worker, order_id)
+    shop = context.shop.name
+    if not context.ledger.has_order(shop, order_id):
+        return reimport(context, order_id)
+    raw = _fetch(context, order_id)
     if raw is None:
-        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(worker, order_id))
-    verdict = worker.judge(raw, order_id, force=True)
+        return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(context, order_id))
+    intake = OrderIntake(context)
+    verdict = intake.verdict(raw, order_id)
     if not isinstance(verdict, Order):
-        worker.flush()
-        return _failed(worker, order_id)
+        intake.record(verdict, raw, force=True)
+        context.flush()
+        return _failed(context, order_id)
     order = verdict
     if order.platform_fulfilled and order.status is OrderStatus.CREATED:
         order = order.model_copy(update={"status": OrderStatus.COMPLETED})
-    latest = worker.ledger.order_versions(shop, order_id)[-1]
+    latest = context.ledger.order_versions(shop, order_id)[-1]
     if latest["status"] == order.status.value and json.loads(latest["payload"]) == raw:
         return OrderOutcome(
             shop,
@@ -87,9 +89,9 @@ def refresh(worker: ImportWorker, order_id: str) -> OrderOutcome:
             f"the platform's state equals version {latest['version']}; nothing to refresh",
             version=int(latest["version"]),
         )
-    resolved = worker.ledger.resolution_document(shop, order_id, render=worker.render)
-    version = worker.ledger.refresh_order(order, raw, resolved_document=resolved)
-    worker.flush()
+    resolved = context.ledger.resolution_document(shop, order_id, render=context.render)
+    version = context.ledger.refresh_order(order, raw, resolved_document=resolved)
+    context.flush()
     return OrderOutcome(
         shop,
         order_id,
@@ -108,23 +110,23 @@ class StuckReport:
 
 
 def find_stuck(
-    worker: ImportWorker,
+    context: ShopContext,
     *,
     fix: bool = False,
     limit: int = 500,
     on_order: Callable[[], None] | None = None,
 ) -> StuckReport:
     """Orders ``created`` in the store whose platform state is fulfilled or cancelled."""
-    shop, report = worker.shop.name, StuckReport()
-    for row in worker.ledger.latest_orders(shop, status=OrderStatus.CREATED.value)[:limit]:
+    shop, report = context.shop.name, StuckReport()
+    for row in context.ledger.latest_orders(shop, status=OrderStatus.CREATED.value)[:limit]:
         report.checked += 1
         if on_order:
             on_order()
-        raw = _fetch(worker, row["order_id"])
+        raw = _fetch(context, row["order_id"])
         if raw is None:
             continue
         try:
-            current = to_order(worker.source.platform, shop, raw)
+            current = to_order(context.source.platform, shop, raw)
         except UnmappableOrder:
             continue
         state = (
@@ -142,7 +144,7 @@ def find_stuck(
             )
         )
         if fix:
-            report.refreshed.append(refresh(worker, row["order_id"]))
+            report.refreshed.append(refresh(context, row["order_id"]))
     return report
 
 
@@ -156,22 +158,22 @@ class RetryReport:
 
 
 def retry_outstanding(
-    workers: dict[str, ImportWorker],
+    shops: dict[str, ShopContext],
     failures: Iterable[FailureRecord],
     *,
     on_order: Callable[[OrderOutcome], None] | None = None,
 ) -> RetryReport:
-    """Re-import each outstanding failure through its shop's worker."""
+    """Re-import each outstanding failure of the given shops (others are left alone)."""
     report = RetryReport()
     for failure in failures:
-        worker = workers.get(failure.shop)
-        if worker is None:
+        context = shops.get(failure.shop)
+        if context is None:
             continue
-        outcome = reimport(worker, failure.order_id)
+        outcome = reimport(context, failure.order_id)
         report.retried += 1
         if outcome.outcome in (Outcome.IMPORTED, Outcome.ALREADY):
             report.passed += 1
-        elif outcome.outcome == "not found":
+        elif outcome.outcome is Outcome.NOT_FOUND:
             report.not_found += 1
         else:
             report.still_failing += 1
@@ -181,18 +183,18 @@ def retry_outstanding(
     return report
 
 
-def _fetch(worker: ImportWorker, order_id: str) -> dict[str, Any] | None:
+def _fetch(context: ShopContext, order_id: str) -> dict[str, Any] | None:
     try:
-        return worker.source.fetch_order(order_id)
+        return context.source.fetch_order(order_id)
     except SourceRequestError as err:
         if err.status == 404:
             return None
         raise
 
 
-def _not_found(worker: ImportWorker, order_id: str) -> str:
+def _not_found(context: ShopContext, order_id: str) -> str:
     return (
-        f"order {order_id} was not found at {worker.shop.name} ({worker.source.platform.value}); "
+        f"order {order_id} was not found at {context.shop.name} ({context.source.platform.value}); "
         "check the id in the platform's admin (the platform's order id, not its name)"
     )
 

@@ -9,9 +9,17 @@ platform's filters accept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock; every service takes a ``Clock`` so tests and replays can set the time."""
+    return datetime.now(UTC)
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -67,4 +75,4 @@ def plan_windows(
     return windows
 
 
-__all__ = ["ImportWindow", "plan_windows", "whole_second"]
+__all__ = ["Clock", "ImportWindow", "plan_windows", "utc_now", "whole_second"]

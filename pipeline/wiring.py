@@ -4,25 +4,28 @@ what it needs). The CLI commands, ``serve`` and ``run`` ask a ``Wiring`` for wha
 build nothing themselves; domain modules take their collaborators and never build them.
 
 One ``Wiring`` per process: one ledger (its pool), one outbox flusher (the outbox promises one
-flush at a time per process), one ZooKeeper watch; workers share them.
+flush at a time per process), one ZooKeeper watch, one connector per shop (its transport and
+budget: ``pipeline.connectors``), one clock; workers and services share them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 
+from pipeline.connectors import connect
 from pipeline.errors import ConfigurationError
 from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
+from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
-from pipeline.models import DocType
+from pipeline.models import DocType, FailedAttempt
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
-from pipeline.shops import ShopConfig, connect, load_shops, shop_named, version_warning
+from pipeline.shops import ShopConfig, load_shops, shop_named, version_warning
+from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
 log = logging.getLogger(__name__)
@@ -31,13 +34,22 @@ log = logging.getLogger(__name__)
 class Wiring:
     """Builds, once, what a loginsights process runs; ``close`` lets go of it."""
 
-    def __init__(self, settings: Settings, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: Settings, environ: Mapping[str, str], *, clock: Clock = utc_now
+    ) -> None:
         self.settings = settings
         self.environ = environ
+        self.clock = clock
+        self._contexts: dict[str, ShopContext] = {}
+        self._building = threading.Lock()  # the console's requests and the workers share them
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.ledger_location, pool_size=self.settings.ledger_pool_size)
+        return Ledger(
+            self.settings.ledger_location,
+            pool_size=self.settings.ledger_pool_size,
+            clock=self.clock,
+        )
 
     @cached_property
     def index(self) -> LogInsightsIndex:
@@ -52,33 +64,52 @@ class Wiring:
     def shops(self) -> dict[str, ShopConfig]:
         return load_shops(self.settings.shops_file)
 
-    def worker(
-        self, shop: ShopConfig | str, *, stop: threading.Event | None = None
-    ) -> ImportWorker:
-        """A worker for one shop of the shops file, its credentials read from the environment."""
+    def context(self, shop: ShopConfig | str) -> ShopContext:
+        """One shop of the shops file, its connector built once (credentials from the
+        environment): what reconciliation and the troubleshooting flows are handed."""
         config = shop_named(self.shops, shop) if isinstance(shop, str) else shop
-        return ImportWorker(
-            config,
-            connect(config, self.environ),
-            self.ledger,
-            ttl=self.settings.ttl_for(DocType.for_platform(config.platform)),
-            time_zone=self.settings.time_zone,
-            flusher=self.flusher,
-            stop=stop,
-        )
+        with self._building:
+            if config.name in self._contexts:
+                return self._contexts[config.name]
+            self._contexts[config.name] = ShopContext(
+                shop=config,
+                source=connect(config, self.environ),
+                ledger=self.ledger,
+                default_ttl=self.settings.ttl_for(DocType.for_platform(config.platform)),
+                time_zone=self.settings.time_zone,
+                flusher=self.flusher,
+                clock=self.clock,
+            )
+            return self._contexts[config.name]
 
-    def workers(self, shop_names: Sequence[str], *, stop: threading.Event) -> list[ImportWorker]:
+    def worker(
+        self,
+        shop: ShopConfig | str,
+        *,
+        stop: threading.Event | None = None,
+        on_failure: Callable[[FailedAttempt], None] | None = None,
+    ) -> ImportWorker:
+        """A worker for one shop of the shops file."""
+        return ImportWorker(self.context(shop), stop=stop, on_failure=on_failure)
+
+    def workers(
+        self,
+        shop_names: Sequence[str],
+        *,
+        stop: threading.Event,
+        on_failure: Callable[[FailedAttempt], None] | None = None,
+    ) -> list[ImportWorker]:
         """Workers for the named shops (all of them when none are named); a shop that cannot be
         configured is reported in the ledger and skipped, the others run."""
         chosen = [shop_named(self.shops, name) for name in shop_names] or list(self.shops.values())
         for shop in chosen:
-            warning = version_warning(shop, datetime.now(UTC).date())
+            warning = version_warning(shop, self.clock().date())
             if warning:
                 log.warning(warning)
         workers = []
         for shop in chosen:
             try:
-                workers.append(self.worker(shop, stop=stop))
+                workers.append(self.worker(shop, stop=stop, on_failure=on_failure))
             except ConfigurationError as err:  # this shop waits for a person; the others run
                 log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
                 self.ledger.report_problem(shop.name, str(err), worker=default_worker_name())

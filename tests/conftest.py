@@ -300,6 +300,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from pipeline.flusher import OutboxFlusher  # noqa: E402
+from pipeline.intake import ShopContext  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
 from pipeline.models import Platform  # noqa: E402
 from pipeline.shops import ShopConfig  # noqa: E402
@@ -314,7 +315,7 @@ from pipeline.simulators import (  # noqa: E402
 from pipeline.sources.sfcc import SfccSource  # noqa: E402
 from pipeline.sources.shopify import ShopifySource  # noqa: E402
 from pipeline.sources.shoplazza import ShoplazzaSource  # noqa: E402
-from pipeline.sources.transport import Auth, ShopTransport  # noqa: E402
+from pipeline.sources.transport import ShopTransport  # noqa: E402
 from pipeline.worker import ImportWorker  # noqa: E402
 
 SIMULATORS: dict[Platform, type[SimulatorServer]] = {
@@ -343,7 +344,6 @@ def fast_transport(shop: str, attempts: int = 6) -> ShopTransport:
     """Real retry policy with short waits, so tests of outages take seconds."""
     return ShopTransport(
         shop,
-        auth=Auth(headers=dict),
         max_attempts=attempts,
         max_wait_seconds=0.3,
         backoff_seconds=0.02,
@@ -380,7 +380,7 @@ def worker_for_sim(
     shop: str,
     ledger: Ledger,
     *,
-    start: datetime,
+    start: datetime | None,
     flusher: OutboxFlusher | None = None,
     attempts: int = 6,
     **shop_options: object,
@@ -398,7 +398,9 @@ def worker_for_sim(
         }
     )
     return ImportWorker(
-        config, source_for(sim, shop, attempts), ledger, ttl="+60DAYS", flusher=flusher
+        ShopContext(
+            shop=config, source=source_for(sim, shop, attempts), ledger=ledger, flusher=flusher
+        )
     )
 
 

@@ -82,9 +82,9 @@ def console(solr: SolrUnderTest, shop: str, tmp_path: Path) -> Iterator[Console]
     with simulator(Platform.SHOPIFY, catalog) as sim:
         worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
         worker.import_range(start, end)
-        reconcile(worker, hours=2, end=end)
+        reconcile(worker.context, hours=2, end=end)
         settings = Settings(solr_url=solr.url, api_tokens=[READ], api_admin_tokens=[ADMIN])
-        app = create_app(settings, ledger=ledger, worker_for=lambda name: worker)
+        app = create_app(settings, ledger=ledger, shop_context=lambda name: worker.context)
         with served(app) as url:
             screens = tmp_path / "screens"
             screens.mkdir()
@@ -252,7 +252,7 @@ def test_only_web_links_are_links_and_story_links_encode_the_id(
     from pipeline.indexing import LogInsightsIndex
     from pipeline.models import FailedAttempt
 
-    ledger = console.worker.ledger
+    ledger = console.worker.context.ledger
     attempt = FailedAttempt(
         platform=Platform.SHOPIFY, shop=console.shop, order_id="a/../b", order_name="#evil",
         order_created_at=datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC")),
@@ -274,9 +274,9 @@ def test_only_web_links_are_links_and_story_links_encode_the_id(
 def test_paging_reaches_the_last_failure(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    from pipeline.console import routes
+    from pipeline.console import pages
 
-    monkeypatch.setattr(routes, "PAGE", 4)
+    monkeypatch.setattr(pages, "PAGE", 4)
     cookies = login_cookies(console, READ)
     url, seen, found = f"{console.url}/?q=shop:{console.shop}", [], None
     while url:
@@ -327,8 +327,8 @@ def test_reconciliations_say_their_reasons_in_words_and_group_reruns(console: Co
     assert "balanced" in text or "to look at" in text
     assert "missing_failed_now" not in text and "missing_imported_now" not in text
     assert "runs, latest shown" not in text
-    last = console.worker.ledger.reconciliations(console.shop)[-1]
-    reconcile(console.worker, hours=2, end=datetime.fromisoformat(last["window_end"]))
+    last = console.worker.context.ledger.reconciliations(console.shop)[-1]
+    reconcile(console.worker.context, hours=2, end=datetime.fromisoformat(last["window_end"]))
     again = requests.get(f"{console.url}/reconciliations", cookies=cookies, timeout=30).text
     assert "(2 runs, latest shown)" in again, "a day reconciled twice is one row"
     assert again.count(f"<td>{console.shop}</td>") == text.count(f"<td>{console.shop}</td>")

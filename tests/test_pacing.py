@@ -10,7 +10,7 @@ from pipeline.models import Platform
 from pipeline.simulators import OrderCatalog
 from pipeline.sources.pacing import SHOPIFY_CALL_LIMIT, LeakyBucket, LoadShedding
 from pipeline.sources.shopify import ShopifySource
-from pipeline.sources.transport import Auth, ShopTransport, action_for
+from pipeline.sources.transport import ShopTransport, action_for
 from pipeline.windows import ImportWindow
 
 
@@ -69,7 +69,6 @@ def test_a_default_bucket_shop_gets_no_429_over_2000_orders(shop: str) -> None:
     with simulator(Platform.SHOPIFY, catalog, bucket_size=40, leak_rate=2.0) as sim:
         transport = ShopTransport(
             shop,
-            auth=Auth(headers=dict),
             budget=LeakyBucket(40, 2.0, header=SHOPIFY_CALL_LIMIT),
         )
         source = ShopifySource(

@@ -26,7 +26,7 @@ PUBLIC = {
         "Moment", "camel_keys", "console", "err_console", "json_option", "json_record",
         "library_errors", "main", "shop_option",
     ],
-    "pipeline.console": ["ConsoleDeps", "console_router"],
+    "pipeline.console": ["Console", "ConsoleDeps", "router"],
     "pipeline.ledger": [
         "OLD_VERSION_TAG", "FailureRecord", "Lease", "Ledger", "OutboxRow", "ledger_url",
         "payload_hash",

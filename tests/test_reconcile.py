@@ -62,8 +62,8 @@ def test_reconciliation_imports_exactly_the_missing_orders_and_counts_right(
         missing_good = good - before
         assert len(missing_good) > 11, "both the gaps and the outage lost orders"
 
-        report = reconcile(worker, hours=7, end=end + timedelta(minutes=5))
-        again = reconcile(worker, hours=7, end=end + timedelta(minutes=5))
+        report = reconcile(worker.context, hours=7, end=end + timedelta(minutes=5))
+        again = reconcile(worker.context, hours=7, end=end + timedelta(minutes=5))
 
     assert ledger.order_ids(shop) == good
     assert report.at_source == len(good) + len(bad) == len(catalog)
@@ -99,7 +99,7 @@ def test_a_dry_run_counts_what_is_missing_and_imports_nothing(
         worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
         worker.import_window(ImportWindow(start=start, end=start + timedelta(hours=1)))
         imported = ledger.order_ids(shop)
-        report = reconcile(worker, hours=3, end=end, dry_run=True)
+        report = reconcile(worker.context, hours=3, end=end, dry_run=True)
     assert report.at_source == 120
     assert report.already_imported == len(imported)
     assert report.missing == 120 - len(imported) and report.imported_now == 0
@@ -116,7 +116,7 @@ def test_platforms_without_a_cheap_listing_are_reconciled_from_full_pages(
     with simulator(platform, catalog) as sim:
         good, bad = truth(sim, shop, catalog)
         worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
-        report = reconcile(worker, hours=3, end=end)
+        report = reconcile(worker.context, hours=3, end=end)
     assert ledger.order_ids(shop) == good
     assert (report.at_source, report.imported_now, report.failed_now) == (
         150,
@@ -136,7 +136,7 @@ def test_a_few_missing_shopify_orders_are_fetched_one_by_one(
         lost = catalog.add(end - timedelta(minutes=1))
         lost_id = str(sim.render(lost)["id"])  # type: ignore[attr-defined]
         calls_before = sim.calls
-        report = reconcile(worker, hours=3, end=end)
+        report = reconcile(worker.context, hours=3, end=end)
         calls = sim.calls - calls_before
     assert report.missing_ids == [lost_id] and report.imported_now == 1
     assert ledger.has_order(shop, lost_id)
@@ -218,7 +218,7 @@ def test_a_day_with_each_kind_of_mismatch_is_reported_by_reason(
         with ledger.engine.begin() as db:  # cancelled in the store only
             mine = (orders_table.c.shop == shop) & (orders_table.c.order_id == ids[numbers[1]])
             db.execute(update(orders_table).where(mine).values(status="cancelled"))
-        report = reconcile(worker, hours=3, end=end)
+        report = reconcile(worker.context, hours=3, end=end)
         good_id = raw_order_id(platform, sim.render(new_good))  # type: ignore[attr-defined]
         bad_id = raw_order_id(platform, sim.render(new_bad))  # type: ignore[attr-defined]
     reasons = {(o.order_id, o.reason) for o in report.orders}

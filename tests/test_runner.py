@@ -31,9 +31,9 @@ class ShopDouble:
 
     def __post_init__(self) -> None:
         self.shop = type("Shop", (), {"name": self.name, "time_zone": "UTC"})()
-        self.lease: Any = None
-        self.on_page: Any = None
-        self.ledger: Any = None
+        self.context = type("Context", (), {"name": self.name, "shop": self.shop})()
+        self.context.ledger = None
+        self.context.source = None
 
     def catch_up(self, **_: Any) -> list[Any]:
         self.passes += 1
@@ -54,7 +54,7 @@ def run_passes(
     shops: list[ShopDouble], passes: int = 2, ledger: Ledger | None = None
 ) -> FlusherDouble:
     for shop in shops:
-        shop.ledger = ledger
+        shop.context.ledger = ledger
     stop, flusher = threading.Event(), FlusherDouble()
     last = shops[-1]
     original = last.catch_up
@@ -108,7 +108,7 @@ def test_a_pass_holds_the_shops_lease_and_releases_it(ledger: Ledger) -> None:
 
     class Leased(ShopDouble):
         def catch_up(self, **kwargs: Any) -> list[Any]:
-            seen.append((self.lease, [(r["shop"], r["worker"]) for r in ledger.leases()]))
+            seen.append((kwargs["lease"], [(r["shop"], r["worker"]) for r in ledger.leases()]))
             return super().catch_up(**kwargs)
 
     shop = Leased("a")

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from pipeline.documents import failure_document
 from pipeline.errors import SourceRequestError
+from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import LOG_DOCUMENT_FIELDS, FailedAttempt, Platform
 from pipeline.orders import problems, raw_order_id, to_order
@@ -151,10 +152,9 @@ def test_reconciliation_of_a_20k_order_day_lists_ids_in_bulk(tmp_path, shop: str
         rest = ShopifySource(
             shop, sim.url, SecretStr(sim.access_token), transport=fast_transport(shop)
         )
-        ImportWorker(config, rest, ledger, ttl="+60DAYS").import_range(start, end)
+        ImportWorker(ShopContext(config, rest, ledger)).import_range(start, end)
         source = graphql_source(sim, shop, bulk_poll_seconds=0.1)
-        report = reconcile(ImportWorker(config, source, ledger, ttl="+60DAYS"), ttl="+60DAYS",
-                           end=end, hours=24)  # fmt: skip
+        report = reconcile(ShopContext(config, source, ledger), end=end, hours=24)
     assert source.bulk_operations == 1, "a large day is listed with one bulk operation"
     assert report.at_source == 20_000 and report.already_imported == 20_000
     assert report.imported_now == 0
@@ -170,8 +170,7 @@ def test_a_small_day_is_listed_by_paged_id_queries(tmp_path, shop: str) -> None:
              "window_minutes": 24 * 60, "settle_lag_seconds": 0}
         )  # fmt: skip
         source = graphql_source(sim, shop)
-        report = reconcile(ImportWorker(config, source, ledger, ttl="+60DAYS"), ttl="+60DAYS",
-                           end=end, hours=24)  # fmt: skip
+        report = reconcile(ShopContext(config, source, ledger), end=end, hours=24)
     assert source.bulk_operations == 0
     assert report.at_source == 300 and report.imported_now + report.failed_now == 300
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.connectors import connect
 from pipeline.errors import ConfigurationError
-from pipeline.shops import connect, load_shops, shop_named
+from pipeline.shops import load_shops, shop_named
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify import ShopifySource
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
@@ -81,7 +82,7 @@ def test_shopify_shops_default_to_a_supported_version_and_old_ones_are_warned_ab
 ) -> None:
     from datetime import date
 
-    from pipeline.shops import check_shops
+    from pipeline.connectors import check_shops
     from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 
     pinned = SHOPS.replace('time_zone = "America/New_York"', 'api_version = "2025-10"')

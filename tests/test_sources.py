@@ -241,11 +241,11 @@ def test_shoplazza_unsupported_version_is_a_clear_error() -> None:
 def test_shoplazza_default_bucket_is_paced_without_429s() -> None:
     from pipeline.sources.pacing import LeakyBucket
     from pipeline.sources.shoplazza import ShoplazzaSource
-    from pipeline.sources.transport import Auth, ShopTransport
+    from pipeline.sources.transport import ShopTransport
 
     orders = OrderCatalog.generate(60, seed=3, start=WINDOW.start, end=WINDOW.end)
     with simulator(Platform.SHOPLAZZA, orders, bucket_size=4, leak_rate=2.0) as sim:
-        transport = ShopTransport("shop-a", auth=Auth(headers=dict),
+        transport = ShopTransport("shop-a",
                                   budget=LeakyBucket(4, 2.0, margin=1.0))  # fmt: skip
         source = ShoplazzaSource("shop-a", sim.url, SecretStr(sim.access_token), page_size=5,
                                  transport=transport)  # fmt: skip

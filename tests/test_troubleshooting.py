@@ -81,7 +81,7 @@ def test_reimport_after_the_merchant_fixed_the_order_resolves_it(
 
     good = shopify.catalog.add(day[0] + timedelta(minutes=50))
     shopify.catalog.update(broken.number, address=good.address)
-    outcome = reimport(shopify.worker, order_id)
+    outcome = reimport(shopify.worker.context, order_id)
 
     assert outcome.outcome == "imported"
     assert ledger.has_order(shop, order_id)
@@ -103,7 +103,7 @@ def test_reimport_of_an_order_still_broken_updates_its_failure(
     order_id = shopify.order_id(broken)
     first = wait_for(lambda: failure_doc(solr, shop, order_id), seconds=10)
 
-    outcome = reimport(shopify.worker, order_id)
+    outcome = reimport(shopify.worker.context, order_id)
 
     assert outcome.outcome == "failed" and "address" in outcome.detail
     assert ledger.failure(shop, order_id).attempts == 2  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def test_reimport_of_an_order_still_broken_updates_its_failure(
 
 
 def test_reimport_of_an_unknown_order_says_so(shopify: Shop) -> None:
-    outcome = reimport(shopify.worker, "999999999999")
+    outcome = reimport(shopify.worker.context, "999999999999")
     assert outcome.outcome == "not found"
     assert "999999999999" in outcome.detail and "admin" in outcome.detail
 
@@ -128,21 +128,21 @@ def test_refresh_makes_version_2_and_cancels_version_1_with_the_tag(
     order_id = shopify.order_id(order)
     shopify.catalog.update(order.number, fulfilled=True)
 
-    outcome = refresh(shopify.worker, order_id)
+    outcome = refresh(shopify.worker.context, order_id)
 
     assert outcome.outcome == "refreshed" and outcome.version == 2
     versions = ledger.order_versions(shop, order_id)
     assert [(v["version"], v["status"]) for v in versions] == [(1, "cancelled"), (2, "completed")]
     assert OLD_VERSION_TAG in versions[0]["tags"]
     assert OLD_VERSION_TAG not in versions[1]["tags"]
-    again = refresh(shopify.worker, order_id)
+    again = refresh(shopify.worker.context, order_id)
     assert again.outcome == "unchanged" and again.version == 2, "nothing changed: no version 3"
     assert [v["status"] for v in ledger.order_versions(shop, order_id)] == [
         "cancelled",
         "completed",
     ]
     shopify.catalog.update(order.number, cancelled=True)
-    third = refresh(shopify.worker, order_id)
+    third = refresh(shopify.worker.context, order_id)
     assert third.outcome == "refreshed" and third.version == 3
 
 
@@ -155,16 +155,16 @@ def test_stuck_finds_the_pos_order_fulfilled_at_the_platform(
     shopify.catalog.update(pos.number, fulfilled=True)
     pos_id, web_id = shopify.order_id(pos), shopify.order_id(web)
 
-    report = find_stuck(shopify.worker)
+    report = find_stuck(shopify.worker.context)
     assert [s.order_id for s in report.stuck] == [pos_id]
     assert "fulfilled" in report.stuck[0].detail
     assert report.checked == ledger.count_orders(shop)
 
-    fixed = find_stuck(shopify.worker, fix=True)
+    fixed = find_stuck(shopify.worker.context, fix=True)
     assert [r.outcome for r in fixed.refreshed] == ["refreshed"]
     assert [v["status"] for v in ledger.order_versions(shop, pos_id)] == ["cancelled", "completed"]
     assert [v["status"] for v in ledger.order_versions(shop, web_id)] == ["created"]
-    assert find_stuck(shopify.worker).stuck == []
+    assert find_stuck(shopify.worker.context).stuck == []
 
 
 def test_retry_resolves_the_fixed_orders_and_leaves_the_rest(
@@ -178,7 +178,7 @@ def test_retry_resolves_the_fixed_orders_and_leaves_the_rest(
 
     outstanding = ledger.outstanding_failures(shop=shop)
     assert len(outstanding) == 3
-    report = retry_outstanding({shop: shopify.worker}, outstanding)
+    report = retry_outstanding({shop: shopify.worker.context}, outstanding)
 
     assert (report.retried, report.passed, report.still_failing) == (3, 2, 1)
     left = ledger.outstanding_failures(shop=shop)
@@ -191,10 +191,10 @@ def test_show_tells_the_failure_history_and_the_raw_payload(
     broken = place(shopify, day, 30, address=None, note="Gift 🎁 — 礼物")
     import_day(shopify, day)
     order_id = shopify.order_id(broken)
-    reimport(shopify.worker, order_id)
+    reimport(shopify.worker.context, order_id)
     raw = shopify.sim.render(broken)  # type: ignore[attr-defined]
 
-    stories = describe_order(shopify.worker.ledger, raw["name"])
+    stories = describe_order(shopify.worker.context.ledger, raw["name"])
     assert [s["orderId"] for s in stories] == [order_id]
     story = stories[0]
     assert story["failure"]["attempts"] == 2 and story["failure"]["resolvedAt"] is None
@@ -203,4 +203,4 @@ def test_show_tells_the_failure_history_and_the_raw_payload(
     assert key and key not in json.dumps(story["payload"]), "the status page's key is emptied"
     shown = {**raw, "order_status_url": raw["order_status_url"].split("key=")[0] + "key="}
     assert story["payload"] == shown, "otherwise as the platform sent it, emoji and all"
-    assert describe_order(shopify.worker.ledger, order_id, shop=shop) == stories
+    assert describe_order(shopify.worker.context.ledger, order_id, shop=shop) == stories

@@ -31,10 +31,22 @@ def test_one_ledger_and_one_flusher_serve_every_worker_of_a_process(tmp_path: Pa
     settings = settings_for(tmp_path, a=("shopify", "A_TOKEN"), b=("shoplazza", "B_TOKEN"))
     with Wiring(settings, {"A_TOKEN": "shpat_a_0000000", "B_TOKEN": "b-token-0000"}) as wiring:
         workers = wiring.workers([], stop=threading.Event())
-        console = wiring.worker("a")
-        assert {w.ledger for w in [*workers, console]} == {wiring.ledger}
-        assert {w.flusher for w in [*workers, console]} == {wiring.flusher}
+        console = wiring.context("a")  # what the console's Re-import acts through
+        contexts = [*(w.context for w in workers), console]
+        assert {c.ledger for c in contexts} == {wiring.ledger}
+        assert {c.flusher for c in contexts} == {wiring.flusher}
         assert wiring.flusher.ledger is wiring.ledger
+        assert workers[0].context is console, "one connector (and rate budget) per shop"
+
+
+def test_the_clock_is_handed_in_once_and_the_ledger_keeps_its_time(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, broken=("shopify", "BROKEN_TOKEN"))
+    moment = datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    with Wiring(settings, {}, clock=lambda: moment) as wiring:
+        with pytest.raises(ConfigurationError):
+            wiring.workers([], stop=threading.Event())
+        problem = wiring.ledger.shop_problems()["broken"]
+    assert datetime.fromisoformat(problem["since"]) == moment
 
 
 def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
@@ -45,7 +57,7 @@ def test_a_shop_missing_its_secret_is_reported_and_skipped_while_the_others_run(
     )
     workers = Wiring(settings, {"GOOD_TOKEN": "shpat_good_000"}).workers([], stop=threading.Event())
     assert [w.shop.name for w in workers] == ["good"]
-    ledger = workers[0].ledger
+    ledger = workers[0].context.ledger
     rows = {
         r["shop"]: r for r in shop_lag_report(ledger, ["good", "broken"], now=datetime.now(UTC))
     }

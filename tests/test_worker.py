@@ -279,7 +279,7 @@ def test_an_sfcc_window_of_12000_orders_is_split_and_fully_imported(
     with simulator(Platform.SFCC, catalog) as sim:
         worker = worker_for_sim(sim, shop, ledger, start=start, window_minutes=24 * 60)
         reports = worker.catch_up()
-        assert worker.source.continuations >= 1  # type: ignore[attr-defined]
+        assert worker.context.source.continuations >= 1  # type: ignore[attr-defined]
     assert reports[0].seen == 12_000 and sum(r.seen for r in reports) == 12_000
     assert ledger.count_orders(shop) == 12_000
 
@@ -315,8 +315,7 @@ def test_a_first_import_without_start_says_where_it_begins(
     ledger: Ledger, shop: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with simulator(Platform.SHOPIFY, OrderCatalog()) as sim:
-        worker = worker_for_sim(sim, shop, ledger, start=datetime.now(UTC))
-        worker.shop = worker.shop.model_copy(update={"start": None})
+        worker = worker_for_sim(sim, shop, ledger, start=None)
         with caplog.at_level("WARNING"):
             began = worker.resume_point()
     message = " ".join(r.getMessage() for r in caplog.records)

@@ -56,9 +56,9 @@ def reconcile(
       loginsights reconcile --shop hc-demo --hours 48 --json
       loginsights reconcile --shop hc-demo --csv > reconciliation.csv
     """
-    worker = Wiring(settings, os.environ).worker(shop_name)
+    shop = Wiring(settings, os.environ).context(shop_name)
     with console.status(f"reconciling {shop_name}", spinner="dots"):
-        report = run_reconciliation(worker, hours=hours, dry_run=dry_run, ttl=worker.ttl)
+        report = run_reconciliation(shop, hours=hours, dry_run=dry_run)
     if as_json:
         click.echo(json_record(report))
         return

@@ -66,9 +66,7 @@ def serve(
     thread = None
     wiring = Wiring(settings, os.environ)  # one ledger and one flusher for the whole process
     if worker:
-        workers = wiring.workers(shop_names, stop=stop)
-        for each in workers:
-            each.on_failure = metrics.observe_failure
+        workers = wiring.workers(shop_names, stop=stop, on_failure=metrics.observe_failure)
         thread = threading.Thread(
             target=run_forever,
             args=(workers, wiring.flusher),
@@ -83,10 +81,10 @@ def serve(
             daemon=True,
         )
         thread.start()
-    # the console's actions build a worker per request; without a shops file they say so
+    # the console's actions act through the shop's context; without a shops file they say so
     app = create_app(
         settings, metrics=metrics, access_log=access_log, ledger=wiring.ledger,
-        worker_for=wiring.worker,
+        shop_context=wiring.context,
     )  # fmt: skip
     config = server_config(app, settings, host=host, port=port)
     try:

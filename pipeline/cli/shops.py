@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import click
 
 from pipeline.cli.group import json_option, json_record, library_errors, main
+from pipeline.connectors import check_shops
 from pipeline.settings import Settings
-from pipeline.shops import check_shops, load_shops
+from pipeline.shops import load_shops
 
 
 @main.group()

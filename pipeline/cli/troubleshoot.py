@@ -73,7 +73,7 @@ def reimport(settings: Settings, shop_name: str, order_id: str, as_json: bool) -
     Example:
       loginsights reimport --shop hc-demo --order-id 450789469
     """
-    _outcome(reimport_order(Wiring(settings, os.environ).worker(shop_name), order_id), as_json)
+    _outcome(reimport_order(Wiring(settings, os.environ).context(shop_name), order_id), as_json)
 
 
 @main.command()
@@ -91,7 +91,7 @@ def refresh(settings: Settings, shop_name: str, order_id: str, as_json: bool) ->
     Example:
       loginsights refresh --shop hc-demo --order-id 450789469
     """
-    _outcome(refresh_order(Wiring(settings, os.environ).worker(shop_name), order_id), as_json)
+    _outcome(refresh_order(Wiring(settings, os.environ).context(shop_name), order_id), as_json)
 
 
 @main.command()
@@ -109,10 +109,10 @@ def stuck(settings: Settings, shop_name: str, fix: bool, limit: int, as_json: bo
       loginsights stuck --shop hc-demo
       loginsights stuck --shop hc-demo --refresh --json
     """
-    worker = Wiring(settings, os.environ).worker(shop_name)
-    total = len(worker.ledger.latest_orders(shop_name, status="created")[:limit])
+    shop = Wiring(settings, os.environ).context(shop_name)
+    total = len(shop.ledger.latest_orders(shop_name, status="created")[:limit])
     with click.progressbar(length=total, label="checking", file=sys.stderr) as bar:
-        report = find_stuck(worker, fix=fix, limit=limit, on_order=lambda: bar.update(1))
+        report = find_stuck(shop, fix=fix, limit=limit, on_order=lambda: bar.update(1))
     if as_json:
         click.echo(
             json.dumps(
@@ -260,11 +260,11 @@ def retry(settings: Settings, shop_name: str | None, error_code: str | None, as_
     """
     wiring = Wiring(settings, os.environ)
     outstanding = wiring.ledger.outstanding_failures(shop=shop_name, error_code=error_code)
-    workers = {
-        name: wiring.worker(name) for name in {f.shop for f in outstanding} if name in wiring.shops
+    shops = {
+        name: wiring.context(name) for name in {f.shop for f in outstanding} if name in wiring.shops
     }
     with click.progressbar(length=len(outstanding), label="retrying", file=sys.stderr) as bar:
-        report = retry_outstanding(workers, outstanding, on_order=lambda _: bar.update(1))
+        report = retry_outstanding(shops, outstanding, on_order=lambda _: bar.update(1))
     summary = {
         "retried": report.retried,
         "passed": report.passed,

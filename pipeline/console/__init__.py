@@ -11,6 +11,7 @@ Actions (Re-import, Refresh, Retry all shown) run the library functions the CLI 
 token of ``LOGINSIGHTS_API_ADMIN_TOKENS``; read-only tokens see no buttons and get 403.
 """
 
-from pipeline.console.routes import ConsoleDeps, console_router
+from pipeline.console.pages import Console, ConsoleDeps
+from pipeline.console.routes import router
 
-__all__ = ["ConsoleDeps", "console_router"]
+__all__ = ["Console", "ConsoleDeps", "router"]

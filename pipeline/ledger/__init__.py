@@ -29,7 +29,7 @@ from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
 from pipeline.ledger.schema import orders
 from pipeline.models import RenderFailure
-from pipeline.orders.model import Order
+from pipeline.orders.canonical import Order
 
 
 class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, LedgerBase):
@@ -60,16 +60,18 @@ class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, Ledge
                 ).scalars()
             )
             failing = self.outstanding_rows(db, shop, ids)
-            rows = []
+            rows, now = [], self.now_iso()
             for order, payload in entries:
                 if order.order_id in present or order.order_id in stored:
                     continue
-                rows.append(order_values(order, payload, version=1))
+                rows.append(order_values(order, payload, version=1, imported_at=now))
                 stored.add(order.order_id)
             self._insert_orders(db, rows)
             for order, _ in entries:
                 if order.order_id in stored and order.order_id in failing:
-                    document = resolved_document(failing[order.order_id], render=render)
+                    document = resolved_document(
+                        failing[order.order_id], render=render, resolved_at=self.clock()
+                    )
                     self._resolve(db, order, document)
         return stored
 

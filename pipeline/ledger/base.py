@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Self
 
@@ -20,6 +20,7 @@ from sqlalchemy.sql import Executable
 from pipeline.errors import LedgerError
 from pipeline.ledger.migrations import ensure_schema
 from pipeline.ledger.schema import outbox as outbox_table
+from pipeline.windows import Clock, utc_now
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -32,10 +33,6 @@ def payload_text(payload: dict[str, Any]) -> str:
         return orjson.dumps(payload).decode()
     except TypeError:
         return json.dumps(payload, ensure_ascii=False)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class LedgerBase:
@@ -52,7 +49,8 @@ class LedgerBase:
     never half recorded and its checkpoint never moves.
     """
 
-    def __init__(self, location: Path | str, *, pool_size: int = 5) -> None:
+    def __init__(self, location: Path | str, *, pool_size: int = 5, clock: Clock = utc_now) -> None:
+        self.clock = clock  # the ledger's timestamps, set by whoever builds it
         self.url = ledger_url(location)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = self.url.database if self.is_sqlite else self.url.render_as_string()
@@ -68,6 +66,9 @@ class LedgerBase:
             ) from err
         except DBAPIError as err:
             raise self._error(err, "opening it") from err
+
+    def now_iso(self) -> str:
+        return self.clock().astimezone(UTC).isoformat()
 
     @property
     def engine(self) -> Engine:
@@ -135,7 +136,7 @@ class LedgerBase:
             outbox_table.insert().values(
                 document_id=document["document-id"],
                 document=json.dumps(document, ensure_ascii=False),
-                queued_at=now_iso(),
+                queued_at=self.now_iso(),
             )
         )
 

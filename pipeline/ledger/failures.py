@@ -213,7 +213,7 @@ class FailureLog(ShopLeases, LedgerBase):
         rows = self._read(
             select(failures).where(*_order_is(shop, order_id), failures.c.resolved_at.is_(None))
         )
-        return resolved_document(rows[0], render=render) if rows else None
+        return resolved_document(rows[0], render=render, resolved_at=self.clock()) if rows else None
 
     def outstanding_rows(
         self, db: Connection, shop: str, order_ids: Sequence[str]
@@ -233,7 +233,9 @@ def _order_is(shop: str, order_id: str) -> tuple[ColumnElement[bool], ColumnElem
     return failures.c.shop == shop, failures.c.order_id == order_id
 
 
-def resolved_document(row: RowMapping, *, render: RenderFailure) -> dict[str, Any]:
+def resolved_document(
+    row: RowMapping, *, render: RenderFailure, resolved_at: datetime
+) -> dict[str, Any]:
     """A failure row's log document, re-posted as resolved (it stays until it expires)."""
     attempt = FailedAttempt.model_validate_json(row["attempt"])
     return render(
@@ -241,7 +243,7 @@ def resolved_document(row: RowMapping, *, render: RenderFailure) -> dict[str, An
         version=next_version(row["doc_version"]),
         first_attempted_at=datetime.fromisoformat(row["first_attempt_at"]),
         attempts=row["attempts"],
-        resolved_at=datetime.now(UTC),
+        resolved_at=resolved_at,
     )
 
 

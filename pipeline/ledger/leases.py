@@ -37,7 +37,7 @@ class ShopLeases(LedgerBase):
         self, shop: str, worker: str, *, duration: timedelta, now: datetime | None = None
     ) -> Lease | None:
         """Take the shop if nobody holds it (or its lease expired, or it is ours already)."""
-        moment = now or datetime.now(UTC)
+        moment = now or self.clock()
         expires = moment + duration
         insert = sqlite_insert if self.is_sqlite else postgresql_insert
         statement = insert(shop_leases).values(
@@ -65,7 +65,7 @@ class ShopLeases(LedgerBase):
         self, lease: Lease, *, duration: timedelta, now: datetime | None = None
     ) -> Lease:
         """Extend a lease still held; ``LeaseLostError`` if another worker took the shop."""
-        moment = now or datetime.now(UTC)
+        moment = now or self.clock()
         expires = moment + duration
         with self._transaction() as db:
             renewed = db.execute(
@@ -84,7 +84,7 @@ class ShopLeases(LedgerBase):
 
     def leases(self, *, now: datetime | None = None) -> list[RowMapping]:
         """The leases held right now, by shop."""
-        moment = _iso(now or datetime.now(UTC))
+        moment = _iso(now or self.clock())
         return self._read(
             select(shop_leases)
             .where(shop_leases.c.expires_at > moment)

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 
-from pipeline.ledger.base import LedgerBase, now_iso, payload_text
+from pipeline.ledger.base import LedgerBase, payload_text
 from pipeline.ledger.schema import failures, orders
-from pipeline.orders.model import Order, OrderStatus
+from pipeline.orders.canonical import Order, OrderStatus
 
 OLD_VERSION_TAG = "old version"
 
@@ -36,14 +36,18 @@ class OrderBook(LedgerBase):
         db.execute(
             update(failures)
             .where(failures.c.shop == order.shop, failures.c.order_id == order.order_id)
-            .values(resolved_at=now_iso(), doc_version=document["version"])
+            .values(resolved_at=self.now_iso(), doc_version=document["version"])
         )
         self._enqueue(db, document)
 
     def _insert_order(
         self, db: Connection, order: Order, payload: dict[str, Any], *, version: int
     ) -> None:
-        db.execute(orders.insert().values(**order_values(order, payload, version=version)))
+        db.execute(
+            orders.insert().values(
+                **order_values(order, payload, version=version, imported_at=self.now_iso())
+            )
+        )
 
     def _insert_orders(self, db: Connection, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -137,7 +141,9 @@ class OrderBook(LedgerBase):
         return sorted(found)
 
 
-def order_values(order: Order, payload: dict[str, Any], *, version: int) -> dict[str, Any]:
+def order_values(
+    order: Order, payload: dict[str, Any], *, version: int, imported_at: str
+) -> dict[str, Any]:
     return {
         "shop": order.shop,
         "order_id": order.order_id,
@@ -148,5 +154,5 @@ def order_values(order: Order, payload: dict[str, Any], *, version: int) -> dict
         "status": order.status.value,
         "tags": orjson.dumps(order.tags).decode(),
         "payload": payload_text(payload),
-        "imported_at": now_iso(),
+        "imported_at": imported_at,
     }

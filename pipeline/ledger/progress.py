@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pipeline.ledger.base import LedgerBase, now_iso
+from pipeline.ledger.base import LedgerBase
 from pipeline.ledger.leases import Lease, ShopLeases
 from pipeline.ledger.schema import checkpoints, reconciliations, shop_problems
 
@@ -40,7 +40,7 @@ class ShopProgress(ShopLeases, LedgerBase):
                 {
                     "shop": shop,
                     "window_end": window_end.astimezone(UTC).isoformat(),
-                    "updated_at": now_iso(),
+                    "updated_at": self.now_iso(),
                 },
                 keys=("shop",),
                 update=("window_end", "updated_at"),
@@ -59,7 +59,7 @@ class ShopProgress(ShopLeases, LedgerBase):
             self._upsert(
                 db,
                 shop_problems,
-                {"shop": shop, "problem": problem, "worker": worker, "since": now_iso()},
+                {"shop": shop, "problem": problem, "worker": worker, "since": self.now_iso()},
                 keys=("shop",),
                 update=("problem", "worker", "since"),
             )
@@ -89,7 +89,7 @@ class ShopProgress(ShopLeases, LedgerBase):
                     shop=shop,
                     window_start=start.astimezone(UTC).isoformat(),
                     window_end=end.astimezone(UTC).isoformat(),
-                    ran_at=now_iso(),
+                    ran_at=self.now_iso(),
                     report=json.dumps(report),
                 )
             )

@@ -1,5 +1,6 @@
 """Orders as the order store knows them: the canonical model, platform mappings, import rules."""
 
+from pipeline.orders.canonical import Address, LineItem, Order, OrderStatus
 from pipeline.orders.mapping import (
     UnmappableOrder,
     raw_cancelled,
@@ -8,7 +9,6 @@ from pipeline.orders.mapping import (
     raw_order_id,
     to_order,
 )
-from pipeline.orders.model import Address, LineItem, Order, OrderStatus
 from pipeline.orders.rules import Problem, explain, problems
 
 __all__ = [

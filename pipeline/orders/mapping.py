@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pipeline.models import Platform
-from pipeline.orders.model import Address, LineItem, Order, OrderStatus, parse_time
+from pipeline.orders.canonical import Address, LineItem, Order, OrderStatus, parse_time
 
 
 class UnmappableOrder(ValueError):

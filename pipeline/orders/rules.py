@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from pipeline.models import ErrorCode, Platform
-from pipeline.orders.model import Order
+from pipeline.orders.canonical import Order
 
 ADMIN = {
     Platform.SHOPIFY: "the Shopify admin",

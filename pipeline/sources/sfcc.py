@@ -76,9 +76,8 @@ class SfccSource:
         self._token: str | None = None
         self._token_expires = 0.0
         self.continuations = 0  # listings read on past the 10,000-deep offset limit
-        auth = Auth(headers=self._headers, refresh=self._renew)
-        self.transport = transport or ShopTransport(shop, auth=auth)
-        self.transport.auth = auth
+        self.auth = Auth(headers=self._headers, refresh=self._renew)
+        self.transport = transport or ShopTransport(shop)
 
     def _renew(self) -> None:
         client_id, secret = self._client
@@ -111,6 +110,7 @@ class SfccSource:
                 "offset": offset,
                 "limit": limit,
             },
+            auth=self.auth,
         )
         if not isinstance(body, dict):
             raise SourceUnavailableError(
@@ -203,6 +203,8 @@ class SfccSource:
         return f"{self.orders_url}/{quote(order_no)}?siteId={quote(self.site_id)}"
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
-        body, _ = self.transport.get_json(f"{self.orders_url}/{order_id}", {"siteId": self.site_id})
+        body, _ = self.transport.get_json(
+            f"{self.orders_url}/{order_id}", {"siteId": self.site_id}, auth=self.auth
+        )
         order: dict[str, Any] = body
         return order

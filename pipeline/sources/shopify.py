@@ -14,6 +14,11 @@ from pipeline.sources.transport import Auth, ShopTransport, listed
 from pipeline.windows import ImportWindow
 
 
+def shopify_auth(access_token: SecretStr) -> Auth:
+    """Shopify's Admin API credentials, REST and GraphQL alike: the app's access token."""
+    return Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})
+
+
 class ShopifySource:
     platform = Platform.SHOPIFY
 
@@ -31,9 +36,8 @@ class ShopifySource:
         self.api_version = api_version
         self.api = f"{base_url.rstrip('/')}/admin/api/{api_version}"
         self.page_size = page_size
-        auth = Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})
-        self.transport = transport or ShopTransport(shop, auth=auth)
-        self.transport.auth = auth
+        self.auth = shopify_auth(access_token)
+        self.transport = transport or ShopTransport(shop)
 
     def list_orders(
         self, window: ImportWindow, *, fields: str | None = None
@@ -55,7 +59,7 @@ class ShopifySource:
         params: dict[str, Any] | None = first
         seen_pages: set[str] = set()
         while url is not None:
-            body, response = self.transport.get_json(url, params)
+            body, response = self.transport.get_json(url, params, auth=self.auth)
             yield from listed(body, "orders", shop=self.shop, url=url)
             next_url = response.links.get("next", {}).get("url")
             if next_url is not None and next_url in seen_pages:
@@ -73,7 +77,7 @@ class ShopifySource:
         return self.list_orders(span, fields="id,created_at,cancelled_at,source_name")
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
-        body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}.json")
+        body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}.json", auth=self.auth)
         order: dict[str, Any] = body["order"]
         return order
 
@@ -85,5 +89,6 @@ class ShopifySource:
                 "created_at_min": window.start.isoformat(),
                 "created_at_max": window.end.isoformat(),
             },
+            auth=self.auth,
         )
         return int(body["count"])

@@ -30,8 +30,9 @@ from pydantic import SecretStr
 from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
 from pipeline.sources.pacing import CostBudget
+from pipeline.sources.shopify import shopify_auth
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
-from pipeline.sources.transport import Auth, ShopTransport
+from pipeline.sources.transport import ShopTransport
 from pipeline.windows import ImportWindow
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class ShopifyGraphQLSource:
         api_version: str = DEFAULT_API_VERSION,
         page_size: int = PAGE_SIZE,
         transport: ShopTransport | None = None,
+        cost: CostBudget | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_throttled: int = 30,
         bulk_above: int = BULK_ABOVE,
@@ -111,10 +113,9 @@ class ShopifyGraphQLSource:
         self.served_version: str | None = None  # what Shopify's answers say they are
         self.endpoint = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
         self.page_size = page_size  # halved while Shopify answers MAX_COST_EXCEEDED
-        auth = Auth(headers=lambda: {"X-Shopify-Access-Token": access_token.get_secret_value()})
-        self.transport = transport or ShopTransport(shop, auth=auth)
-        self.transport.auth = auth
-        self.cost = CostBudget()
+        self.auth = shopify_auth(access_token)
+        self.transport = transport or ShopTransport(shop)
+        self.cost = cost or CostBudget()  # the pace of GraphQL: query cost, not calls
         self.clock = clock
         self.max_throttled = max_throttled
         self.bulk_above = bulk_above
@@ -165,7 +166,7 @@ class ShopifyGraphQLSource:
         for _ in range(self.max_throttled):
             self.cost.before(operation)
             body, response = self.transport.post_json(
-                self.endpoint, {"query": text, "variables": variables}
+                self.endpoint, {"query": text, "variables": variables}, auth=self.auth
             )
             self._note_version(response.headers.get(VERSION_HEADER))
             if not isinstance(body, dict):

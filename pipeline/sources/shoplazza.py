@@ -44,9 +44,8 @@ class ShoplazzaSource:
         self.api_version = api_version
         self.api = f"{base_url.rstrip('/')}/openapi/{api_version}"
         self.page_size = page_size
-        auth = Auth(headers=lambda: {"Access-Token": access_token.get_secret_value()})
-        self.transport = transport or ShopTransport(shop, auth=auth)
-        self.transport.auth = auth
+        self.auth = Auth(headers=lambda: {"Access-Token": access_token.get_secret_value()})
+        self.transport = transport or ShopTransport(shop)
 
     def list_orders(self, window: ImportWindow) -> Iterator[dict[str, Any]]:
         current = self.api_version == "2026-01"
@@ -59,7 +58,7 @@ class ShoplazzaSource:
         seen: set[str] = set()
         while True:
             url = f"{self.api}/orders"
-            body, _ = self.transport.get_json(url, params)
+            body, _ = self.transport.get_json(url, params, auth=self.auth)
             yield from listed(body, "orders", shop=self.shop, url=url)
             token = body.get(token_name) or ""
             if not token or (current and not body.get("has_more")):
@@ -76,6 +75,6 @@ class ShoplazzaSource:
                 size_name: self.page_size, token_name: token}  # fmt: skip
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
-        body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}")
+        body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}", auth=self.auth)
         order: dict[str, Any] = body["order"]
         return order

@@ -76,13 +76,16 @@ class Auth:
 
 
 class ShopTransport:
-    """GETs JSON from one shop's API under the retry policy above."""
+    """GETs JSON from one shop's API under the retry policy above and the platform's budget.
+
+    Credentials travel with each call (``auth=``, as in httpx): the connector knows how its
+    platform authenticates, the transport only how to retry, pace and renew on a 401.
+    """
 
     def __init__(
         self,
         shop: str,
         *,
-        auth: Auth,
         session: requests.Session | None = None,
         timeout: float = 30.0,
         max_attempts: int = 8,
@@ -91,7 +94,6 @@ class ShopTransport:
         budget: CallBudget | None = None,
     ) -> None:
         self.shop = shop
-        self.auth = auth
         self.budget = budget or CallBudget()
         self.calls = 0
         self.rate_limited = 0  # 429s (and load-shedding 503s) received
@@ -102,19 +104,22 @@ class ShopTransport:
         self._backoff = wait_exponential(multiplier=backoff_seconds, max=max_wait_seconds)
 
     def get_json(
-        self, url: str, params: dict[str, Any] | None = None
+        self, url: str, params: dict[str, Any] | None = None, *, auth: Auth
     ) -> tuple[Any, requests.Response]:
         """The decoded body and the response (for paging headers)."""
-        return self._call("GET", url, params=params)
+        return self._call("GET", url, auth, params=params)
 
-    def post_json(self, url: str, body: dict[str, Any]) -> tuple[Any, requests.Response]:
+    def post_json(
+        self, url: str, body: dict[str, Any], *, auth: Auth
+    ) -> tuple[Any, requests.Response]:
         """A JSON POST (GraphQL) under the same policy; the decoded answer and the response."""
-        return self._call("POST", url, body=body)
+        return self._call("POST", url, auth, body=body)
 
     def _call(
         self,
         method: str,
         url: str,
+        auth: Auth,
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
@@ -130,7 +135,7 @@ class ShopTransport:
                     url,
                     params=params,
                     json=body,
-                    headers=self.auth.headers(),
+                    headers=auth.headers(),
                     timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as err:
@@ -142,9 +147,9 @@ class ShopTransport:
             action = action_for(response.status_code, response.headers)
             if action is Action.RATE_LIMITED:
                 self.rate_limited += 1
-            if action is Action.REFRESH_AUTH and self.auth.refresh is not None and not refreshed:
+            if action is Action.REFRESH_AUTH and auth.refresh is not None and not refreshed:
                 refreshed = True
-                self.auth.refresh()
+                auth.refresh()
                 raise _TryAgain("credentials refreshed", status=401, wait_seconds=0.0)
             if action is Action.RATE_LIMITED:
                 raise _TryAgain(

@@ -22,11 +22,12 @@ from pathlib import Path
 from pydantic import SecretStr
 from rig import ROOT  # noqa: F401  (puts the repository on sys.path)
 
+from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.shops import ShopConfig
 from pipeline.simulators import OrderCatalog, ShopifySimulator
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
-from pipeline.sources.transport import Auth, ShopTransport
+from pipeline.sources.transport import ShopTransport
 from pipeline.windows import ImportWindow
 from pipeline.worker import ImportWorker
 
@@ -34,7 +35,7 @@ from pipeline.worker import ImportWorker
 def source(sim: ShopifySimulator, **options: object) -> ShopifyGraphQLSource:
     return ShopifyGraphQLSource(
         "bench", sim.url, SecretStr(sim.access_token),
-        transport=ShopTransport("bench", auth=Auth(headers=dict)), **options,  # type: ignore[arg-type]
+        transport=ShopTransport("bench"), **options,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -55,7 +56,7 @@ def main() -> None:
                                           "base_url": sim.url, "start": start,
                                           "window_minutes": 24 * 60})  # fmt: skip
         connector = source(sim)
-        worker = ImportWorker(shop, connector, ledger, ttl="+60DAYS")
+        worker = ImportWorker(ShopContext(shop, connector, ledger))
         began = time.perf_counter()
         worker.import_range(start, end)
         import_seconds = time.perf_counter() - began

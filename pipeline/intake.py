@@ -1,0 +1,202 @@
+"""Order intake: the rules one order goes through, and the shop it goes through them for.
+
+An order the platform sent is skipped if the store has it, else mapped and checked: a good order
+is stored (and its earlier failure, if any, marked resolved), a bad one recorded as a failed
+attempt with a message a person can act on. Windows (``pipeline.worker``), reconciliation and
+the troubleshooting flows all import through ``OrderIntake``, so an order is judged the same way
+whichever road it came by.
+
+``ShopContext`` is what those services are handed for one shop (who, where its orders come
+from, where they go, the time): the composition root builds it; services never reach into a
+worker to find it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline.documents import failure_renderer
+from pipeline.flusher import FlushReport, OutboxFlusher
+from pipeline.ledger import Lease, Ledger, payload_hash
+from pipeline.models import ErrorCode, FailedAttempt, RenderFailure
+from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
+from pipeline.reports import Outcome
+from pipeline.shops import ShopConfig
+from pipeline.sources import OrderSource
+from pipeline.windows import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 250  # orders stored per transaction
+
+
+def pages(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive lists of at most ``size`` items (``itertools.batched`` before 3.12)."""
+    iterator = iter(items)
+    while page := list(islice(iterator, size)):
+        yield page
+
+
+@dataclass(frozen=True)
+class ShopContext:
+    """One shop and what acting for it takes; ``default_ttl`` applies unless the shop sets one."""
+
+    shop: ShopConfig
+    source: OrderSource
+    ledger: Ledger
+    default_ttl: str = "+60DAYS"
+    time_zone: str = "America/New_York"
+    flusher: OutboxFlusher | None = None
+    clock: Clock = field(default=utc_now)
+
+    @property
+    def name(self) -> str:
+        return self.shop.name
+
+    @property
+    def ttl(self) -> str:
+        return self.shop.ttl or self.default_ttl
+
+    @cached_property
+    def render(self) -> RenderFailure:
+        return failure_renderer(self.ttl, ZoneInfo(self.time_zone))
+
+    def flush(self) -> FlushReport | None:
+        """Send what this shop queued to Solr now; Solr being down leaves it waiting, said once."""
+        if self.flusher is None:
+            return None
+        report = self.flusher.flush()
+        if report.solr_down:
+            log.warning(
+                "%s: Solr is unavailable, %d log documents wait in the outbox: %s",
+                self.name,
+                report.waiting,
+                report.error,
+            )
+        return report
+
+    def order_url(self, order_id: str) -> str:
+        """Where a person opens the order in the platform's admin."""
+        admin_url = getattr(self.source, "order_admin_url", None)
+        if admin_url is not None:
+            return str(admin_url(order_id))
+        return f"{self.shop.base_url.rstrip('/')}/orders/{order_id}"
+
+
+class OrderIntake:
+    """Stores or records orders for one shop; under a ``lease``, every write checks it is held."""
+
+    def __init__(
+        self,
+        context: ShopContext,
+        *,
+        lease: Lease | None = None,
+        on_failure: Callable[[FailedAttempt], None] | None = None,
+    ) -> None:
+        self.context = context
+        self.lease = lease
+        self.on_failure = on_failure
+
+    def process(self, raw: dict[str, Any], *, force: bool = False) -> Outcome:
+        """Store or record one order as the platform sent it.
+
+        ``force`` records a failure even when the same payload already failed the same way (a
+        person asked for this attempt, so it counts and the log document moves forward).
+        """
+        return self.process_page([raw], force=force)[0]
+
+    def process_page(self, raws: list[dict[str, Any]], *, force: bool = False) -> list[Outcome]:
+        """Store or record a page of orders; the good ones are stored in one transaction.
+
+        Outcomes come back in the order of ``raws``. A crash in the middle loses at most this
+        page's good orders, which the window (whose checkpoint has not moved) imports again.
+        """
+        context = self.context
+        ids = [raw_order_id(context.source.platform, raw) for raw in raws]
+        known = context.ledger.known_order_ids(context.name, [i for i in ids if i is not None])
+        outcomes: list[Outcome] = [Outcome.ALREADY] * len(raws)
+        good: dict[str, tuple[int, Order, dict[str, Any]]] = {}
+        for index, (raw, order_id) in enumerate(zip(raws, ids, strict=True)):
+            if order_id is not None and (order_id in known or order_id in good):
+                continue
+            verdict = self.verdict(raw, order_id)
+            if isinstance(verdict, Order):
+                good[verdict.order_id] = (index, verdict, raw)
+            else:
+                outcomes[index] = self.record(verdict, raw, force=force)
+        stored = context.ledger.store_orders(
+            [(order, raw) for _, order, raw in good.values()],
+            render=context.render,
+            lease=self.lease,
+        )
+        for order_id, (index, _, _) in good.items():
+            outcomes[index] = Outcome.IMPORTED if order_id in stored else Outcome.ALREADY
+        return outcomes
+
+    def verdict(self, raw: dict[str, Any], order_id: str | None) -> Order | FailedAttempt:
+        """The order, if it may be stored, else the failed attempt saying why; writes nothing."""
+        context = self.context
+        platform, shop = context.source.platform, context.name
+        try:
+            order = to_order(platform, shop, raw)
+        except UnmappableOrder as err:
+            return self._unreadable(raw, order_id, str(err))
+        found = problems(order)
+        if not found:
+            return order
+        return FailedAttempt(
+            platform=platform,
+            shop=shop,
+            order_id=order.order_id,
+            order_name=order.name,
+            order_created_at=order.created_at,
+            attempted_at=context.clock(),
+            error_message=explain(order, found),
+            error_code=found[0].code,
+            site=order.site_url or context.order_url(order.order_id),
+        )
+
+    def record(
+        self, attempt: FailedAttempt, raw: dict[str, Any], *, force: bool = False
+    ) -> Outcome:
+        """Keep the failed attempt (and queue its document); the same failure again is noted only
+        when forced or when the cause was passing (the store or the platform erred)."""
+        transient = attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR)
+        recorded = self.context.ledger.record_failure(
+            attempt,
+            payload=raw,
+            render=self.context.render,
+            retry_unchanged=force or transient,
+            lease=self.lease,
+        )
+        if recorded and self.on_failure:
+            self.on_failure(attempt)
+        return Outcome.FAILED if recorded else Outcome.FAILED_UNCHANGED
+
+    def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:
+        context = self.context
+        key = order_id or f"unidentified-{payload_hash(raw)[:16]}"
+        return FailedAttempt(
+            platform=context.source.platform,
+            shop=context.name,
+            order_id=key,
+            order_name=str(raw.get("name") or raw.get("number") or key),
+            order_created_at=context.clock(),
+            attempted_at=context.clock(),
+            error_message=(
+                f"Order {key} of shop {context.name} cannot be imported: {reason}. Check the "
+                f"order in the platform's admin, then re-import it with `loginsights reimport "
+                f"--shop {context.name} --order-id {key}`"
+            ),
+            error_code=ErrorCode.INVALID_ORDER,
+            site=context.order_url(key),
+        )
+
+
+__all__ = ["PAGE_SIZE", "OrderIntake", "ShopContext", "pages"]
