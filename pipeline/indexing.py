@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from pipeline.errors import SolrRequestError
-from pipeline.settings import Settings
-from pipeline.solr.accounts import SolrAccount, SolrRole
+from pipeline.solr.accounts import SolrAccount
 from pipeline.solr.transport import (
     LiveNodeSource,
     SolrNodes,
@@ -31,7 +30,6 @@ from pipeline.solr.transport import (
     get_json,
     with_retries,
 )
-from pipeline.solr.zookeeper import live_nodes
 
 
 @dataclass(frozen=True)
@@ -79,23 +77,6 @@ class LogInsightsIndex:
         self._session = session or requests.Session()
         if account is not None:
             self._session.auth = account.auth
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, session: requests.Session | None = None
-    ) -> LogInsightsIndex:
-        return cls(
-            settings.solr_url,
-            settings.collection,
-            ttl_for=settings.ttl_for,
-            time_zone=settings.time_zone,
-            batch_size=settings.index_batch_size,
-            timeout=settings.solr_timeout_seconds,
-            retry_attempts=settings.solr_retry_attempts,
-            session=session,
-            account=settings.solr_account(SolrRole.INDEXER),
-            live=live_nodes(settings.zk_host, settings.collection),
-        )
 
     def post_documents(
         self,

@@ -27,10 +27,8 @@ from pipeline.errors import (
     SolrUnavailableError,
 )
 from pipeline.models import redact_url
-from pipeline.settings import Settings
-from pipeline.solr.accounts import SolrAccount, SolrRole
+from pipeline.solr.accounts import SolrAccount
 from pipeline.solr.transport import ACCESS_ADVICE, LiveNodeSource, SolrNodes
-from pipeline.solr.zookeeper import live_nodes
 
 DOCUMENTED_CORE = "logInsights"
 # The configset's search handler whose invariants repeat the API's limits (solrconfig.xml).
@@ -196,16 +194,6 @@ class LogInsightsQuery(_SearchRequests):
         self._session = session or requests.Session()
         if account is not None:
             self._session.auth = account.auth
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LogInsightsQuery:
-        return cls(
-            settings.solr_url,
-            allowed_cores=(settings.collection,),
-            timeout=settings.solr_timeout_seconds,
-            account=settings.solr_account(SolrRole.READER),
-            live=live_nodes(settings.zk_host, settings.collection),
-        )
 
     def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
         """Send the documented request; Solr's own errors (4xx) come back as answers, not raised.

@@ -22,9 +22,12 @@ from pipeline.indexing import LogInsightsIndex
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, FailedAttempt
+from pipeline.query import LogInsightsQuery
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, load_shops, shop_named, version_warning
+from pipeline.solr.accounts import SolrRole
+from pipeline.solr.zookeeper import live_nodes
 from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
@@ -53,7 +56,31 @@ class Wiring:
 
     @cached_property
     def index(self) -> LogInsightsIndex:
-        return LogInsightsIndex.from_settings(self.settings)
+        """The indexer's view of logInsights: posts documents as the indexer account."""
+        settings = self.settings
+        return LogInsightsIndex(
+            settings.solr_url,
+            settings.collection,
+            ttl_for=settings.ttl_for,
+            time_zone=settings.time_zone,
+            batch_size=settings.index_batch_size,
+            timeout=settings.solr_timeout_seconds,
+            retry_attempts=settings.solr_retry_attempts,
+            account=settings.solr_account(SolrRole.INDEXER),
+            live=live_nodes(settings.zk_host, settings.collection),
+        )
+
+    @cached_property
+    def search(self) -> LogInsightsQuery:
+        """The documented request against logInsights, as the reader account."""
+        settings = self.settings
+        return LogInsightsQuery(
+            settings.solr_url,
+            allowed_cores=(settings.collection,),
+            timeout=settings.solr_timeout_seconds,
+            account=settings.solr_account(SolrRole.READER),
+            live=live_nodes(settings.zk_host, settings.collection),
+        )
 
     @cached_property
     def flusher(self) -> OutboxFlusher:

@@ -39,6 +39,7 @@ from pipeline.settings import REPO_ROOT, Settings
 from pipeline.solr.accounts import SolrAccount, SolrAccounts
 from pipeline.solr.install import ConfigsetInstaller, wait_until_answering
 from pipeline.solr.local import LocalSolr
+from pipeline.wiring import Wiring
 
 SOLR_IMAGE = "solr:9.10.1"
 TEST_AUTO_DELETE_SECONDS = 2
@@ -220,12 +221,12 @@ def settings(solr: SolrUnderTest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def index(settings: Settings) -> LogInsightsIndex:
-    return LogInsightsIndex.from_settings(settings)
+    return Wiring(settings, {}).index
 
 
 @pytest.fixture
 def log_query(settings: Settings) -> LogInsightsQuery:
-    return LogInsightsQuery.from_settings(settings)
+    return Wiring(settings, {}).search
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 from pipeline.models import FailedAttempt, Platform
 from pipeline.settings import Settings
+from pipeline.wiring import Wiring
 
 ZONE = ZoneInfo("America/New_York")
 
@@ -199,7 +200,7 @@ def test_solr_down_raises_a_retriable_error_naming_what_to_do(tmp_path, shop: st
     settings = Settings(
         solr_url=f"http://127.0.0.1:{free_port()}/solr", state_dir=tmp_path, solr_retry_attempts=2
     )
-    index = LogInsightsIndex.from_settings(settings)
+    index = Wiring(settings, {}).index
     with pytest.raises(SolrUnavailableError, match="loginsights solr start"):
         index.post_documents([document(failed(shop))])
 
@@ -207,7 +208,7 @@ def test_solr_down_raises_a_retriable_error_naming_what_to_do(tmp_path, shop: st
 def test_batches_larger_than_the_batch_size_are_all_indexed(
     settings: Settings, solr: SolrUnderTest, shop: str
 ) -> None:
-    index = LogInsightsIndex.from_settings(settings.model_copy(update={"index_batch_size": 7}))
+    index = Wiring(settings.model_copy(update={"index_batch_size": 7}), {}).index
     seen: list[int] = []
     report = index.post_documents(
         [document(failed(shop, str(n))) for n in range(30)], on_progress=seen.append

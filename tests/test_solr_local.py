@@ -22,10 +22,10 @@ from test_indexing import document, failed
 from pipeline.errors import LocalSolrError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.models import LOG_DOCUMENT_FIELDS
-from pipeline.query import LogInsightsQuery
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.solr.install import ConfigsetInstaller
 from pipeline.solr.local import LocalSolr
+from pipeline.wiring import Wiring
 
 
 def local_solr(state_dir: Path) -> LocalSolr:
@@ -43,11 +43,11 @@ def test_standalone_mode_answers_the_documented_request_without_zookeeper(
     standalone_solr: SolrUnderTest, shop: str
 ) -> None:
     settings = Settings(solr_url=standalone_solr.url)
-    LogInsightsIndex.from_settings(settings).post_documents([document(failed(shop))])
+    Wiring(settings, {}).index.post_documents([document(failed(shop))])
     answer = wait_for(
         lambda: (
             (
-                a := LogInsightsQuery.from_settings(settings).run(
+                a := Wiring(settings, {}).search.run(
                     {"params": {"q": f"docType:SHOPIFY_ORDER AND shop:{shop}"}}
                 )
             ).json()["response"]["numFound"]

@@ -15,7 +15,7 @@ from pipeline import demo
 from pipeline.cli.group import console, err_console, json_option, library_errors, main
 from pipeline.documents import failure_renderer
 from pipeline.models import LOG_DOCUMENT_FIELDS
-from pipeline.query import LogInsightsQuery, compact_json, documented_request
+from pipeline.query import compact_json, documented_request
 from pipeline.settings import Settings
 from pipeline.wiring import Wiring
 
@@ -48,7 +48,7 @@ def query(
       loginsights query 'docType:SHOPIFY_ORDER' --fq 'timestamp:[NOW-1DAY TO *]' --json
     """
     request = documented_request(q, fq=fq, rows=rows, sort=sort)
-    answer = LogInsightsQuery.from_settings(settings).run(request, core)
+    answer = Wiring(settings, os.environ).search.run(request, core)
     if as_json:
         click.echo(answer.text.strip())
     else:
