@@ -30,7 +30,9 @@ from pipeline.sources.shopify import ShopifySource
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.shoplazza import ShoplazzaSource
+from pipeline.sources.subscriptions import ShopifySubscriptions, ShoplazzaSubscriptions
 from pipeline.sources.transport import ShopTransport
+from pipeline.webhooks import WebhookShop
 
 
 def _secret(
@@ -153,4 +155,38 @@ def check_shops(
     return checks
 
 
-__all__ = ["ShopCheck", "call_budget", "check_shops", "connect"]
+def webhook_shop(shop: ShopConfig, environ: Mapping[str, str]) -> WebhookShop | None:
+    """The shop as the webhook inbox knows it, if it receives webhooks (its secret set)."""
+    if not shop.webhook_secret_env:
+        return None
+    secret = _secret(shop, shop.webhook_secret_env, "webhook_secret", environ)
+    return WebhookShop(shop.name, shop.platform, shop.domain, secret)
+
+
+def webhook_subscriptions(
+    shop: ShopConfig, environ: Mapping[str, str]
+) -> ShopifySubscriptions | ShoplazzaSubscriptions:
+    """Where the shop's webhook subscriptions are read and made: Shopify's GraphQL Admin API
+    (whichever API the shop imports through), Shoplazza's REST API."""
+    if shop.platform is Platform.SHOPLAZZA:
+        source = connect(shop, environ)
+        assert isinstance(source, ShoplazzaSource)
+        return ShoplazzaSubscriptions(source)
+    if shop.platform is not Platform.SHOPIFY:
+        raise ConfigurationError(
+            f"shop {shop.name!r} ({shop.platform.value}): the platform sends no order webhooks"
+        )
+    graphql = shop if shop.api == "graphql" else shop.model_copy(update={"api": "graphql"})
+    source = connect(graphql, environ)
+    assert isinstance(source, ShopifyGraphQLSource)
+    return ShopifySubscriptions(source)
+
+
+__all__ = [
+    "ShopCheck",
+    "call_budget",
+    "check_shops",
+    "connect",
+    "webhook_shop",
+    "webhook_subscriptions",
+]

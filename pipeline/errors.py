@@ -12,6 +12,7 @@
     │   ├── SourceRequestError       a shop's 4xx: bad credentials, bad parameters
     │   ├── InvalidDocumentError     one log document Solr cannot accept (e.g. a bad ttl)
     │   ├── RefusedQueryError        a search asks for more than searching a log core
+    │   ├── WebhookRefused           a delivery not believed (signature, shop) or unreadable
     │   └── LeaseLostError           another worker took this shop over; leave it to them
     └── StopError                    nothing more can be done until a person acts
         ├── ConfigurationError       settings or input that cannot work; fix it and run again
@@ -134,6 +135,16 @@ class LeaseLostError(SkipError):
         self.shop = shop
 
 
+class WebhookRefused(SkipError):
+    """A webhook delivery that is not believed (unknown shop, wrong signature) or cannot be read;
+    ``status`` is the HTTP answer. Nothing is kept: the platform's retries and the windows still
+    bring the order."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class LedgerError(StopError):
     """The ledger (order store) could not be opened, read or written."""
 
@@ -160,5 +171,6 @@ __all__ = [
     "SourceRequestError",
     "SourceUnavailableError",
     "StopError",
+    "WebhookRefused",
     "WorkerStopped",
 ]

@@ -55,6 +55,37 @@ class WindowReport:
             self.unchanged += 1
 
 
+class Arrival(StrEnum):
+    """How an order reached loginsights: announced by a webhook, or found by a window."""
+
+    PUSH = "push"
+    POLL = "poll"
+
+
+@dataclass
+class NoticeReport:
+    """One pass over a shop's webhook notices."""
+
+    shop: str
+    orders: int = 0  # distinct orders noticed (a redelivery is one order)
+    imported: int = 0
+    already: int = 0  # a window (or an earlier delivery) had it already
+    failed: int = 0
+    unchanged: int = 0
+    waiting: int = 0  # the platform does not show the order yet: tried again next pass
+    given_up: int = 0  # still not shown after several passes: left to the windows
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome is Outcome.IMPORTED:
+            self.imported += 1
+        elif outcome is Outcome.ALREADY:
+            self.already += 1
+        elif outcome is Outcome.FAILED:
+            self.failed += 1
+        else:
+            self.unchanged += 1
+
+
 class Reason(StrEnum):
     """Why an order needs a person's (or the importer's) attention."""
 
@@ -124,6 +155,8 @@ class ReconciliationReport(BaseModel):
 
 
 __all__ = [
+    "Arrival",
+    "NoticeReport",
     "Outcome",
     "Reason",
     "ReasonedOrder",

@@ -6,7 +6,9 @@ PostgreSQL ledger, a shop is worked by one of them at a time); the worker renews
 page, and every write it makes checks it (``pipeline.ledger.leases``). Each shop is paced by its
 own platform budget in its connector, so a slow or failing shop never holds the others back.
 After a pass a shop rests ``poll_seconds``; once a day, just after midnight in its own time
-zone, it is also reconciled (seed 002). The outbox is drained by the loop, by every worker.
+zone, it is also reconciled (seed 002). A shop whose webhooks announced orders (notices in the
+ledger, looked for every ``notice_seconds``) gets a pass at once that imports just those, so a
+pushed order does not wait for the poll. The outbox is drained by the loop, by every worker.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class RunOptions:
     lag_warning_seconds: float = 3600.0
     worker_name: str = ""
     daily_reconciliation: bool = True
+    notice_seconds: float = 1.0  # how often the ledger is asked for webhook notices
 
 
 def run_forever(
@@ -124,26 +127,38 @@ class _Crew:
     def run(self) -> None:
         threads = self.options.concurrency or max(1, min(len(self.workers), 32))
         running: dict[str, Future[None]] = {}
+        polling: dict[str, bool] = {}  # whether the running pass is a poll (else notices only)
         due = {worker.shop.name: 0.0 for worker in self.workers}
+        noticed: set[str] = set()
+        look_for_notices = 0.0
         fatal: BaseException | None = None
         with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
             while not self.stop.is_set() and fatal is None:
                 for name, future in list(running.items()):
                     if future.done():
                         del running[name]
-                        due[name] = time.monotonic() + self.options.poll_seconds
+                        if polling.pop(name):
+                            due[name] = time.monotonic() + self.options.poll_seconds
                         fatal = fatal or _fatal(future)
+                if time.monotonic() >= look_for_notices:
+                    noticed = self._noticed()
+                    look_for_notices = time.monotonic() + self.options.notice_seconds
                 for worker in self.workers:
                     name = worker.shop.name
                     if fatal or name in running or len(running) >= threads:
                         continue
-                    if time.monotonic() < due[name]:
+                    poll = time.monotonic() >= due[name]
+                    if not poll and name not in noticed:
                         continue
                     lease = self._acquire(worker)
                     if lease is None and self.ledger is not None:
-                        due[name] = time.monotonic() + self.options.poll_seconds
+                        if poll:
+                            due[name] = time.monotonic() + self.options.poll_seconds
                         continue
-                    running[name] = pool.submit(self._one_pass, worker, lease)
+                    polling[name] = poll
+                    notices = name in noticed
+                    noticed.discard(name)
+                    running[name] = pool.submit(self._one_pass, worker, lease, poll, notices)
                 self._flush()
                 self.stop.wait(0.2)
             if fatal is not None:
@@ -165,17 +180,34 @@ class _Crew:
             log.warning("%s: could not take the shop's lease: %s", worker.shop.name, err)
             return None
 
-    def _one_pass(self, worker: ImportWorker, lease: Lease | None) -> None:
+    def _noticed(self) -> set[str]:
+        """Shops whose webhooks announced orders: worked now, before their poll is due."""
+        if self.ledger is None:
+            return set()
+        try:
+            return self.ledger.noticed_shops()
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("webhook notices could not be read (the windows still run): %s", err)
+            return set()
+
+    def _one_pass(
+        self, worker: ImportWorker, lease: Lease | None, poll: bool, notices: bool
+    ) -> None:
+        """A poll pass reads the shop's windows (and reconciles once a day); a pass for notices
+        imports what the webhooks announced, and a poll pass does that first too."""
         shop, context = worker.shop.name, worker.context
         held = _HeldLease(lease, self.ledger, self.lease_duration, self.clock)
         renew = held.renew if lease else None
         try:
-            worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
-            if self.options.daily_reconciliation and _due(context, self.clock(), self.started):
-                report = reconcile(context, lease=lease)
-                if self.on_reconciliation:
-                    self.on_reconciliation(report)
-            self._report(worker)
+            if notices:
+                worker.import_noticed(lease=lease)
+            if poll:
+                worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
+                if self.options.daily_reconciliation and _due(context, self.clock(), self.started):
+                    report = reconcile(context, lease=lease)
+                    if self.on_reconciliation:
+                        self.on_reconciliation(report)
+                self._report(worker)
         except WorkerStopped:
             pass
         except LeaseLostError as err:

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     api_max_facet_limit: int = Field(1000, ge=1, description="Largest facet limit per request.")
     api_max_body_bytes: int = Field(65_536, ge=256, description="Largest request body accepted.")
     api_retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent when Solr is down.")
+    webhook_max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest webhook delivery accepted (an order's JSON)."
+    )
     api_max_response_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest Solr answer relayed; past it, a 400."
     )

@@ -36,6 +36,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from pipeline.errors import ConfigurationError
@@ -77,6 +78,16 @@ class ShopConfig(BaseModel):
     max_attempts: int = Field(
         8, ge=1, le=100, description="Tries per API call before the window waits."
     )
+    webhook_secret_env: str | None = Field(
+        None,
+        description="Shopify, Shoplazza: the variable holding the app's client secret, which "
+        "signs the order webhooks; set it to receive them (loginsights serve).",
+    )
+    shop_domain: str | None = Field(
+        None,
+        description="The domain the platform names in a webhook (X-Shopify-Shop-Domain); by "
+        "default base_url's host.",
+    )
 
     @field_validator("base_url", "auth_url", "business_manager_url")
     @classmethod
@@ -100,6 +111,15 @@ class ShopConfig(BaseModel):
     def _ttl(cls, value: str | None) -> str | None:
         return None if value is None else validate_ttl(value)
 
+    @model_validator(mode="after")
+    def _webhooks_where_sent(self) -> ShopConfig:
+        if self.webhook_secret_env and self.platform is Platform.SFCC:
+            raise ValueError(
+                "webhook_secret_env: SFCC sends no order webhooks; its shops are polled alone, "
+                "remove the key"
+            )
+        return self
+
     @property
     def window(self) -> timedelta:
         return timedelta(minutes=self.window_minutes)
@@ -111,6 +131,11 @@ class ShopConfig(BaseModel):
     @property
     def overlap(self) -> timedelta:
         return timedelta(seconds=self.overlap_seconds)
+
+    @property
+    def domain(self) -> str:
+        """The shop's domain as a platform's webhooks name it."""
+        return (self.shop_domain or urlsplit(self.base_url).hostname or "").lower()
 
     def required_env(self) -> list[str]:
         if self.platform is Platform.SFCC:

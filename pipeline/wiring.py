@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 
-from pipeline.connectors import connect
+from pipeline.connectors import connect, webhook_shop, webhook_subscriptions
 from pipeline.errors import ConfigurationError
 from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
@@ -23,11 +23,13 @@ from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, FailedAttempt
 from pipeline.query import LogInsightsQuery
+from pipeline.reports import Arrival
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, load_shops, shop_named, version_warning
 from pipeline.solr.accounts import SolrRole
 from pipeline.solr.zookeeper import live_nodes
+from pipeline.webhooks import WebhookInbox, WebhookShop, WebhookState, webhook_states
 from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
@@ -115,9 +117,12 @@ class Wiring:
         *,
         stop: threading.Event | None = None,
         on_failure: Callable[[FailedAttempt], None] | None = None,
+        on_latency: Callable[[str, Arrival, float], None] | None = None,
     ) -> ImportWorker:
         """A worker for one shop of the shops file."""
-        return ImportWorker(self.context(shop), stop=stop, on_failure=on_failure)
+        return ImportWorker(
+            self.context(shop), stop=stop, on_failure=on_failure, on_latency=on_latency
+        )
 
     def workers(
         self,
@@ -125,6 +130,7 @@ class Wiring:
         *,
         stop: threading.Event,
         on_failure: Callable[[FailedAttempt], None] | None = None,
+        on_latency: Callable[[str, Arrival, float], None] | None = None,
     ) -> list[ImportWorker]:
         """Workers for the named shops (all of them when none are named); a shop that cannot be
         configured is reported in the ledger and skipped, the others run."""
@@ -136,7 +142,9 @@ class Wiring:
         workers = []
         for shop in chosen:
             try:
-                workers.append(self.worker(shop, stop=stop, on_failure=on_failure))
+                workers.append(
+                    self.worker(shop, stop=stop, on_failure=on_failure, on_latency=on_latency)
+                )
             except ConfigurationError as err:  # this shop waits for a person; the others run
                 log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
                 self.ledger.report_problem(shop.name, str(err), worker=default_worker_name())
@@ -147,6 +155,35 @@ class Wiring:
                 "no shop of the shops file can be worked; fix the problems above and run again"
             )
         return workers
+
+    def webhook_inbox(self) -> WebhookInbox | None:
+        """Where ``serve`` keeps the deliveries of the shops that receive webhooks; None when no
+        shop does. A shop whose secret is missing is reported and left to polling."""
+        shops: list[WebhookShop] = []
+        for shop in self.shops.values():
+            try:
+                found = webhook_shop(shop, self.environ)
+            except ConfigurationError as err:
+                log.error("%s: its webhooks are refused until this is fixed: %s", shop.name, err)
+                continue
+            if found is not None:
+                shops.append(found)
+        return WebhookInbox(self.ledger, shops, clock=self.clock) if shops else None
+
+    def webhook_states(self, *, register_at: str | None = None) -> list[WebhookState]:
+        """The push path of every shop that receives webhooks (``loginsights webhooks``)."""
+        shops = [shop for shop in self.shops.values() if shop.webhook_secret_env]
+        if not shops:
+            raise ConfigurationError(
+                "no shop of the shops file receives webhooks; give a Shopify or Shoplazza shop "
+                "webhook_secret_env (the variable holding its app's client secret)"
+            )
+        return webhook_states(
+            shops,
+            lambda shop: webhook_subscriptions(shop, self.environ),
+            self.ledger.notice_summary(),
+            register_at=register_at,
+        )
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

@@ -16,17 +16,21 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from pipeline.errors import ConfigurationError, WorkerStopped
+from pipeline.errors import ConfigurationError, SourceRequestError, WorkerStopped
 from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
 from pipeline.ledger import Lease
 from pipeline.models import FailedAttempt
-from pipeline.reports import WindowReport
+from pipeline.orders import raw_created_at
+from pipeline.reports import Arrival, NoticeReport, Outcome, WindowReport
 from pipeline.shops import ShopConfig
 from pipeline.windows import ImportWindow, plan_windows, whole_second
 
 log = logging.getLogger(__name__)
 
 FIRST_RUN_HOURS = 24  # where a shop with no checkpoint and no start begins, said aloud
+NOTICES_KEPT = timedelta(days=2)  # settled webhook notices, for "did the webhook come?"
+NOTICE_PRUNE_EVERY = timedelta(hours=1)
+NEW = (Outcome.IMPORTED, Outcome.FAILED)  # what a person was waiting for
 
 
 def read_ahead(
@@ -82,10 +86,13 @@ class ImportWorker:
         *,
         stop: threading.Event | None = None,
         on_failure: Callable[[FailedAttempt], None] | None = None,
+        on_latency: Callable[[str, Arrival, float], None] | None = None,
     ) -> None:
         self.context = context
         self.stop = stop or threading.Event()
         self.on_failure = on_failure  # e.g. count it in /metrics
+        self.on_latency = on_latency  # (shop, arrival, seconds from creation to stored/indexed)
+        self._pruned_at: datetime | None = None
 
     @property
     def shop(self) -> ShopConfig:
@@ -112,6 +119,7 @@ class ImportWorker:
         """
         context, intake = self.context, self.intake(lease)
         report = WindowReport(window, shop=context.name)
+        arrived: list[tuple[dict[str, Any], Outcome]] = []
         for page in read_ahead(pages(context.source.list_orders(window), PAGE_SIZE)):
             if self.stop.is_set():
                 raise WorkerStopped(
@@ -119,14 +127,69 @@ class ImportWorker:
                 )
             if on_page:
                 on_page()
-            for outcome in intake.process_page(page):
+            outcomes = intake.process_page(page)
+            for outcome in outcomes:
                 report.count(outcome)
                 if on_order:
                     on_order(outcome)
+            arrived += [(raw, o) for raw, o in zip(page, outcomes, strict=True) if o in NEW]
         if advance_checkpoint:
             context.ledger.advance_checkpoint(context.name, window.end, lease=lease)
         context.flush()
+        self._observe(Arrival.POLL, arrived)
         return report
+
+    # -- the push path ----------------------------------------------------------------------
+
+    def import_noticed(self, *, lease: Lease | None = None, limit: int = 250) -> NoticeReport:
+        """Import by id the orders the shop's webhooks announced, through the same intake.
+
+        A notice whose order the platform does not show yet waits for the next pass (and is
+        left to the windows after a few); a platform outage leaves them all waiting.
+        """
+        context = self.context
+        report = NoticeReport(context.name)
+        deliveries: dict[str, list[str]] = {}
+        for row in context.ledger.pending_notices(context.name, limit=limit):
+            deliveries.setdefault(row["order_id"], []).append(row["delivery_id"])
+        intake, arrived = self.intake(lease), []
+        for order_id, ids in deliveries.items():
+            report.orders += 1
+            try:
+                raw = context.source.fetch_order(order_id)
+            except SourceRequestError as err:
+                if err.status != 404:
+                    raise
+                given_up = context.ledger.notice_not_found(context.name, ids)
+                report.given_up += given_up
+                report.waiting += not given_up
+                continue
+            outcome = intake.process(raw)
+            context.ledger.settle_notices(context.name, ids, outcome.value)
+            report.count(outcome)
+            if outcome in NEW:
+                arrived.append((raw, outcome))
+        if deliveries:
+            context.flush()
+            self._observe(Arrival.PUSH, arrived)
+            self._prune_notices()
+        return report
+
+    def _observe(self, arrival: Arrival, arrived: list[tuple[dict[str, Any], Outcome]]) -> None:
+        """Creation to stored (or, for a failure, to its document posted): what a user waits."""
+        if self.on_latency is None or not arrived:
+            return
+        now, platform = self.context.clock(), self.context.source.platform
+        for raw, _ in arrived:
+            created = raw_created_at(platform, raw)
+            if created is not None:
+                self.on_latency(self.context.name, arrival, (now - created).total_seconds())
+
+    def _prune_notices(self) -> None:
+        now = self.context.clock()
+        if self._pruned_at is None or now - self._pruned_at > NOTICE_PRUNE_EVERY:
+            self._pruned_at = now
+            self.context.ledger.prune_notices(self.shop.name, settled_before=now - NOTICES_KEPT)
 
     def resume_point(self) -> datetime:
         """Where the next window starts: the checkpoint, else the shop's ``start``, else 24

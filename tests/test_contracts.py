@@ -37,6 +37,7 @@ from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION, supported_on
+from pipeline.sources.subscriptions import ShopifySubscriptions, ensure_subscribed
 from pipeline.windows import ImportWindow
 
 CONTRACTS = Contracts()
@@ -52,7 +53,9 @@ def sent_documents(scopes: tuple[str, ...] = ("read_orders",)) -> list[dict[str,
     start, end = past_day(hours=2)
     catalog = OrderCatalog.generate(45, seed=2, start=start, end=end)
     window = ImportWindow(start=start, end=end)
-    with simulator(Platform.SHOPIFY, catalog, scopes=scopes, bulk_seconds=0.05) as sim:
+    with simulator(
+        Platform.SHOPIFY, catalog, scopes=scopes, bulk_seconds=0.05, webhook_secret="app-secret"
+    ) as sim:
         assert isinstance(sim, ShopifySimulator)
         source = ShopifyGraphQLSource(
             "shop-a", sim.url, SecretStr(sim.access_token), transport=fast_transport("shop-a")
@@ -65,6 +68,7 @@ def sent_documents(scopes: tuple[str, ...] = ("read_orders",)) -> list[dict[str,
         old = ImportWindow(start=start - timedelta(days=90), end=start - timedelta(days=89))
         with contextlib.suppress(SourceRequestError):  # the refusal is another test's
             list(source.list_orders(old))  # asks for the app's scopes first
+        ensure_subscribed(ShopifySubscriptions(source), "https://li.example.com/webhooks/shopify")
         bodies = [json.loads(c.body) for c in sim.recent if c.path.endswith("/graphql.json")]
     inner = [b["variables"]["query"] for b in bodies if "bulkOperationRunQuery" in b["query"]]
     return bodies + [{"query": text, "variables": {}} for text in inner]
@@ -104,7 +108,8 @@ def test_the_connector_sends_every_kind_of_document(documents: list[dict[str, An
     roots = {parse(d["query"]).definitions[0].selection_set.selections[0].name.value  # type: ignore[attr-defined]
              for d in documents}  # fmt: skip
     assert {"orders", "order", "ordersCount", "bulkOperationRunQuery", "bulkOperation",
-            "currentAppInstallation"} <= roots  # fmt: skip
+            "currentAppInstallation", "webhookSubscriptions",
+            "webhookSubscriptionCreate"} <= roots  # fmt: skip
 
 
 @pytest.mark.parametrize("version", SUPPORTED)

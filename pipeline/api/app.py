@@ -22,6 +22,7 @@ from pipeline.api.middleware import MeasuredRequests, SecurityHeaders
 from pipeline.api.routes import ERROR_HANDLERS, ApiServices, SolrQueryRequest
 from pipeline.api.routes import router as api_router
 from pipeline.api.solr_query import SolrQueryEndpoint, SolrQueryFirst
+from pipeline.api.webhooks import router as webhook_router
 from pipeline.console import Console, ConsoleDeps
 from pipeline.console import router as console_router
 from pipeline.errors import ConfigurationError
@@ -33,6 +34,7 @@ from pipeline.search.guard import QueryLimits
 from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrRole
 from pipeline.solr.zookeeper import live_nodes
+from pipeline.webhooks import WebhookInbox
 
 CONSOLE_STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
 
@@ -68,11 +70,13 @@ def create_app(
     access_log: bool = False,
     ledger: Ledger | None = None,
     shop_context: Callable[[str], ShopContext] | None = None,
+    webhooks: WebhookInbox | None = None,
 ) -> FastAPI:
     """The API and the console for one Solr and its allowed cores.
 
     ``metrics`` may be shared with a worker in the same process; ``ledger`` gives the console
-    shop lag, order stories and reconciliation reports, ``shop_context`` its actions.
+    shop lag, order stories and reconciliation reports, ``shop_context`` its actions;
+    ``webhooks`` keeps the platforms' order webhooks (``POST /webhooks/{platform}``).
     """
     metrics = metrics or ApiMetrics()
     cores = tuple(settings.api_allowed_cores)
@@ -117,7 +121,9 @@ def create_app(
     app.state.services = ApiServices(
         query=query, endpoint=endpoint, metrics=metrics, cores=cores,
         solr_url=settings.solr_url, retry_after_seconds=settings.api_retry_after_seconds,
-        ledger=ledger,
+        ledger=ledger, webhooks=webhooks,
+        webhook_max_bytes=settings.webhook_max_body_bytes,
+        body_timeout_seconds=settings.api_body_timeout_seconds,
     )  # fmt: skip
     app.state.console = Console(
         ConsoleDeps(
@@ -132,6 +138,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=CONSOLE_STATIC), name="static")
     app.include_router(console_router)
     app.include_router(api_router)
+    app.include_router(webhook_router)
     for error, handler in ERROR_HANDLERS.items():
         app.add_exception_handler(error, handler)
     return app

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from pipeline.models import FailedAttempt
-from pipeline.reports import WindowReport
+from pipeline.reports import Arrival, WindowReport
 from pipeline.runner import ShopPass
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -111,6 +111,26 @@ class ApiMetrics:
             ["shop"],
             registry=self.registry,
         )
+
+        self.order_latency = Histogram(
+            "loginsights_order_latency_seconds",
+            "From an order's creation at the platform to stored, or its failure posted for Solr, "
+            "by shop and arrival (push: a webhook announced it; poll: a window found it).",
+            ["shop", "arrival"],
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 1800, 3600, float("inf")),
+            registry=self.registry,
+        )
+        self.webhooks = Counter(
+            "loginsights_webhooks",
+            "Webhook deliveries received, by platform and what became of them "
+            "(noted, duplicate, ignored, refused, unavailable).",
+            ["platform", "result"],
+            registry=self.registry,
+        )
+
+    def observe_latency(self, shop: str, arrival: Arrival, seconds: float) -> None:
+        """Hook for ``ImportWorker.on_latency``."""
+        self.order_latency.labels(shop, arrival.value).observe(max(0.0, seconds))
 
     def observe_shop(self, shop_pass: ShopPass) -> None:
         """Hook for ``run_forever(on_shop=…)``: freshness and platform budget after a pass."""

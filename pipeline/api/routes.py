@@ -30,6 +30,7 @@ from pipeline.ledger import Ledger
 from pipeline.models import redact_url
 from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery
 from pipeline.scrub import scrub
+from pipeline.webhooks import WebhookInbox
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class ApiServices:
     solr_url: str
     retry_after_seconds: int
     ledger: Ledger | None = None
+    webhooks: WebhookInbox | None = None
+    webhook_max_bytes: int = 2_000_000
+    body_timeout_seconds: float = 10.0
 
     @property
     def retry_after(self) -> dict[str, str]:
@@ -251,4 +255,12 @@ ERROR_HANDLERS = {
 }
 
 
-__all__ = ["ERROR_HANDLERS", "ApiServices", "SolrQueryRequest", "router", "services_of"]
+__all__ = [
+    "ERROR_HANDLERS",
+    "ApiServices",
+    "ErrorBody",
+    "Services",
+    "SolrQueryRequest",
+    "router",
+    "services_of",
+]

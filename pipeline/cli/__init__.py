@@ -16,6 +16,7 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     shops,
     solr,
     troubleshoot,
+    webhooks,
 )
 from pipeline.cli.group import *  # noqa: F403  (main and what every command shares)
 from pipeline.cli.group import __all__ as __all__

@@ -37,6 +37,9 @@ def serve(
 ) -> None:
     """Serve the failure console at /, /api/solr-query (seed 000), /healthz, /metrics.
 
+    Shops of the shops file with webhook_secret_env also receive their platform's order
+    webhooks at POST /webhooks/shopify and /webhooks/shoplazza (see `loginsights webhooks`).
+
     Callers send 'Authorization: Bearer <token>' with one of LOGINSIGHTS_API_TOKENS
     (comma-separated); the console logs in with the same tokens, and those of
     LOGINSIGHTS_API_ADMIN_TOKENS may also re-import, refresh and retry. Without a token the
@@ -65,8 +68,14 @@ def serve(
     stop = threading.Event()
     thread = None
     wiring = Wiring(settings, os.environ)  # one ledger and one flusher for the whole process
+    has_shops = settings.shops_file.is_file()
     if worker:
-        workers = wiring.workers(shop_names, stop=stop, on_failure=metrics.observe_failure)
+        workers = wiring.workers(
+            shop_names,
+            stop=stop,
+            on_failure=metrics.observe_failure,
+            on_latency=metrics.observe_latency,
+        )
         thread = threading.Thread(
             target=run_forever,
             args=(workers, wiring.flusher),
@@ -84,7 +93,7 @@ def serve(
     # the console's actions act through the shop's context; without a shops file they say so
     app = create_app(
         settings, metrics=metrics, access_log=access_log, ledger=wiring.ledger,
-        shop_context=wiring.context,
+        shop_context=wiring.context, webhooks=wiring.webhook_inbox() if has_shops else None,
     )  # fmt: skip
     config = server_config(app, settings, host=host, port=port)
     try:

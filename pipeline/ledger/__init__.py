@@ -8,6 +8,8 @@ Tables:
     attempts     every failed attempt of every order (the history ``loginsights show`` prints)
     reconciliations  the daily reconciliation reports
     shop_leases  which worker works which shop, until when
+    shop_problems  shops that cannot be worked until a person acts
+    webhook_notices  orders a platform's webhook announced, until the worker imported them
 
 A failed attempt and its outbox row are written in one transaction, and so are a success and
 the outbox row that marks the failure resolved: if the process dies, either both exist or
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.leases import Lease, ShopLeases
+from pipeline.ledger.notices import WebhookNotices
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
@@ -32,7 +35,9 @@ from pipeline.models import RenderFailure
 from pipeline.orders.canonical import Order
 
 
-class Ledger(OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, LedgerBase):
+class Ledger(
+    OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, WebhookNotices, LedgerBase
+):
     """The order store; one per process, shared by its workers and its flusher."""
 
     def store_orders(

@@ -115,6 +115,10 @@ class LedgerBase:
         except DBAPIError as err:
             raise self._error(err, "reading") from err
 
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which knows ON CONFLICT."""
+        return (sqlite_insert if self.is_sqlite else postgresql_insert)(table)
+
     def _upsert(
         self,
         db: Connection,

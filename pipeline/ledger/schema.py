@@ -119,6 +119,22 @@ shop_problems = Table(
     Column("since", Text, nullable=False),
 )
 
+webhook_notices = Table(
+    "webhook_notices",
+    metadata,
+    Column("shop", Text, nullable=False),
+    Column("delivery_id", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Column("triggered_at", Text),
+    Column("tries", Integer, nullable=False),
+    Column("settled_at", Text),
+    Column("outcome", Text),
+    PrimaryKeyConstraint("shop", "delivery_id"),
+)
+Index("webhook_notices_pending", webhook_notices.c.settled_at, webhook_notices.c.shop)
+
 __all__ = [
     "attempts",
     "checkpoints",
@@ -129,4 +145,5 @@ __all__ = [
     "reconciliations",
     "shop_leases",
     "shop_problems",
+    "webhook_notices",
 ]

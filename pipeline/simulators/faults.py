@@ -44,6 +44,9 @@ class Faults(BaseModel):
     missing_phone_share: float = Field(0.0, ge=0, le=1)
     bad_email_share: float = Field(0.0, ge=0, le=1)
     unicode_share: float = Field(0.0, ge=0, le=1)
+    webhook_drop_share: float = Field(0.0, ge=0, le=1)  # deliveries never sent
+    webhook_duplicate_share: float = Field(0.0, ge=0, le=1)  # sent twice, same delivery id
+    webhook_delay_seconds: float = Field(0.0, ge=0)  # each waits up to this long: reordered
 
     @classmethod
     def parse(cls, specs: list[str] | tuple[str, ...]) -> Faults:
@@ -67,6 +70,8 @@ class Faults(BaseModel):
             "missing-phone": "missing_phone_share",
             "bad-email": "bad_email_share",
             "unicode": "unicode_share",
+            "webhook-drop": "webhook_drop_share",
+            "webhook-duplicate": "webhook_duplicate_share",
         }
         for spec in specs:
             kind, _, rest = spec.partition(":")
@@ -78,6 +83,8 @@ class Faults(BaseModel):
                     values[share_kinds[kind]] = float(rest)
                 elif kind == "latency":
                     values["latency_seconds"] = float(rest)
+                elif kind == "webhook-delay":
+                    values["webhook_delay_seconds"] = float(rest)
                 elif kind == "late":
                     share, _, delay = rest.partition(":")
                     values["late_share"] = float(share)
@@ -89,6 +96,7 @@ class Faults(BaseModel):
                     f"fault {spec!r} is not understood; use one of: outage:START-END, "
                     "outage-requests:A-B, burst5xx:SHARE, storm429:START-END, "
                     "storm429-requests:A-B, latency:SECONDS, late:SHARE:SECONDS, "
-                    "missing-address:SHARE, missing-phone:SHARE, bad-email:SHARE, unicode:SHARE"
+                    "missing-address:SHARE, missing-phone:SHARE, bad-email:SHARE, unicode:SHARE, "
+                    "webhook-drop:SHARE, webhook-duplicate:SHARE, webhook-delay:SECONDS"
                 ) from err
         return cls.model_validate({**values, **spans})

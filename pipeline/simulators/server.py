@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline.simulators.catalog import OrderCatalog
+from pipeline.simulators.catalog import OrderCatalog, SimOrder
 from pipeline.simulators.faults import Faults
+from pipeline.simulators.webhooks import WebhookSender
 
 
 @dataclass
@@ -80,6 +81,7 @@ class SimulatorServer:
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         self._serving = False
+        self.webhooks: WebhookSender | None = None  # platforms that send them set one up
 
     @property
     def port(self) -> int:
@@ -110,6 +112,8 @@ class SimulatorServer:
         if self._serving:
             self._httpd.shutdown()
         self._httpd.server_close()
+        if self.webhooks is not None:
+            self.webhooks.close()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -119,6 +123,18 @@ class SimulatorServer:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def place_order(self, created_at: datetime | None = None, **facts: Any) -> SimOrder:
+        """A customer orders now: the order joins the catalog and, where the platform sends
+        them, its ``orders/create`` webhook goes out to the subscriptions."""
+        order = self.catalog.add(created_at or self.now(), **facts)
+        if self.webhooks is not None:
+            self.webhooks.publish("orders/create", self.webhook_payload(order))
+        return order
+
+    def webhook_payload(self, order: SimOrder) -> dict[str, Any]:
+        """The order as an ``orders/create`` webhook carries it (platforms that send one)."""
+        raise NotImplementedError
 
     # -- request flow -----------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ from pipeline.simulators.graphql_cost import (
 )
 from pipeline.simulators.search_syntax import bulk_span, search_span
 from pipeline.simulators.shopify_schema import admin_schema
+from pipeline.simulators.shopify_webhooks import WebhookSubscriptions
+from pipeline.simulators.webhooks import WebhookSender
 from pipeline.sources.shopify_versions import released, supported_on
 
 
@@ -66,8 +68,11 @@ class ShopData(Protocol):
 
     def graphql_time(self, moment: datetime) -> str: ...
 
+    @property
+    def webhooks(self) -> WebhookSender | None: ...
 
-class GraphQLAdmin:
+
+class GraphQLAdmin(WebhookSubscriptions):
     """The GraphQL endpoint of one simulated shop."""
 
     def __init__(
@@ -173,6 +178,9 @@ class GraphQLAdmin:
         if result.errors:
             payload["errors"] = [error.formatted for error in result.errors]
         return 200, payload
+
+    def webhook_sender(self) -> WebhookSender | None:
+        return self.sim.webhooks
 
     def bulk_file(self, operation: str) -> str | None:
         text = self._bulk_results.get(operation)

@@ -30,6 +30,7 @@ from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
+from pipeline.simulators.webhooks import Subscription, WebhookSender
 
 ID_BASE = 1_580_000_000_000_000_000
 ID_STEP = 1_000_003
@@ -52,12 +53,23 @@ class ShoplazzaSimulator(SimulatorServer):
         time_zone: str = "Asia/Shanghai",
         bucket_size: int = 40,
         leak_rate: float = 2.0,
+        webhook_secret: str | None = None,
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
     ) -> None:
         super().__init__(catalog, faults=faults, port=port, seed=seed)
         self.shop = shop
+        self.domain = f"{shop}.myshoplaza.com"
+        if webhook_secret is not None:  # the app's client secret signs its webhooks
+            self.webhooks = WebhookSender(
+                "shoplazza",
+                domain=self.domain,
+                secret=webhook_secret,
+                api_version="2026-01",
+                faults=self.faults,
+                seed=seed,
+            )
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)
@@ -83,7 +95,26 @@ class ShoplazzaSimulator(SimulatorServer):
             return error or Reply(200, {"count": len(self._matching(filters or {}))})
         if resource.startswith("orders/"):
             return self._one(resource[len("orders/") :], version)
+        if resource == "webhooks":
+            return self._webhooks(call)
         return Reply(404, {"error": "Unable to find resource"})
+
+    def webhook_payload(self, order: SimOrder) -> dict[str, Any]:
+        return self.render(order)
+
+    def _webhooks(self, call: Call) -> Reply:
+        """Create Webhook (POST {address, topic}) and the list of them (GET)."""
+        if self.webhooks is None:
+            return Reply(403, {"errors": ["this app has no client secret to sign webhooks"]})
+        if call.method == "POST":
+            try:
+                body = json.loads(call.body or b"{}")
+                address, topic = str(body["address"]), str(body["topic"])
+            except (ValueError, KeyError, TypeError):
+                return Reply(400, {"errors": ["address and topic are required"]})
+            made = self.webhooks.subscribe(topic, address)
+            return Reply(200, {"webhook": _webhook(made)})
+        return Reply(200, {"webhooks": [_webhook(s) for s in self.webhooks.subscriptions]})
 
     def _filters(self, call: Call) -> tuple[dict[str, Any] | None, Reply | None]:
         filters: dict[str, Any] = {}
@@ -286,3 +317,9 @@ def _line_item(order: SimOrder, index: int, item: dict[str, Any], version: str) 
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _webhook(subscription: Subscription) -> dict[str, Any]:
+    moment = subscription.created_at.isoformat().replace("+00:00", "Z")
+    return {"id": subscription.id, "address": subscription.uri, "topic": subscription.topic,
+            "created_at": moment, "updated_at": moment, "format": "json"}  # fmt: skip

@@ -1,0 +1,366 @@
+"""The push path: webhooks believed only when signed, kept once, imported at once by id; the
+windows and reconciliation still catch whatever a webhook lost."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+from conftest import SolrUnderTest, select, served, simulator, wait_for, worker_for_sim
+from pydantic import SecretStr
+
+from pipeline.api import ApiMetrics, create_app
+from pipeline.cli import main
+from pipeline.errors import ConfigurationError, WebhookRefused
+from pipeline.ledger import Ledger
+from pipeline.ledger.notices import NOT_FOUND_TRIES
+from pipeline.models import Platform
+from pipeline.reports import Arrival, Outcome
+from pipeline.runner import RunOptions, run_forever
+from pipeline.settings import Settings
+from pipeline.shops import ShopConfig
+from pipeline.simulators import Faults, OrderCatalog, ShopifySimulator, ShoplazzaSimulator
+from pipeline.webhooks import Delivery, WebhookInbox, WebhookShop, webhook_signature
+from pipeline.wiring import Wiring
+
+SECRET = "shpss_app_client_secret_0001"
+DOMAIN = "hc-demo.myshopify.com"
+
+
+def openssl_signature(secret: str, body: bytes) -> str:
+    """The digest as an independent implementation computes it (openssl, not Python's hmac)."""
+    digest = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret, "-binary"],
+        input=body, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return base64.b64encode(digest).decode()
+
+
+def delivery(
+    body: dict[str, Any] | bytes,
+    *,
+    secret: str = SECRET,
+    topic: str = "orders/create",
+    domain: str = DOMAIN,
+    webhook_id: str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+) -> tuple[dict[str, str], bytes]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": openssl_signature(secret, raw),
+        "X-Shopify-Shop-Domain": domain,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Triggered-At": "2026-12-02T10:00:00.123456789Z",
+    }
+    return headers, raw
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[WebhookInbox]:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        shop = WebhookShop("hc-demo", Platform.SHOPIFY, DOMAIN, SecretStr(SECRET))
+        yield WebhookInbox(ledger, [shop])
+
+
+# -- believing a delivery ----------------------------------------------------------------------
+
+
+def test_the_signature_is_the_platforms_hmac_sha256_of_the_raw_body_in_base64() -> None:
+    body = b'{"id":820982911946154508,"email":"jon@example.com"}'
+    assert webhook_signature(SecretStr(SECRET), body) == openssl_signature(SECRET, body)
+
+
+def test_a_signed_delivery_is_kept_once_and_a_redelivery_is_a_duplicate(
+    inbox: WebhookInbox,
+) -> None:
+    headers, body = delivery({"id": 450789469, "created_at": "2026-12-02T10:00:00Z"})
+    first = inbox.receive(Platform.SHOPIFY, headers, body)
+    again = inbox.receive(Platform.SHOPIFY, headers, body)
+    other_id = inbox.receive(Platform.SHOPIFY, {**headers, "X-Shopify-Webhook-Id": "2"}, body)
+    assert (first.delivery, again.delivery) == (Delivery.NOTED, Delivery.DUPLICATE)
+    assert first.shop == "hc-demo" and first.order_id == "450789469"
+    assert other_id.delivery is Delivery.NOTED, "another delivery of one order is noted too"
+    pending = inbox.ledger.pending_notices("hc-demo")
+    assert [row["order_id"] for row in pending] == ["450789469", "450789469"]
+    assert pending[0]["triggered_at"].startswith("2026-12-02T10:00:00.123456")
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"secret": "shpss_another_app_secret"}, 401),
+        ({"domain": "someone-else.myshopify.com"}, 401),
+        ({"body": b"not json at all"}, 400),
+        ({"body": {"name": "#1001"}}, 400),
+    ],
+    ids=["wrong secret", "unknown shop", "not JSON", "no order id"],
+)
+def test_a_delivery_that_is_not_believed_or_not_readable_keeps_nothing(
+    inbox: WebhookInbox, change: dict[str, Any], status: int
+) -> None:
+    body = change.pop("body", {"id": 450789469})
+    headers, raw = delivery(body, **change)
+    with pytest.raises(WebhookRefused) as refused:
+        inbox.receive(Platform.SHOPIFY, headers, raw)
+    assert refused.value.status == status
+    assert inbox.ledger.pending_notices("hc-demo") == []
+    assert SECRET not in str(refused.value)
+
+
+def test_a_tampered_body_is_refused(inbox: WebhookInbox) -> None:
+    headers, body = delivery({"id": 450789469})
+    with pytest.raises(WebhookRefused):
+        inbox.receive(Platform.SHOPIFY, headers, body.replace(b"450789469", b"450789470"))
+
+
+def test_a_topic_loginsights_does_not_import_from_is_answered_and_ignored(
+    inbox: WebhookInbox,
+) -> None:
+    headers, body = delivery({"id": 450789469}, topic="products/update")
+    assert inbox.receive(Platform.SHOPIFY, headers, body).delivery is Delivery.IGNORED
+    assert inbox.ledger.pending_notices("hc-demo") == []
+
+
+def test_sfcc_shops_cannot_ask_for_webhooks() -> None:
+    with pytest.raises(ValueError, match="SFCC sends no order webhooks"):
+        ShopConfig.model_validate(
+            {"name": "eu", "platform": "sfcc", "base_url": "https://x.example.com",
+             "webhook_secret_env": "EU_SECRET"}
+        )  # fmt: skip
+
+
+# -- importing what was announced --------------------------------------------------------------
+
+
+def test_noticed_orders_are_imported_by_id_once_however_often_announced(tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    with simulator(Platform.SHOPIFY, OrderCatalog()) as sim, Ledger(tmp_path / "l.db") as ledger:
+        good = sim.place_order()
+        flawed = sim.place_order(address=None)
+        for number, deliveries in ((good.number, 3), (flawed.number, 2)):
+            order_id = str(sim.render(sim.catalog.get(number, sim.now()))["id"])  # type: ignore[arg-type]
+            for n in range(deliveries):
+                now = datetime.now(UTC)
+                ledger.note_webhook("shop-a", f"{number}-{n}", order_id=order_id,
+                                    topic="orders/create", received_at=now)  # fmt: skip
+        seen: list[tuple[str, Arrival, float]] = []
+        worker = worker_for_sim(sim, "shop-a", ledger, start=start)
+        worker.on_latency = lambda shop, arrival, seconds: seen.append((shop, arrival, seconds))
+        report = worker.import_noticed()
+        again = worker.import_noticed()
+        calls = sim.calls
+    assert (report.orders, report.imported, report.failed) == (2, 1, 1)
+    assert again.orders == 0, "settled notices are not worked again"
+    assert calls == 2, "one fetch by id per order, not per delivery"
+    assert ledger.count_orders("shop-a") == 1 and len(ledger.failures("shop-a")) == 1
+    assert ledger.pending_notices("shop-a") == []
+    assert [(shop, arrival) for shop, arrival, _ in seen] == [("shop-a", Arrival.PUSH)] * 2
+    assert all(0 <= seconds < 60 for _, _, seconds in seen)
+
+
+def test_a_noticed_order_the_platform_does_not_show_yet_waits_then_is_left_to_the_windows(
+    tmp_path: Path,
+) -> None:
+    with simulator(Platform.SHOPIFY, OrderCatalog()) as sim, Ledger(tmp_path / "l.db") as ledger:
+        worker = worker_for_sim(sim, "shop-a", ledger, start=datetime.now(UTC))
+        ledger.note_webhook("shop-a", "d-1", order_id="5999999", topic="orders/create",
+                            received_at=datetime.now(UTC))  # fmt: skip
+        reports = [worker.import_noticed() for _ in range(NOT_FOUND_TRIES)]
+    assert [r.waiting for r in reports] == [1] * (NOT_FOUND_TRIES - 1) + [0]
+    assert reports[-1].given_up == 1 and ledger.pending_notices("shop-a") == []
+
+
+# -- end to end: a platform that delivers, serve that receives, run that imports ---------------
+
+
+def shops_file(tmp_path: Path, sim: ShopifySimulator | ShoplazzaSimulator, **extra: object) -> Path:
+    path = tmp_path / "shops.toml"
+    platform = sim.platform
+    lines = [
+        f"[shops.{sim.shop}]",
+        f'platform = "{platform}"',
+        f'base_url = "{sim.url}"',
+        'access_token_env = "SHOP_TOKEN"',
+        'webhook_secret_env = "SHOP_WEBHOOK_SECRET"',
+        f'shop_domain = "{sim.domain}"',
+        f'start = "{(datetime.now(UTC) - timedelta(minutes=30)).isoformat()}"',
+        "settle_lag_seconds = 1",
+        "window_minutes = 60",
+        *(f"{key} = {json.dumps(value)}" for key, value in extra.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def push_path(
+    tmp_path: Path, request: pytest.FixtureRequest, solr: SolrUnderTest
+) -> Iterator[dict[str, Any]]:
+    """A simulated shop that delivers webhooks, `serve` receiving them, `run` importing."""
+    platform, faults, poll = request.param
+    sim = simulator(platform, OrderCatalog(), Faults(**faults), webhook_secret=SECRET)
+    assert isinstance(sim, ShopifySimulator | ShoplazzaSimulator)
+    extra = {"api": "rest"} if platform is Platform.SHOPIFY else {}
+    settings = Settings(
+        shops_file=shops_file(tmp_path, sim, **extra), ledger_path=tmp_path / "ledger.db",
+        solr_url=solr.url, state_dir=tmp_path / "state", webhook_max_body_bytes=4096,
+        api_tokens=[SecretStr("t0ken-for-tests")],
+    )  # fmt: skip
+    environ = {"SHOP_TOKEN": sim.access_token, "SHOP_WEBHOOK_SECRET": SECRET}
+    metrics, stop = ApiMetrics(), threading.Event()
+    wiring = Wiring(settings, environ)
+    app = create_app(settings, metrics=metrics, ledger=wiring.ledger,
+                     webhooks=wiring.webhook_inbox())  # fmt: skip
+    with served(app) as url:
+        states = wiring.webhook_states(register_at=url)
+        workers = wiring.workers([], stop=stop, on_latency=metrics.observe_latency)
+        options = RunOptions(poll_seconds=poll, notice_seconds=0.1, daily_reconciliation=False)
+        thread = threading.Thread(
+            target=run_forever, args=(workers, wiring.flusher),
+            kwargs={"stop": stop, "options": options}, daemon=True,
+        )  # fmt: skip
+        thread.start()
+        try:
+            yield {"sim": sim, "ledger": wiring.ledger, "metrics": metrics, "url": url,
+                   "states": states, "shop": sim.shop, "solr": solr}  # fmt: skip
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+            sim.stop()
+            wiring.close()
+
+
+def latency_count(metrics: ApiMetrics, shop: str, arrival: Arrival) -> float:
+    value = metrics.registry.get_sample_value(
+        "loginsights_order_latency_seconds_count", {"shop": shop, "arrival": arrival.value}
+    )
+    return value or 0.0
+
+
+def accounted(ledger: Ledger, shop: str) -> int:
+    return ledger.count_orders(shop) + len(ledger.failures(shop))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "push_path",
+    [
+        (Platform.SHOPIFY, {"webhook_duplicate_share": 1.0, "webhook_delay_seconds": 0.3}, 3600),
+        (Platform.SHOPLAZZA, {"webhook_duplicate_share": 1.0, "webhook_delay_seconds": 0.3}, 3600),
+    ],
+    ids=["shopify", "shoplazza"],
+    indirect=True,
+)
+def test_pushed_orders_are_imported_within_seconds_with_no_poll_due(
+    push_path: dict[str, Any],
+) -> None:
+    sim, ledger, shop = push_path["sim"], push_path["ledger"], push_path["shop"]
+    assert push_path["states"][0].created_now and push_path["states"][0].subscribed
+    assert wait_for(lambda: ledger.checkpoint(shop) is not None, seconds=20), "first poll pass"
+    placed = [sim.place_order() for _ in range(4)] + [sim.place_order(address=None)]
+    assert wait_for(lambda: accounted(ledger, shop) == len(placed), seconds=20)
+    assert wait_for(sim.webhooks.idle, seconds=10)  # type: ignore[union-attr]
+    assert ledger.count_orders(shop) == 4 and len(ledger.failures(shop)) == 1
+    (failure,) = ledger.failures(shop)
+    assert failure.attempts == 1, "a duplicate delivery records no second attempt"
+    query = f'orderId:"{failure.order_id}" AND shop:"{shop}"'
+    found = select(push_path["solr"].url, q=query)["response"]["numFound"]
+    assert found == 1, "the failure is searchable as soon as it was recorded"
+    assert sim.webhooks.delivered > len(placed), "some were delivered twice"  # type: ignore[union-attr]
+    metrics = push_path["metrics"]
+    assert latency_count(metrics, shop, Arrival.PUSH) == len(placed)
+    assert metrics.registry.get_sample_value(
+        "loginsights_webhooks_total", {"platform": sim.platform, "result": "duplicate"}
+    ), "the redeliveries were seen as such"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "push_path", [(Platform.SHOPIFY, {"webhook_drop_share": 1.0}, 1.0)], indirect=True
+)
+def test_an_order_whose_webhook_was_lost_is_imported_by_the_windows(
+    push_path: dict[str, Any],
+) -> None:
+    sim, ledger, shop = push_path["sim"], push_path["ledger"], push_path["shop"]
+    assert wait_for(lambda: ledger.checkpoint(shop) is not None, seconds=20), "first poll pass"
+    order = sim.place_order()
+    order_id = str(sim.render(order)["id"])  # type: ignore[attr-defined]
+    assert wait_for(lambda: ledger.has_order(shop, order_id), seconds=30)
+    assert sim.webhooks.dropped == 1 and ledger.pending_notices(shop) == []  # type: ignore[union-attr]
+    assert latency_count(push_path["metrics"], shop, Arrival.POLL) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("push_path", [(Platform.SHOPIFY, {}, 3600)], indirect=True)
+def test_the_webhook_endpoint_answers_what_it_refuses_in_solrs_error_shape(
+    push_path: dict[str, Any],
+) -> None:
+    url, shop = push_path["url"], push_path["shop"]
+    headers, body = delivery({"id": 1}, secret="not-the-secret", domain=f"{shop}.myshopify.com")
+    forged = requests.post(f"{url}/webhooks/shopify", data=body, headers=headers, timeout=10)
+    assert forged.status_code == 401 and "signature" in forged.json()["error"]["msg"]
+    unknown = requests.post(f"{url}/webhooks/sfcc", data=b"{}", timeout=10)
+    assert unknown.status_code == 404 and "webhook_secret_env" in unknown.json()["error"]["msg"]
+    huge = requests.post(f"{url}/webhooks/shopify", data=b"x" * 5000, timeout=10)
+    assert huge.status_code == 413
+    assert push_path["ledger"].pending_notices(shop) == []
+    signed_headers, signed = delivery(
+        {"id": 77, "created_at": "2026-12-02T10:00:00Z"}, domain=f"{shop}.myshopify.com"
+    )
+    ok = requests.post(f"{url}/webhooks/shopify", data=signed, headers=signed_headers, timeout=10)
+    assert ok.status_code == 200 and ok.json() == {"delivery": "noted", "shop": shop,
+                                                   "orderId": "77"}  # fmt: skip
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+def test_register_wants_a_public_https_address(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["webhooks", "register", "--url", "http://example.com"])
+    assert result.exit_code == 2 and "public https address" in result.output
+
+
+def test_register_then_status_through_the_cli(tmp_path: Path) -> None:
+    with simulator(Platform.SHOPIFY, OrderCatalog(), webhook_secret=SECRET) as sim:
+        assert isinstance(sim, ShopifySimulator)
+        env = {"SHOP_TOKEN": sim.access_token, "SHOP_WEBHOOK_SECRET": SECRET,
+               "LOGINSIGHTS_SHOPS_FILE": str(shops_file(tmp_path, sim)),
+               "LOGINSIGHTS_LEDGER_PATH": str(tmp_path / "l.db")}  # fmt: skip
+        runner = CliRunner()
+        address = "https://loginsights.example.com"
+        made = runner.invoke(main, ["webhooks", "register", "--url", address, "--json"], env=env)
+        twice = runner.invoke(main, ["webhooks", "register", "--url", address, "--json"], env=env)
+        status = runner.invoke(main, ["webhooks", "status"], env=env)
+    assert made.exit_code == 0, made.output
+    (state,) = json.loads(made.output)
+    assert state["createdNow"] and state["subscribed"] == [f"{address}/webhooks/shopify"]
+    assert not json.loads(twice.output)[0]["createdNow"], "registering again changes nothing"
+    assert len(sim.webhooks.subscriptions) == 1  # type: ignore[union-attr]
+    assert "0 notices waiting; last delivery received never" in status.output
+
+
+def test_status_without_webhook_shops_says_how_to_have_one(tmp_path: Path) -> None:
+    path = tmp_path / "shops.toml"
+    path.write_text('[shops.a]\nplatform = "shopify"\nbase_url = "https://a.myshopify.com"\n')
+    settings = Settings(shops_file=path, ledger_path=tmp_path / "l.db")
+    with pytest.raises(ConfigurationError, match="webhook_secret_env"):
+        Wiring(settings, {}).webhook_states()
+
+
+def test_outcomes_of_noticed_orders_are_the_intakes(tmp_path: Path) -> None:
+    """A notice is settled with the outcome words the rest of loginsights uses."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        ledger.note_webhook("a", "1", order_id="9", topic="orders/create",
+                            received_at=datetime.now(UTC))  # fmt: skip
+        ledger.settle_notices("a", ["1"], Outcome.IMPORTED.value)
+        summary = ledger.notice_summary()
+    assert summary["a"]["pending"] == 0 and summary["a"]["last_received_at"]
