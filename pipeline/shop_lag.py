@@ -1,14 +1,26 @@
 """How fresh each shop is: the worker holding it, its checkpoint and how far that is behind now,
-and any problem that keeps it from being worked. Read from the ledger alone, so `loginsights
+any problem that keeps it from being worked, and how long its orders of the last hour waited
+from creation to stored (or their failure recorded). Read from the ledger alone, so `loginsights
 shops`, the console and `/metrics` tell the same story whichever process asks."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.ledger import Ledger
+
+LATENCY_SPAN = timedelta(hours=1)  # the orders whose wait the shop table sums up
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The value below which ``share`` of ``values`` fall (nearest rank); None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 def shop_lag_report(
@@ -18,6 +30,7 @@ def shop_lag_report(
     leases = {row["shop"]: row for row in ledger.leases(now=now)}
     checkpoints = ledger.checkpoints()
     problems = ledger.shop_problems()
+    waited = ledger.import_latencies(now - LATENCY_SPAN)
     rows = []
     for shop in sorted(set(shop_names) | set(checkpoints) | set(leases) | set(problems)):
         lease, checkpoint = leases.get(shop), checkpoints.get(shop)
@@ -30,9 +43,11 @@ def shop_lag_report(
                 "checkpoint": checkpoint.isoformat() if checkpoint else None,
                 "lagSeconds": (now - checkpoint).total_seconds() if checkpoint else None,
                 "problem": problems[shop]["problem"] if shop in problems else None,
+                "latencyP50Seconds": percentile(waited.get(shop, []), 0.5),
+                "latencyP99Seconds": percentile(waited.get(shop, []), 0.99),
             }
         )
     return rows
 
 
-__all__ = ["shop_lag_report"]
+__all__ = ["LATENCY_SPAN", "percentile", "shop_lag_report"]

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -27,6 +27,9 @@ from pipeline.simulators import (
     ShoplazzaSimulator,
 )
 from pipeline.wiring import Wiring
+
+if TYPE_CHECKING:
+    from pipeline.api.metrics import ApiMetrics
 
 
 def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
@@ -143,6 +146,11 @@ def simulate(
         server.stop()
 
 
+def _said(report: WindowReport, metrics: ApiMetrics) -> None:
+    click.echo(_window_line(report), err=True)
+    metrics.observe_window(report)
+
+
 def _window_line(report: WindowReport) -> str:
     """One window, named by its shop (several shops' lines interleave in `run`)."""
     return (
@@ -249,6 +257,11 @@ def import_orders(
     show_default=True,
     help="A shop is taken over from a worker silent this long.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65_535),
+    help="Serve Prometheus metrics (lag, latency, calls, failures) on 127.0.0.1:PORT/metrics.",
+)
 @click.pass_obj
 @library_errors
 def run(
@@ -258,6 +271,7 @@ def run(
     concurrency: int | None,
     worker_name: str,
     lease_seconds: float,
+    metrics_port: int | None,
 ) -> None:
     """Import continuously: many shops at once, pass after pass, until SIGTERM or Ctrl-C.
 
@@ -272,12 +286,25 @@ def run(
     Example:
       loginsights --shops-file shops.toml run --poll 15
       LOGINSIGHTS_LEDGER_URL=postgresql+psycopg://li:pw@db/li loginsights run --concurrency 20
+      loginsights run --metrics-port 9464
     """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     wiring = Wiring(settings, os.environ)
-    workers = wiring.workers(shop_names, stop=stop)
+    from prometheus_client import start_http_server
+
+    from pipeline.api.metrics import ApiMetrics  # loads the web stack: only for this command
+
+    metrics = ApiMetrics()
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    workers = wiring.workers(
+        shop_names,
+        stop=stop,
+        on_failure=metrics.observe_failure,
+        on_latency=metrics.observe_latency,
+    )
     click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
     run_forever(
         workers,
@@ -289,8 +316,10 @@ def run(
             lease_seconds=lease_seconds,
             worker_name=worker_name,
         ),
-        on_window=lambda report: click.echo(_window_line(report), err=True),
+        on_window=lambda report: _said(report, metrics),
         on_reconciliation=lambda report: click.echo(report.summary(), err=True),
+        on_shop=metrics.observe_shop,
+        on_outbox=metrics.observe_outbox,
     )
     click.echo("stopped cleanly", err=True)
 

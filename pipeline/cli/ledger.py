@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import click
@@ -10,11 +11,12 @@ from sqlalchemy import create_engine
 
 from pipeline.cli.group import console, json_option, library_errors, main
 from pipeline.errors import ConfigurationError
-from pipeline.ledger import Ledger, ledger_url
+from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
 from pipeline.settings import Settings
 from pipeline.shop_lag import shop_lag_report
 from pipeline.shops import load_shops
+from pipeline.wiring import Wiring
 
 
 @main.group()
@@ -96,22 +98,25 @@ def workers(settings: Settings, as_json: bool) -> None:
         names = list(load_shops(settings.shops_file))
     except ConfigurationError:
         names = []  # no shops file here: show what the ledger knows
-    with Ledger(settings.ledger_location) as ledger:
-        rows = shop_lag_report(ledger, names, now=datetime.now(UTC))
+    with Wiring(settings, os.environ) as wiring:
+        rows = shop_lag_report(wiring.ledger, names, now=datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(rows))
         return
     from rich.table import Table
 
-    table = Table("shop", "worker", "lease until", "checkpoint", "lag", "problem")
+    table = Table(
+        "shop", "worker", "lease until", "checkpoint", "lag", "waited p50/p99 (1 h)", "problem"
+    )
     for row in rows:
-        lag = row["lagSeconds"]
+        lag, p50, p99 = row["lagSeconds"], row["latencyP50Seconds"], row["latencyP99Seconds"]
         table.add_row(
             row["shop"],
             row["worker"] or "-",
             row["leaseExpiresAt"] or "-",
             row["checkpoint"] or "never imported",
             "-" if lag is None else f"{lag / 60:.1f} min",
+            "-" if p50 is None or p99 is None else f"{p50:.0f} s / {p99:.0f} s",
             f"BROKEN: {row['problem']}" if row["problem"] else "-",
         )
     console.print(table)

@@ -26,6 +26,7 @@ def shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
                     timespec="seconds"
                 ),
                 "lag_minutes": round(row["lagSeconds"] / 60),
+                "waited": _waited(row["latencyP50Seconds"], row["latencyP99Seconds"]),
                 "reconciled": last.isoformat(timespec="seconds") if last else "never",
             }
         )
@@ -60,6 +61,17 @@ def report_groups(ledger: Ledger | None) -> list[dict[str, Any]]:
                 failure.resolved_at.isoformat() if failure and failure.resolved_at else None
             )
     return sorted(groups.values(), key=lambda g: (g["day"], g["shop"]), reverse=True)
+
+
+def _waited(p50: float | None, p99: float | None) -> str:
+    """How long orders waited, in words for the shop table: "12 s / 95 s", or "none"."""
+    if p50 is None or p99 is None:
+        return "no orders"
+    return f"{_duration(p50)} / {_duration(p99)}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 __all__ = ["reconciliation_reports", "report_groups", "shop_health"]

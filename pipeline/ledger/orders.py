@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -124,6 +124,27 @@ class OrderBook(LedgerBase):
     def count_orders(self, shop: str) -> int:
         rows = self._read(select(func.count().label("n")).where(orders.c.shop == shop))
         return int(rows[0]["n"])
+
+    def import_latencies(self, since: datetime, *, limit: int = 50_000) -> dict[str, list[float]]:
+        """Per shop, seconds from each order's creation to its import (or first failed attempt)
+        for what was imported since ``since``: how long people waited, newest ``limit`` first."""
+        moment = since.astimezone(UTC).isoformat()
+        found: dict[str, list[float]] = {}
+        for table, created, done in (
+            (orders, orders.c.created_at, orders.c.imported_at),
+            (failures, failures.c.order_created_at, failures.c.first_attempt_at),
+        ):
+            query = select(table.c.shop, created.label("created"), done.label("done")).where(
+                done >= moment
+            )
+            if table is orders:
+                query = query.where(orders.c.version == 1)
+            for row in self._read(query.order_by(done.desc()).limit(limit)):
+                waited = datetime.fromisoformat(row["done"]) - datetime.fromisoformat(
+                    row["created"]
+                )
+                found.setdefault(row["shop"], []).append(waited.total_seconds())
+        return found
 
     def find_orders(self, reference: str, *, shop: str | None = None) -> list[tuple[str, str]]:
         """(shop, order id) pairs whose id or name is ``reference`` ('#1001' or '1001')."""

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from pipeline.simulators.catalog import OrderCatalog, SimOrder
@@ -44,7 +44,7 @@ class Call:
         return values[0] if values else None
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
     """A client that hung up (a killed worker, a timeout) is no error of the platform's."""
 
     daemon_threads = True
@@ -67,7 +67,9 @@ class SimulatorServer:
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
+        listen: bool = True,
     ) -> None:
+        """``listen=False``: no port of its own; a ``ShopFleet`` serves it at a path."""
         self.catalog = catalog
         self.faults = faults or Faults()
         self.calls = 0
@@ -77,22 +79,33 @@ class SimulatorServer:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._started = time.monotonic()
-        self._httpd = _QuietServer(("127.0.0.1", port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = (
+            QuietHTTPServer(("127.0.0.1", port), request_handler(self)) if listen else None
+        )
+        self._mounted_at: str | None = None
         self._thread: threading.Thread | None = None
         self._serving = False
         self.webhooks: WebhookSender | None = None  # platforms that send them set one up
 
     @property
     def port(self) -> int:
+        if self._httpd is None:
+            assert self._mounted_at, "a simulator without a port of its own is served mounted"
+            return int(urlsplit(self._mounted_at).port or 80)
         return int(self._httpd.server_address[1])
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._mounted_at or f"http://127.0.0.1:{self.port}"
+
+    def mount(self, url: str) -> None:
+        """Served by someone else at ``url`` (a fleet's /shops/<name>)."""
+        self._mounted_at = url
 
     def start(self) -> SimulatorServer:
         self._started = time.monotonic()
+        if self._httpd is None:
+            return self
         self._serving = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -104,14 +117,16 @@ class SimulatorServer:
         return self
 
     def serve_forever(self) -> None:
+        assert self._httpd is not None, "a mounted simulator is served by its fleet"
         self._started = time.monotonic()
         self._serving = True
         self._httpd.serve_forever()
 
     def stop(self) -> None:
-        if self._serving:
-            self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._httpd is not None:
+            if self._serving:
+                self._httpd.shutdown()
+            self._httpd.server_close()
         if self.webhooks is not None:
             self.webhooks.close()
 
@@ -208,7 +223,11 @@ class SimulatorServer:
         return Reply(404, {"errors": "Not Found"})
 
 
-def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
+class Dispatcher(Protocol):
+    def dispatch(self, call: Call) -> Reply: ...
+
+
+def request_handler(server: Dispatcher) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

@@ -63,8 +63,9 @@ class SfccSimulator(SimulatorServer):
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
+        listen: bool = True,
     ) -> None:
-        super().__init__(catalog, faults=faults, port=port, seed=seed)
+        super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
         self.organization_id = organization_id
         self.site_id = site_id
         self.client_id = client_id

@@ -58,8 +58,9 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
+        listen: bool = True,
     ) -> None:
-        super().__init__(catalog, faults=faults, port=port, seed=seed)
+        super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
         self.shop = shop
         self.domain = f"{shop}.myshopify.com"
         if webhook_secret is not None:  # the app's client secret signs its webhooks

@@ -57,8 +57,9 @@ class ShoplazzaSimulator(SimulatorServer):
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
+        listen: bool = True,
     ) -> None:
-        super().__init__(catalog, faults=faults, port=port, seed=seed)
+        super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
         self.shop = shop
         self.domain = f"{shop}.myshoplaza.com"
         if webhook_secret is not None:  # the app's client secret signs its webhooks

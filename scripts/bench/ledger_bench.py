@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rig import ROOT, TOKEN, free_port, local_solr
+from rig import ROOT, TOKEN, local_solr, postgres
 from sqlalchemy import create_engine, text
 
 from pipeline.ledger import Ledger
@@ -46,34 +45,6 @@ for n in range(shops):
 print(json.dumps([sim.url for sim in sims]), flush=True)
 threading.Event().wait()
 """
-
-
-def postgres(work: Path) -> tuple[str, list[str]]:
-    """A throwaway PostgreSQL cluster; (its URL, the command that stops it)."""
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))[-1].parent
-    data = Path(tempfile.mkdtemp(prefix="loginsights-pg-bench-")) / "data"
-    data.mkdir()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(data.parent, "postgres")
-        shutil.chown(data, "postgres")
-    port = free_port()
-    run = [*as_postgres, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U",
-           "postgres", "--no-sync"]  # fmt: skip
-    subprocess.run(run, check=True, capture_output=True)
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c synchronous_commit=off"
-    subprocess.run(
-        [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(data / "log"), "-w", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        [*as_postgres, str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-         "postgres", "bench"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    stop = [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", stop
 
 
 def fresh(url: str) -> None:
@@ -153,7 +124,7 @@ def main() -> None:
             for n, url in enumerate(urls)
         )
     )
-    pg_url, pg_stop = postgres(work)
+    pg_url, pg_stop = postgres()
     results = []
     try:
         with local_solr(work) as solr_url:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,6 +139,36 @@ def shopify_simulator(orders: int, *faults: str) -> Iterator[str]:
     finally:
         simulator.terminate()
         simulator.wait()
+
+
+def postgres(*settings: str) -> tuple[str, list[str]]:
+    """A throwaway PostgreSQL cluster (``settings``: more ``-c name=value``); (its URL, the
+    command that stops it)."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))[-1].parent
+    data = Path(tempfile.mkdtemp(prefix="loginsights-pg-bench-")) / "data"
+    data.mkdir()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(data.parent, "postgres")
+        shutil.chown(data, "postgres")
+    port = free_port()
+    run = [*as_postgres, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U",
+           "postgres", "--no-sync"]  # fmt: skip
+    subprocess.run(run, check=True, capture_output=True)
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c synchronous_commit=off"
+    options += "".join(f" -c {setting}" for setting in settings)
+    subprocess.run(
+        [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+         str(data / "log"), "-w", "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [*as_postgres, str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+         "postgres", "bench"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    stop = [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", stop
 
 
 def day_start() -> datetime:

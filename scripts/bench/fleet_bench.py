@@ -1,0 +1,321 @@
+"""A fleet: a thousand Shopify shops, a steady trickle of orders, three `run` processes on one
+PostgreSQL ledger, one of them SIGKILLed midway; optionally webhooks through `serve`.
+
+Run:  .venv/bin/python scripts/bench/fleet_bench.py [--shops 1000] [--minutes 6]
+          [--orders-per-day 5000] [--flawed 0.02] [--poll 30] [--settle 120] [--webhooks]
+
+The shops are served by a few simulator processes (``ShopFleet``: one port each, a shop per
+path), every shop with Shopify REST's default bucket (40 calls, leaking 2/s); each places
+orders at random (Poisson) at ``--orders-per-day``, ``--flawed`` of them without an address.
+With ``--webhooks`` each shop also delivers a signed orders/create webhook to one `serve`, and
+`run` imports noticed orders at once. Placement stops after ``--minutes``; the runs then get
+the settle lag plus two polls to catch up, and every order placed is looked for in the ledger.
+
+Reported: shop lag (now minus checkpoint, sampled every 5 s) p50/p99 and the worst; order
+latency (creation to stored or failure recorded, from the ledger) p50/p99 for push and poll;
+CPU seconds per shop-pass and PostgreSQL statements per pass (pg_stat_statements) over all
+`run` processes; peak RSS per process; 429s; orders missing (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rig import ROOT, TOKEN, free_port, local_solr, postgres
+from sqlalchemy import create_engine, text
+
+from pipeline.ledger.migrations import upgrade
+
+SECRET = "fleet-app-client-secret"
+SIMULATORS = """
+import json, random, sys, time
+from pipeline.simulators import OrderCatalog, ShopifySimulator
+from pipeline.simulators.fleet import ShopFleet
+first, count, dump, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[6], sys.argv[7]
+per_day, flawed, minutes = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+shops = {f"f{n}": ShopifySimulator(OrderCatalog(), shop=f"f{n}", listen=False, seed=n + 1,
+                                   webhook_secret=secret or None)
+         for n in range(first, first + count)}
+fleet = ShopFleet(shops).start()
+print(json.dumps({"url": fleet.url}), flush=True)
+hook = sys.stdin.readline().strip()
+if hook:
+    for sim in shops.values():
+        sim.webhooks.subscribe("orders/create", hook)
+rng, names = random.Random(first), list(shops)
+rate = count * per_day / 86400
+deadline = time.monotonic() + minutes * 60
+next_at = time.monotonic() + rng.expovariate(rate)
+while time.monotonic() < deadline:
+    now = time.monotonic()
+    if now < next_at:
+        time.sleep(min(0.05, next_at - now))
+        continue
+    sim = shops[rng.choice(names)]
+    sim.place_order(**({"address": None} if rng.random() < flawed else {}))
+    next_at += rng.expovariate(rate)
+far = __import__("datetime").datetime(2100, 1, 1, tzinfo=__import__("datetime").UTC)
+out = {name: {"orders": [[str(sim.render(o)["id"]), o.created_at.isoformat()]
+                         for o in sim.catalog.created_between(None, None, high_inclusive=False,
+                                                              now=far)],
+              "throttled": sim.throttled, "calls": sim.calls,
+              "webhooks": [sim.webhooks.delivered, sim.webhooks.given_up] if sim.webhooks else None}
+       for name, sim in shops.items()}
+open(dump, "w").write(json.dumps(out))
+print("dumped", flush=True)
+time.sleep(86400)
+"""
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Every 5 s: each shop's lag from the ledger, each process's CPU and RSS."""
+
+    def __init__(self, url: str, processes: dict[str, subprocess.Popen[str]], start: float):
+        super().__init__(daemon=True)
+        self.engine = create_engine(url)
+        self.processes, self.begin = processes, start
+        self.lags: dict[str, list[float]] = {}
+        self.cpu: dict[str, float] = {}
+        self.rss: dict[str, float] = {}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(5):
+            now = datetime.now(UTC)
+            with self.engine.connect() as db:
+                rows = db.execute(text("SELECT shop, window_end FROM checkpoints")).all()
+            for shop, end in rows:
+                lag = (now - datetime.fromisoformat(end)).total_seconds()
+                self.lags.setdefault(shop, []).append(lag)
+            for name, process in self.processes.items():
+                if process.poll() is None:
+                    try:
+                        self.cpu[name] = cpu_seconds(process.pid)
+                        self.rss[name] = max(self.rss.get(name, 0.0), rss_mb(process.pid))
+                    except (FileNotFoundError, ProcessLookupError):
+                        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shops", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=2, help="simulator processes")
+    parser.add_argument("--workers", type=int, default=3, help="`run` processes")
+    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--orders-per-day", type=float, default=5000)
+    parser.add_argument("--flawed", type=float, default=0.02)
+    parser.add_argument("--poll", type=float, default=30)
+    parser.add_argument("--settle", type=int, default=120)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--webhooks", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="loginsights-fleet-"))
+    pg_url, pg_stop = postgres("shared_preload_libraries=pg_stat_statements", "max_connections=300")
+    engine = create_engine(pg_url)
+    upgrade(engine)
+    with engine.begin() as db:
+        db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+    processes: dict[str, subprocess.Popen[str]] = {}
+    with local_solr(work) as solr_url:
+        per_group = -(-args.shops // args.groups)
+        sims, urls = [], {}
+        for group in range(args.groups):
+            first, count = group * per_group, min(per_group, args.shops - group * per_group)
+            sim = subprocess.Popen(
+                [sys.executable, "-c", SIMULATORS, str(first), str(count),
+                 str(args.orders_per_day), str(args.flawed), str(args.minutes),
+                 str(work / f"dump{group}.json"), SECRET if args.webhooks else ""],
+                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            url = json.loads(sim.stdout.readline())["url"]  # type: ignore[union-attr]
+            urls.update({f"f{n}": url for n in range(first, first + count)})
+            sims.append(sim)
+        began = datetime.now(UTC).replace(microsecond=0)
+        start = began - timedelta(minutes=1)
+        (work / "shops.toml").write_text("".join(
+            f'[shops.{name}]\nplatform = "shopify"\napi = "rest"\n'
+            f'base_url = "{url}/shops/{name}"\naccess_token_env = "FLEET_TOKEN"\n'
+            f'start = "{start.isoformat()}"\nsettle_lag_seconds = {args.settle}\n'
+            + (f'webhook_secret_env = "FLEET_SECRET"\nshop_domain = "{name}.myshopify.com"\n'
+               if args.webhooks else "")
+            for name, url in urls.items()
+        ))  # fmt: skip
+        env = {**os.environ, "LOGINSIGHTS_LEDGER_URL": pg_url, "LOGINSIGHTS_SOLR_URL": solr_url,
+               "LOGINSIGHTS_SHOPS_FILE": str(work / "shops.toml"), "FLEET_TOKEN": "shpat_simulated",
+               "FLEET_SECRET": SECRET, "LOGINSIGHTS_API_TOKENS": TOKEN,
+               "LOGINSIGHTS_STATE_DIR": str(work / "state")}  # fmt: skip
+        hook = ""
+        if args.webhooks:
+            port = free_port()
+            processes["serve"] = subprocess.Popen(
+                [str(ROOT / ".venv/bin/loginsights"), "serve", "--port", str(port),
+                 "--no-access-log"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            hook = f"http://127.0.0.1:{port}/webhooks/shopify"
+            time.sleep(8)
+        for sim in sims:
+            sim.stdin.write(hook + "\n")  # type: ignore[union-attr]
+            sim.stdin.flush()  # type: ignore[union-attr]
+        with engine.connect() as db:
+            db.execute(text("SELECT pg_stat_statements_reset()"))
+        logs = {}
+        for n in range(args.workers):
+            logs[f"run{n}"] = (work / f"run{n}.log").open("w")
+            processes[f"run{n}"] = subprocess.Popen(
+                [str(ROOT / ".venv/bin/loginsights"), "run", "--poll", str(args.poll),
+                 "--concurrency", str(args.concurrency), "--worker-name", f"run{n}"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[f"run{n}"], text=True,
+            )  # fmt: skip
+        sampler = Sampler(pg_url, processes, time.monotonic())
+        sampler.start()
+        time.sleep(args.minutes * 30)
+        processes["run0"].send_signal(signal.SIGKILL)
+        killed_at = datetime.now(UTC)
+        for sim in sims:
+            assert sim.stdout is not None
+            while sim.stdout.readline().strip() != "dumped":
+                pass
+        placed_until = datetime.now(UTC)
+        expected: dict[str, dict[str, str]] = {}
+        throttled = calls = 0
+        webhooks = [0, 0]
+        for group in range(args.groups):
+            dump = json.loads((work / f"dump{group}.json").read_text())
+            for name, shop in dump.items():
+                expected[name] = dict(shop["orders"])
+                throttled += shop["throttled"]
+                calls += shop["calls"]
+                if shop["webhooks"]:
+                    webhooks = [a + b for a, b in zip(webhooks, shop["webhooks"], strict=True)]
+        deadline = time.monotonic() + args.settle + 2 * args.poll + 90
+        missing = count_missing(engine, expected)
+        while missing and time.monotonic() < deadline:
+            time.sleep(5)
+            missing = count_missing(engine, expected)
+        sampler.halt.set()
+        sampler.join()
+        with engine.connect() as db:
+            statements = db.execute(text("SELECT sum(calls) FROM pg_stat_statements")).scalar()
+            imported = db.execute(
+                text("SELECT created_at, imported_at, shop, order_id FROM orders")
+            ).all()
+            failed = db.execute(
+                text("SELECT order_created_at, first_attempt_at, shop, order_id FROM failures")
+            ).all()
+            pushed = set(db.execute(text(
+                "SELECT shop, order_id FROM webhook_notices WHERE outcome IN ('imported', 'failed')"
+            )).all())  # fmt: skip
+        for name in [p for p in processes if p.startswith("run")]:
+            processes[name].send_signal(signal.SIGTERM)
+        if "serve" in processes:
+            processes["serve"].send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for sim in sims:
+            sim.kill()
+        passes = sum(
+            1 for n in range(args.workers)
+            for line in (work / f"run{n}.log").read_text().splitlines()
+            if re.match(r"^f\d+: ", line)
+        )  # fmt: skip
+    subprocess.run(pg_stop, check=False, capture_output=True)
+    latency: dict[str, list[float]] = {"push": [], "poll": []}
+    for created, done, shop, order_id in [*imported, *failed]:
+        if datetime.fromisoformat(created) < began:
+            continue
+        seconds = (datetime.fromisoformat(done) - datetime.fromisoformat(created)).total_seconds()
+        latency["push" if (shop, order_id) in pushed else "poll"].append(seconds)
+    report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
+           throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks)  # fmt: skip
+
+
+def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
+    with engine.connect() as db:
+        have = set(db.execute(text("SELECT shop, order_id FROM orders")).all())
+        have |= set(db.execute(text("SELECT shop, order_id FROM failures")).all())
+    return sum(1 for shop, ids in expected.items() for i in ids if (shop, i) not in have)
+
+
+def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampler: Sampler,
+           latency: dict[str, list[float]], passes: int, statements: int, throttled: int,
+           calls: int, missing: int, orders: int, webhooks: list[int]) -> None:  # fmt: skip
+    lags = [lag for values in sampler.lags.values() for lag in values[2:]]  # after a first pass
+    worst = max((max(values[2:], default=0) for values in sampler.lags.values()), default=0)
+    runs = {k: v for k, v in sampler.cpu.items() if k.startswith("run")}
+    cpu = sum(runs.values())
+    print(f"### Fleet ({datetime.now(UTC):%Y-%m-%d}, 2 cores)\n")
+    print(f"Command: `.venv/bin/python scripts/bench/fleet_bench.py --shops {args.shops} "
+          f"--minutes {args.minutes:g} --orders-per-day {args.orders_per_day:g} --flawed "
+          f"{args.flawed:g} --poll {args.poll:g} --settle {args.settle}"
+          f"{' --webhooks' if args.webhooks else ''}`\n")  # fmt: skip
+    print(
+        f"{args.shops} shops, {args.workers} `run` processes (run0 SIGKILLed at "
+        f"{(killed - began).total_seconds():.0f} s), orders placed for "
+        f"{(placed - began).total_seconds():.0f} s: {orders} orders, {missing} missing.\n"
+    )
+    print("| measure | value |\n|---|---|")
+    rows = [
+        ("shop lag p50 / p99 / worst (s)",
+         f"{percentile(lags, 0.5):.0f} / {percentile(lags, 0.99):.0f} / {worst:.0f}"),
+        ("order latency, push p50 / p99 (s)",
+         f"{percentile(latency['push'], 0.5):.1f} / {percentile(latency['push'], 0.99):.1f} "
+         f"({len(latency['push'])} orders)"),
+        ("order latency, poll p50 / p99 (s)",
+         f"{percentile(latency['poll'], 0.5):.1f} / {percentile(latency['poll'], 0.99):.1f} "
+         f"({len(latency['poll'])} orders)"),
+        ("shop-passes (windows)", f"{passes}"),
+        ("CPU s of the `run` processes",
+         f"{cpu:.1f} ({', '.join(f'{k} {v:.1f}' for k, v in runs.items())})"),
+        ("CPU ms per shop-pass", f"{1000 * cpu / max(1, passes):.1f}"),
+        ("PostgreSQL statements per shop-pass", f"{statements / max(1, passes):.1f}"),
+        ("peak RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in sampler.rss.items())),
+        ("API calls / 429s", f"{calls} / {throttled}"),
+    ]  # fmt: skip
+    if args.webhooks:
+        rows.append(("webhooks delivered / given up", f"{webhooks[0]} / {webhooks[1]}"))
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    per_core = 1000 * args.poll / max(1e-9, 1000 * cpu / max(1, passes))
+    print(f"\nOne core at this cost carries {per_core:.0f} shops at a {args.poll:g} s poll.")
+    medians = [statistics.median(values) for values in sampler.lags.values() if values]
+    print(f"The median shop's median lag: {statistics.median(medians or [0]):.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
