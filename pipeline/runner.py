@@ -123,6 +123,9 @@ class _Crew:
         self.on_shop: Callable[[ShopPass], None] | None = None
         self.on_outbox: Callable[[int, int], None] | None = None
         self.started = clock()
+        self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
+        # only shops with webhooks get notices; a fleet without them never asks
+        self.pushed = any(getattr(w.shop, "webhook_secret_env", None) for w in self.workers)
 
     def run(self) -> None:
         threads = self.options.concurrency or max(1, min(len(self.workers), 32))
@@ -130,7 +133,7 @@ class _Crew:
         polling: dict[str, bool] = {}  # whether the running pass is a poll (else notices only)
         due = {worker.shop.name: 0.0 for worker in self.workers}
         noticed: set[str] = set()
-        look_for_notices = 0.0
+        look_for_notices = flush_at = 0.0
         fatal: BaseException | None = None
         with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
             while not self.stop.is_set() and fatal is None:
@@ -159,7 +162,9 @@ class _Crew:
                     notices = name in noticed
                     noticed.discard(name)
                     running[name] = pool.submit(self._one_pass, worker, lease, poll, notices)
-                self._flush()
+                if time.monotonic() >= flush_at:
+                    self._flush()
+                    flush_at = time.monotonic() + self.options.notice_seconds
                 self.stop.wait(0.2)
             if fatal is not None:
                 self.stop.set()
@@ -182,7 +187,7 @@ class _Crew:
 
     def _noticed(self) -> set[str]:
         """Shops whose webhooks announced orders: worked now, before their poll is due."""
-        if self.ledger is None:
+        if self.ledger is None or not self.pushed:
             return set()
         try:
             return self.ledger.noticed_shops()
@@ -203,8 +208,9 @@ class _Crew:
                 worker.import_noticed(lease=lease)
             if poll:
                 worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
-                if self.options.daily_reconciliation and _due(context, self.clock(), self.started):
+                if self.options.daily_reconciliation and self._reconciliation_due(context):
                     report = reconcile(context, lease=lease)
+                    self._reconciled[shop] = self.clock()
                     if self.on_reconciliation:
                         self.on_reconciliation(report)
                 self._report(worker)
@@ -220,8 +226,19 @@ class _Crew:
         finally:
             held.release()
 
+    def _reconciliation_due(self, context: ShopContext) -> bool:
+        """Asked of the ledger only when this process's memory says it may be due: another
+        process may have reconciled the shop meanwhile."""
+        zone, now = ZoneInfo(context.shop.time_zone), self.clock()
+        known = self._reconciled.get(context.name)
+        if known is not None and not reconciliation_due(zone, now, known):
+            return False
+        last = context.ledger.last_reconciliation_at(context.name) or self.started
+        self._reconciled[context.name] = last
+        return reconciliation_due(zone, now, last)
+
     def _report(self, worker: ImportWorker) -> None:
-        checkpoint = worker.context.ledger.checkpoint(worker.shop.name)
+        checkpoint = worker.checkpoint  # as this pass read or moved it: no query
         lag = (self.clock() - checkpoint).total_seconds() if checkpoint else None
         if self.on_shop:
             source = worker.context.source
@@ -266,11 +283,6 @@ def _fatal_after(future: Future[None]) -> BaseException | None:
     except Exception as err:  # noqa: BLE001  (handed to run(), which re-raises it)
         return err
     return None
-
-
-def _due(context: ShopContext, now: datetime, started: datetime) -> bool:
-    last = context.ledger.last_reconciliation_at(context.name) or started
-    return reconciliation_due(ZoneInfo(context.shop.time_zone), now, last)
 
 
 class _HeldLease:

@@ -92,6 +92,7 @@ class ImportWorker:
         self.stop = stop or threading.Event()
         self.on_failure = on_failure  # e.g. count it in /metrics
         self.on_latency = on_latency  # (shop, arrival, seconds from creation to stored/indexed)
+        self.checkpoint: datetime | None = None  # as last read or moved by this worker
         self._pruned_at: datetime | None = None
 
     @property
@@ -135,7 +136,9 @@ class ImportWorker:
             arrived += [(raw, o) for raw, o in zip(page, outcomes, strict=True) if o in NEW]
         if advance_checkpoint:
             context.ledger.advance_checkpoint(context.name, window.end, lease=lease)
-        context.flush()
+            self.checkpoint = window.end
+        if report.imported or report.failed:  # nothing new was queued for Solr otherwise
+            context.flush()
         self._observe(Arrival.POLL, arrived)
         return report
 
@@ -194,7 +197,7 @@ class ImportWorker:
     def resume_point(self) -> datetime:
         """Where the next window starts: the checkpoint, else the shop's ``start``, else 24
         hours ago, said aloud (orders before it are not imported unless someone asks)."""
-        checkpoint = self.context.ledger.checkpoint(self.shop.name)
+        checkpoint = self.checkpoint = self.context.ledger.checkpoint(self.shop.name)
         if checkpoint is not None:
             return checkpoint
         if self.shop.start is not None:

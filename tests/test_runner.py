@@ -34,6 +34,7 @@ class ShopDouble:
         self.context = type("Context", (), {"name": self.name, "shop": self.shop})()
         self.context.ledger = None
         self.context.source = None
+        self.checkpoint = None
 
     def catch_up(self, **_: Any) -> list[Any]:
         self.passes += 1

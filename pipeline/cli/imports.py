@@ -147,7 +147,9 @@ def simulate(
 
 
 def _said(report: WindowReport, metrics: ApiMetrics) -> None:
-    click.echo(_window_line(report), err=True)
+    """A window with orders gets its line; an empty one (most, in a quiet fleet) is counted."""
+    if report.seen:
+        click.echo(_window_line(report), err=True)
     metrics.observe_window(report)
 
 
@@ -279,8 +281,10 @@ def run(
     at one PostgreSQL ledger (LOGINSIGHTS_LEDGER_URL) share the shops; a worker that dies or
     hangs loses its shops to the others after --lease-seconds. Each shop is paced by its
     platform's own budget. Each is also reconciled once a day, just after midnight in its time
-    zone (seed 002). On SIGTERM the current windows are abandoned (their checkpoints do not
-    move), the outbox is flushed, and the command exits 0.
+    zone (seed 002). Shops with webhooks (see `loginsights webhooks`) are imported as soon as
+    a notice arrives. Each window that found orders prints a line; empty ones are counted in
+    --metrics-port's loginsights_worker_windows. On SIGTERM the current windows are abandoned
+    (their checkpoints do not move), the outbox is flushed, and the command exits 0.
 
     \b
     Example:

@@ -5,6 +5,7 @@ A thousand shops take a few processes and a few ports, not a thousand."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -24,6 +25,7 @@ class ShopFleet:
         self.shops = dict(shops)
         self._httpd = QuietHTTPServer(("127.0.0.1", port), request_handler(self))
         self._thread: threading.Thread | None = None
+        self.calls: Counter[str] = Counter()  # by the path's last segment: orders.json, …
         for name, sim in self.shops.items():
             sim.mount(f"{self.url}/shops/{name}")
 
@@ -36,6 +38,7 @@ class ShopFleet:
         sim = self.shops.get(name) if root == "shops" else None
         if sim is None:
             return Reply(404, {"errors": "Not Found"})
+        self.calls[rest[0].rsplit("/", 1)[-1]] += 1
         return sim.dispatch(replace(call, path="/" + rest[0]))
 
     def start(self) -> ShopFleet:
