@@ -5,7 +5,9 @@
     │   ├── SolrUnavailableError     connection refused, timeout, 5xx, a restarting collection
     │   │   └── SolrAccessError      Solr refused loginsights' credentials (401/403): kept and
     │   │                            replayed once a person fixes them, never retried at once
-    │   └── SourceUnavailableError   a shop's 5xx, 429, timeouts, still failing after retries
+    │   ├── SourceUnavailableError   a shop's 5xx, 429, timeouts, still failing after retries
+    │   └── LedgerUnavailableError   the ledger's database connection dropped (a restart, the
+    │                                network): that write did not happen; the pass is redone
     ├── SkipError                    this item (an order, a document, a shop's pass, a request)
     │   │                            cannot be done as asked; go on with the others
     │   ├── SolrRequestError         Solr's 4xx for one request, with Solr's message
@@ -149,6 +151,11 @@ class LedgerError(StopError):
     """The ledger (order store) could not be opened, read or written."""
 
 
+class LedgerUnavailableError(RetryLaterError):
+    """The ledger's database dropped the connection mid-write; nothing of that write was kept
+    and the next try gets a fresh connection."""
+
+
 class WorkerStopped(StopError):
     """A stop was requested; the current window was left unfinished and will be redone."""
 
@@ -158,6 +165,7 @@ __all__ = [
     "InvalidDocumentError",
     "LeaseLostError",
     "LedgerError",
+    "LedgerUnavailableError",
     "LocalSolrError",
     "LogInsightsError",
     "RefusedQueryError",

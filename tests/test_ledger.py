@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from conftest import empty_postgres_ledger
+
 from pipeline.documents import failure_renderer
 from pipeline.ledger import Ledger
 from pipeline.models import ErrorCode, FailedAttempt, Platform
@@ -273,3 +276,37 @@ def test_a_ledger_of_the_first_layout_is_migrated_in_place(tmp_path) -> None:  #
         assert migrated.checkpoint("shop-a") == T0
         assert migrated.outbox_counts() == (1, 0)
         assert migrated.leases() == [], "the new table is there, empty"
+
+
+def _drop_connections(url: str) -> None:
+    """What a PostgreSQL restart does to every pooled connection of the ledger."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url)
+    with admin.connect() as db:
+        db.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))  # fmt: skip
+    admin.dispose()
+
+
+def test_a_dropped_postgresql_connection_is_retried_for_reads_and_retry_later_for_writes(
+    postgres_url: str,
+) -> None:
+    """No ping before every checkout: a connection PostgreSQL dropped (a restart, a network
+    blip) is read through again at once, and costs a write one RetryLaterError (the pass is
+    redone), never a stopped worker."""
+    from pipeline.errors import LedgerUnavailableError, RetryLaterError
+
+    empty_postgres_ledger(postgres_url)
+    with Ledger(postgres_url, pool_size=1) as ledger:
+        ledger.advance_checkpoint("shop-a", datetime(2026, 12, 1, tzinfo=UTC))
+        _drop_connections(postgres_url)
+        assert ledger.checkpoint("shop-a") == datetime(2026, 12, 1, tzinfo=UTC), "read again"
+        _drop_connections(postgres_url)
+        with pytest.raises(LedgerUnavailableError) as dropped:
+            ledger.advance_checkpoint("shop-a", datetime(2026, 12, 2, tzinfo=UTC))
+        assert isinstance(dropped.value, RetryLaterError)
+        ledger.advance_checkpoint("shop-a", datetime(2026, 12, 2, tzinfo=UTC))
+        assert ledger.checkpoint("shop-a") == datetime(2026, 12, 2, tzinfo=UTC)

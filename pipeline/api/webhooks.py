@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from pipeline.api.middleware import ClientGone, PayloadTooLarge, read_bounded
 from pipeline.api.routes import ApiServices, ErrorBody, Services
 from pipeline.api.solr_query import error_response
-from pipeline.errors import LedgerError, WebhookRefused
+from pipeline.errors import LedgerError, LedgerUnavailableError, WebhookRefused
 from pipeline.scrub import scrub
 from pipeline.webhooks import DIALECTS
 
@@ -57,7 +57,7 @@ async def webhook(platform: str, request: Request, services: ApiServices = Servi
     except WebhookRefused as err:
         metrics.webhooks.labels(platform, "refused").inc()
         return error_response(err.status, scrub(str(err)))
-    except LedgerError as err:
+    except (LedgerError, LedgerUnavailableError) as err:
         metrics.webhooks.labels(platform, "unavailable").inc()
         return error_response(503, scrub(str(err)), headers=services.retry_after)
     metrics.webhooks.labels(platform, received.delivery.value).inc()

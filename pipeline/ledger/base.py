@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
-from pipeline.errors import LedgerError
+from pipeline.errors import LedgerError, LedgerUnavailableError
 from pipeline.ledger.migrations import ensure_schema
 from pipeline.ledger.schema import outbox as outbox_table
 from pipeline.windows import Clock, utc_now
@@ -92,8 +92,14 @@ class LedgerBase:
                 + _advice("malformed", str(self.path))
             )
 
-    def _error(self, err: DBAPIError, doing: str) -> LedgerError:
+    def _error(self, err: DBAPIError, doing: str) -> LedgerError | LedgerUnavailableError:
         reason = str(err.orig) if err.orig is not None else str(err)
+        if err.connection_invalidated:
+            return LedgerUnavailableError(
+                f"the ledger's database {self.path} dropped the connection while {doing} "
+                f"({reason.strip()}); nothing of it was kept, and it is tried again with a new "
+                "connection (if it keeps happening, check that PostgreSQL is up)"
+            )
         return LedgerError(
             f"the ledger {self.path} failed while {doing} ({reason.strip()}); "
             + _advice(reason.lower(), str(self.path))
@@ -109,11 +115,16 @@ class LedgerBase:
             raise self._error(err, "writing") from err
 
     def _read(self, statement: Executable) -> list[RowMapping]:
-        try:
-            with self._engine.connect() as connection:
-                return list(connection.execute(statement).mappings())
-        except DBAPIError as err:
-            raise self._error(err, "reading") from err
+        """A read; one dropped connection is retried at once on a fresh one (nothing was
+        changed), so the pool needs no ping before every checkout."""
+        for attempt in (1, 2):
+            try:
+                with self._engine.connect() as connection:
+                    return list(connection.execute(statement).mappings())
+            except DBAPIError as err:
+                if not (err.connection_invalidated and attempt == 1):
+                    raise self._error(err, "reading") from err
+        raise AssertionError("unreachable")
 
     def _insert(self, table: Table) -> Any:
         """The dialect's INSERT, which knows ON CONFLICT."""
@@ -155,7 +166,9 @@ def ledger_url(location: Path | str) -> URL:
 
 def _engine(url: URL, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # no ping per checkout (a round trip per transaction): a dropped connection is retried
+        # (reads) or is LedgerUnavailableError (writes), and the pool is renewed on it
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     if url.database:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})

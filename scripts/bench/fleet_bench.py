@@ -230,6 +230,10 @@ def main() -> None:
         sampler.join()
         with engine.connect() as db:
             statements = db.execute(text("SELECT sum(calls) FROM pg_stat_statements")).scalar()
+            busiest = db.execute(text(
+                "SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) "
+                "FROM pg_stat_statements ORDER BY calls DESC LIMIT 12"
+            )).all()  # fmt: skip
             imported = db.execute(
                 text("SELECT created_at, imported_at, shop, order_id FROM orders")
             ).all()
@@ -260,6 +264,9 @@ def main() -> None:
         latency["push" if (shop, order_id) in pushed else "poll"].append(seconds)
     report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
            throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks)  # fmt: skip
+    print("\nWhere the statements go (pg_stat_statements, calls per shop-pass):\n")
+    for count, query in busiest:
+        print(f"- {count / max(1, passes):.2f} `{query}`")
 
 
 def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
