@@ -68,6 +68,7 @@ class RunOptions:
     lag_warning_seconds: float = 3600.0
     worker_name: str = ""
     daily_reconciliation: bool = True
+    lease_keep_seconds: float = 600.0  # a shop stays with its worker this long, then is let go
     notice_seconds: float = 1.0  # how often the ledger is asked for webhook notices
 
 
@@ -124,12 +125,14 @@ class _Crew:
         self.on_outbox: Callable[[int, int], None] | None = None
         self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
+        self._held: dict[str, tuple[Lease, float]] = {}  # kept between passes, since when
+        self._taken: dict[str, float] = {}
         # only shops with webhooks get notices; a fleet without them never asks
         self.pushed = any(getattr(w.shop, "webhook_secret_env", None) for w in self.workers)
 
     def run(self) -> None:
         threads = self.options.concurrency or max(1, min(len(self.workers), 32))
-        running: dict[str, Future[None]] = {}
+        running: dict[str, Future[Lease | None]] = {}
         polling: dict[str, bool] = {}  # whether the running pass is a poll (else notices only)
         due = {worker.shop.name: 0.0 for worker in self.workers}
         noticed: set[str] = set()
@@ -143,6 +146,7 @@ class _Crew:
                         if polling.pop(name):
                             due[name] = time.monotonic() + self.options.poll_seconds
                         fatal = fatal or _fatal(future)
+                        self._keep(name, None if fatal else future.result())
                 if time.monotonic() >= look_for_notices:
                     noticed = self._noticed()
                     look_for_notices = time.monotonic() + self.options.notice_seconds
@@ -155,8 +159,9 @@ class _Crew:
                         continue
                     lease = self._acquire(worker)
                     if lease is None and self.ledger is not None:
-                        if poll:
-                            due[name] = time.monotonic() + self.options.poll_seconds
+                        # another worker has it: ask again once its lease could have lapsed
+                        due[name] = time.monotonic() + self.options.lease_seconds
+                        noticed.discard(name)  # its holder sees the notices itself
                         continue
                     polling[name] = poll
                     notices = name in noticed
@@ -168,22 +173,58 @@ class _Crew:
                 self.stop.wait(0.2)
             if fatal is not None:
                 self.stop.set()
-            for future in running.values():
+            for name, future in running.items():
                 fatal = fatal or _fatal_after(future)
+                if not future.exception():
+                    self._keep(name, future.result())
+        self._let_go()
         self._flush()
         if fatal is not None:
             raise fatal
 
     def _acquire(self, worker: ImportWorker) -> Lease | None:
+        """The shop's lease: the one kept from the last pass, renewed (one statement), or a new
+        one if nobody holds the shop."""
         if self.ledger is None:
             return None
+        name = worker.shop.name
+        kept = self._held.pop(name, None)
         try:
-            return self.ledger.acquire_lease(
-                worker.shop.name, self.name, duration=self.lease_duration, now=self.clock()
+            if kept is not None and time.monotonic() - kept[1] < self.options.lease_keep_seconds:
+                try:
+                    renewed = self.ledger.renew_lease(
+                        kept[0], duration=self.lease_duration, now=self.clock()
+                    )
+                    self._taken[name] = kept[1]
+                    return renewed
+                except LeaseLostError:
+                    pass  # taken over while this worker rested: try like anyone else
+            elif kept is not None:
+                self.ledger.release_lease(kept[0])  # kept long enough: others may take it
+            lease = self.ledger.acquire_lease(
+                name, self.name, duration=self.lease_duration, now=self.clock()
             )
         except (RetryLaterError, SkipError) as err:
-            log.warning("%s: could not take the shop's lease: %s", worker.shop.name, err)
+            log.warning("%s: could not take the shop's lease: %s", name, err)
             return None
+        if lease is not None:
+            self._taken[name] = time.monotonic()
+        return lease
+
+    def _keep(self, name: str, lease: Lease | None) -> None:
+        """A pass over: its lease is kept for the next (released after lease_keep_seconds)."""
+        if lease is not None:
+            self._held[name] = (lease, self._taken.get(name, time.monotonic()))
+
+    def _let_go(self) -> None:
+        """Stopping: every kept lease is released, so the others take the shops at once."""
+        assert self.ledger is not None or not self._held
+        for lease, _ in self._held.values():
+            try:
+                self.ledger.release_lease(lease)  # type: ignore[union-attr]
+            except (RetryLaterError, SkipError, StopError) as err:
+                log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
+        self._held.clear()
 
     def _noticed(self) -> set[str]:
         """Shops whose webhooks announced orders: worked now, before their poll is due."""
@@ -197,12 +238,14 @@ class _Crew:
 
     def _one_pass(
         self, worker: ImportWorker, lease: Lease | None, poll: bool, notices: bool
-    ) -> None:
+    ) -> Lease | None:
         """A poll pass reads the shop's windows (and reconciles once a day); a pass for notices
-        imports what the webhooks announced, and a poll pass does that first too."""
+        imports what the webhooks announced, and a poll pass does that first too. Returns the
+        lease to keep for the next pass (None: let go)."""
         shop, context = worker.shop.name, worker.context
         held = _HeldLease(lease, self.ledger, self.lease_duration, self.clock)
         renew = held.renew if lease else None
+        keep = False
         try:
             if notices:
                 worker.import_noticed(lease=lease)
@@ -214,17 +257,21 @@ class _Crew:
                     if self.on_reconciliation:
                         self.on_reconciliation(report)
                 self._report(worker)
+            keep = True
         except WorkerStopped:
             pass
         except LeaseLostError as err:
             log.warning("%s: %s", shop, err)
         except (RetryLaterError, SkipError) as err:
             log.warning("%s: skipped this pass: %s", shop, err)
+            keep = True
         except StopError as err:
             log.error("%s: stopping: %s", shop, err)
             raise
         finally:
-            held.release()
+            if not keep:
+                held.release()
+        return held.lease if keep else None
 
     def _reconciliation_due(self, context: ShopContext) -> bool:
         """Asked of the ledger only when this process's memory says it may be due: another
@@ -272,12 +319,12 @@ class _Crew:
             log.warning("outbox: %s", err)
 
 
-def _fatal(future: Future[None]) -> BaseException | None:
+def _fatal(future: Future[Lease | None]) -> BaseException | None:
     """What a pass let through ends the run: stop errors, and anything unforeseen."""
     return future.exception()
 
 
-def _fatal_after(future: Future[None]) -> BaseException | None:
+def _fatal_after(future: Future[Lease | None]) -> BaseException | None:
     try:
         future.result()
     except Exception as err:  # noqa: BLE001  (handed to run(), which re-raises it)

@@ -367,3 +367,43 @@ def test_outcomes_of_noticed_orders_are_the_intakes(tmp_path: Path) -> None:
         ledger.settle_notices("a", ["1"], Outcome.IMPORTED.value)
         summary = ledger.notice_summary()
     assert summary["a"]["pending"] == 0 and summary["a"]["last_received_at"]
+
+
+def test_a_simulated_shop_delivers_signed_webhooks_as_the_platform_documents(
+    tmp_path: Path,
+) -> None:
+    """The simulator's deliveries, checked with openssl against Shopify's documented headers."""
+    import http.server
+
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(500 if len(got) == 1 else 200)  # the first try fails: retried
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        with simulator(Platform.SHOPIFY, OrderCatalog(), webhook_secret=SECRET) as sim:
+            assert sim.webhooks is not None
+            sim.webhooks.subscribe("orders/create", f"http://127.0.0.1:{receiver.server_port}/")
+            placed = requests.post(f"{sim.url}/_sim/place", json={"address": None}, timeout=5)
+            assert wait_for(lambda: sim.webhooks.delivered == 1, seconds=10)  # type: ignore[union-attr]
+    finally:
+        receiver.shutdown()
+    assert placed.status_code == 200 and len(got) == 2, "a failed delivery is delivered again"
+    (first_headers, first), (headers, body) = got
+    assert (
+        first == body and first_headers["x-shopify-webhook-id"] == headers["x-shopify-webhook-id"]
+    )
+    assert headers["x-shopify-topic"] == "orders/create"
+    assert headers["x-shopify-shop-domain"] == "hc-demo.myshopify.com"
+    assert headers["x-shopify-hmac-sha256"] == openssl_signature(SECRET, body)
+    assert json.loads(body)["shipping_address"] is None

@@ -70,6 +70,11 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
 )
 @click.option("--fault", "faults", multiple=True, help="A fault, e.g. burst5xx:0.05 (repeat).")
 @click.option(
+    "--webhook-secret",
+    help="Shopify, Shoplazza: the app's client secret; orders placed with POST /_sim/place "
+    "send a signed orders/create webhook to each subscription (loginsights webhooks register).",
+)
+@click.option(
     "--envelope",
     type=click.Choice(["seed", "oas"]),
     default="seed",
@@ -89,13 +94,16 @@ def simulate(
     rate: str,
     cost: str,
     faults: tuple[str, ...],
+    webhook_secret: str | None,
     envelope: str,
 ) -> None:
     """Serve a simulated shop API on 127.0.0.1 until stopped (Ctrl-C or SIGTERM).
 
     Faults: outage:START-END, outage-requests:A-B, burst5xx:SHARE, storm429:START-END,
     storm429-requests:A-B, latency:SECONDS, late:SHARE:SECONDS, missing-address:SHARE,
-    missing-phone:SHARE, bad-email:SHARE, unicode:SHARE (times in seconds after start-up).
+    missing-phone:SHARE, bad-email:SHARE, unicode:SHARE, webhook-drop:SHARE,
+    webhook-duplicate:SHARE, webhook-delay:SECONDS (times in seconds after start-up).
+    POST /_sim/place places an order now ({"address": null} makes it fail).
 
     \b
     Example:
@@ -122,6 +130,7 @@ def simulate(
             graphql_maximum=float(maximum),
             graphql_restore_rate=float(restore),
             contracts=Contracts(settings.contracts_dir),
+            webhook_secret=webhook_secret,
             faults=parsed,
             port=port,
             seed=seed,
@@ -131,6 +140,7 @@ def simulate(
             catalog,
             shop=shop,
             access_token=token or "shoplazza_simulated",
+            webhook_secret=webhook_secret,
             faults=parsed,
             port=port,
         )

@@ -56,6 +56,12 @@ class LedgerBase:
         self.path = self.url.database if self.is_sqlite else self.url.render_as_string()
         try:
             self._engine = _engine(self.url, pool_size)
+            # one statement per read, no BEGIN/ROLLBACK around it (the same pool)
+            self._reader = (
+                self._engine
+                if self.is_sqlite
+                else self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            )
             if self.is_sqlite:
                 self._check_sqlite()
             ensure_schema(self._engine, upgrade=self.is_sqlite, where=str(self.path))
@@ -119,7 +125,7 @@ class LedgerBase:
         changed), so the pool needs no ping before every checkout."""
         for attempt in (1, 2):
             try:
-                with self._engine.connect() as connection:
+                with self._reader.connect() as connection:
                     return list(connection.execute(statement).mappings())
             except DBAPIError as err:
                 if not (err.connection_invalidated and attempt == 1):

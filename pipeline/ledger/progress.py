@@ -27,24 +27,20 @@ class ShopProgress(ShopLeases, LedgerBase):
         self, shop: str, window_end: datetime, *, lease: Lease | None = None
     ) -> None:
         """Move the shop's checkpoint forward (never back) to the end of a complete window."""
+        insert = self._insert(checkpoints).values(
+            shop=shop, window_end=window_end.astimezone(UTC).isoformat(), updated_at=self.now_iso()
+        )
+        forward = insert.on_conflict_do_update(  # one statement: moves only forward
+            index_elements=["shop"],
+            set_={
+                "window_end": insert.excluded.window_end,
+                "updated_at": insert.excluded.updated_at,
+            },
+            where=checkpoints.c.window_end < insert.excluded.window_end,
+        )
         with self._transaction() as db:
             self._check_lease(db, lease)
-            current = db.execute(
-                select(checkpoints.c.window_end).where(checkpoints.c.shop == shop)
-            ).scalar()
-            if current is not None and datetime.fromisoformat(current) >= window_end:
-                return
-            self._upsert(
-                db,
-                checkpoints,
-                {
-                    "shop": shop,
-                    "window_end": window_end.astimezone(UTC).isoformat(),
-                    "updated_at": self.now_iso(),
-                },
-                keys=("shop",),
-                update=("window_end", "updated_at"),
-            )
+            db.execute(forward)
 
     # -- shops that cannot be worked ---------------------------------------------------------
 

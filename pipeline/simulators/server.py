@@ -213,6 +213,14 @@ class SimulatorServer:
         if len(parts) == 3 and parts[1] == "bulk":
             text = self.bulk_file(parts[2].removesuffix(".jsonl"))
             return Reply(200, text) if text is not None else Reply(404, {"errors": "Not Found"})
+        if parts == ["_sim", "place"] and call.method == "POST":
+            facts = json.loads(call.body or b"{}")
+            facts.pop("created_at", None)  # placed now, as a customer would
+            try:
+                order = self.place_order(**facts)
+            except TypeError as err:
+                return Reply(400, {"errors": f"cannot place that order: {err}"})
+            return Reply(200, {"number": order.number, "created_at": order.created_at.isoformat()})
         if len(parts) == 3 and parts[1] == "orders" and call.method == "POST":
             changes = json.loads(call.body or b"{}")
             try:
