@@ -45,14 +45,16 @@ class WindowReport:
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
-        if outcome is Outcome.IMPORTED:
-            self.imported += 1
-        elif outcome is Outcome.ALREADY:
-            self.already += 1
-        elif outcome is Outcome.FAILED:
-            self.failed += 1
-        else:
-            self.unchanged += 1
+        _tally(self, outcome)
+
+
+_TALLIED = {Outcome.IMPORTED: "imported", Outcome.ALREADY: "already", Outcome.FAILED: "failed"}
+
+
+def _tally(report: WindowReport | NoticeReport, outcome: Outcome) -> None:
+    """One more order under its outcome's count (any other outcome counts as unchanged)."""
+    name = _TALLIED.get(outcome, "unchanged")
+    setattr(report, name, getattr(report, name) + 1)
 
 
 class Arrival(StrEnum):
@@ -76,14 +78,7 @@ class NoticeReport:
     given_up: int = 0  # still not shown after several passes: left to the windows
 
     def count(self, outcome: Outcome) -> None:
-        if outcome is Outcome.IMPORTED:
-            self.imported += 1
-        elif outcome is Outcome.ALREADY:
-            self.already += 1
-        elif outcome is Outcome.FAILED:
-            self.failed += 1
-        else:
-            self.unchanged += 1
+        _tally(self, outcome)
 
 
 class Reason(StrEnum):

@@ -139,6 +139,17 @@ class SimulatorServer:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def send_webhooks(
+        self, secret: str | None, *, domain: str, api_version: str, seed: int
+    ) -> None:
+        """With the app's client secret (None: the app has none), deliveries are signed and
+        sent to the subscriptions, under the webhook faults."""
+        if secret is not None:
+            self.webhooks = WebhookSender(
+                self.platform, domain=domain, secret=secret, api_version=api_version,
+                faults=self.faults, seed=seed,
+            )  # fmt: skip
+
     def place_order(self, created_at: datetime | None = None, **facts: Any) -> SimOrder:
         """A customer orders now: the order joins the catalog and, where the platform sends
         them, its ``orders/create`` webhook goes out to the subscriptions."""

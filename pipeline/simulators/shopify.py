@@ -26,7 +26,6 @@ from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
 from pipeline.simulators.shopify_graphql import GraphQLAdmin
 from pipeline.simulators.shopify_orders import ID_BASE, ShopifyOrderViews
-from pipeline.simulators.webhooks import WebhookSender
 
 UNAUTHORIZED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 THROTTLED = (
@@ -63,15 +62,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
         super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
         self.shop = shop
         self.domain = f"{shop}.myshopify.com"
-        if webhook_secret is not None:  # the app's client secret signs its webhooks
-            self.webhooks = WebhookSender(
-                "shopify",
-                domain=self.domain,
-                secret=webhook_secret,
-                api_version="2026-10",
-                faults=self.faults,
-                seed=seed,
-            )
+        self.send_webhooks(webhook_secret, domain=self.domain, api_version="2026-10", seed=seed)
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)

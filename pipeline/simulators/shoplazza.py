@@ -30,7 +30,7 @@ from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
-from pipeline.simulators.webhooks import Subscription, WebhookSender
+from pipeline.simulators.webhooks import Subscription
 
 ID_BASE = 1_580_000_000_000_000_000
 ID_STEP = 1_000_003
@@ -62,15 +62,7 @@ class ShoplazzaSimulator(SimulatorServer):
         super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
         self.shop = shop
         self.domain = f"{shop}.myshoplaza.com"
-        if webhook_secret is not None:  # the app's client secret signs its webhooks
-            self.webhooks = WebhookSender(
-                "shoplazza",
-                domain=self.domain,
-                secret=webhook_secret,
-                api_version="2026-01",
-                faults=self.faults,
-                seed=seed,
-            )
+        self.send_webhooks(webhook_secret, domain=self.domain, api_version="2026-01", seed=seed)
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)
