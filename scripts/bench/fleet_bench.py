@@ -209,6 +209,9 @@ def main() -> None:
             while sim.stdout.readline().strip() != "dumped":
                 pass
         placed_until = datetime.now(UTC)
+        cpu_then = dict(sampler.cpu)  # passes are counted until the dumps: CPU and statements too
+        with engine.connect() as db:
+            statements = db.execute(text("SELECT sum(calls) FROM pg_stat_statements")).scalar()
         expected: dict[str, dict[str, str]] = {}
         throttled = calls = listings = 0
         webhooks = [0, 0]
@@ -229,7 +232,6 @@ def main() -> None:
         sampler.halt.set()
         sampler.join()
         with engine.connect() as db:
-            statements = db.execute(text("SELECT sum(calls) FROM pg_stat_statements")).scalar()
             busiest = db.execute(text(
                 "SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) "
                 "FROM pg_stat_statements ORDER BY calls DESC LIMIT 12"
@@ -262,9 +264,13 @@ def main() -> None:
             continue
         seconds = (datetime.fromisoformat(done) - datetime.fromisoformat(created)).total_seconds()
         latency["push" if (shop, order_id) in pushed else "poll"].append(seconds)
+    sampler.cpu = cpu_then
     report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
            throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks)  # fmt: skip
-    print("\nWhere the statements go (pg_stat_statements, calls per shop-pass):\n")
+    print(
+        "\nWhere the statements go (pg_stat_statements to the end of the catch-up, per "
+        "shop-pass):\n"
+    )
     for count, query in busiest:
         print(f"- {count / max(1, passes):.2f} `{query}`")
 
