@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import RowMapping, delete, func, select, update
 
 from pipeline.ledger.base import LedgerBase
-from pipeline.ledger.schema import webhook_notices
+from pipeline.ledger.schema import orders, webhook_notices
 
 NOT_FOUND_TRIES = 5  # a noticed order the platform will not show is left to the windows then
 
@@ -29,7 +29,9 @@ class WebhookNotices(LedgerBase):
         received_at: datetime,
         triggered_at: datetime | None = None,
     ) -> bool:
-        """Keep a delivery's notice; False if this delivery was noted before."""
+        """Keep a delivery's notice; False if it adds nothing: this delivery was noted before,
+        the order is stored already, or a notice of it is waiting (a redelivery under another
+        id, or a replay, costs a query, never another call to the platform)."""
         row = {
             "shop": shop,
             "delivery_id": delivery_id,
@@ -39,7 +41,17 @@ class WebhookNotices(LedgerBase):
             "triggered_at": triggered_at.astimezone(UTC).isoformat() if triggered_at else None,
             "tries": 0,
         }
+        waiting = select(webhook_notices.c.order_id).where(
+            webhook_notices.c.shop == shop,
+            webhook_notices.c.order_id == order_id,
+            webhook_notices.c.settled_at.is_(None),
+        )
+        stored = select(orders.c.order_id).where(
+            orders.c.shop == shop, orders.c.order_id == order_id
+        )
         with self._transaction() as db:
+            if db.execute(waiting.union_all(stored).limit(1)).first() is not None:
+                return False
             inserted = db.execute(
                 self._insert(webhook_notices).values(row).on_conflict_do_nothing()
             ).rowcount
