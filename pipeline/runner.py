@@ -136,6 +136,7 @@ class _Crew:
         polling: dict[str, bool] = {}  # whether the running pass is a poll (else notices only)
         due = {worker.shop.name: 0.0 for worker in self.workers}
         noticed: set[str] = set()
+        elsewhere: dict[str, float] = {}  # shops another worker holds: not asked for until then
         look_for_notices = flush_at = 0.0
         fatal: BaseException | None = None
         with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
@@ -157,11 +158,14 @@ class _Crew:
                     poll = time.monotonic() >= due[name]
                     if not poll and name not in noticed:
                         continue
+                    if time.monotonic() < elsewhere.get(name, 0.0):
+                        noticed.discard(name)  # its holder sees the notices itself
+                        continue
                     lease = self._acquire(worker)
                     if lease is None and self.ledger is not None:
                         # another worker has it: ask again once its lease could have lapsed
-                        due[name] = time.monotonic() + self.options.lease_seconds
-                        noticed.discard(name)  # its holder sees the notices itself
+                        elsewhere[name] = due[name] = time.monotonic() + self.options.lease_seconds
+                        noticed.discard(name)
                         continue
                     polling[name] = poll
                     notices = name in noticed
