@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from pipeline.sources.subscriptions import ORDERS_CREATE, WebhookSubscriptions, 
 from pipeline.windows import Clock, utc_now
 
 ORDER_TOPICS = frozenset({"orders/create"})
+ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what reaches a connector's URL, signed or not
 
 
 @dataclass(frozen=True)
@@ -131,14 +133,14 @@ class WebhookInbox:
             return Received(Delivery.IGNORED, shop.name, topic=topic)
         try:
             payload = json.loads(body)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise WebhookRefused(
                 f"{shop.name}: the {topic} delivery is not JSON ({err}); nothing was kept, the "
                 "windows will import the order",
                 status=400,
             ) from err
         order_id = raw_order_id(platform, payload) if isinstance(payload, dict) else None
-        if order_id is None:
+        if order_id is None or not ORDER_ID.fullmatch(order_id):
             raise WebhookRefused(
                 f"{shop.name}: the {topic} delivery names no order id; nothing was kept, the "
                 "windows will import the order",

@@ -116,8 +116,17 @@ def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_pat
         ({"domain": "someone-else.myshopify.com"}, 401),
         ({"body": b"not json at all"}, 400),
         ({"body": {"name": "#1001"}}, 400),
+        ({"body": {"id": "../../shop"}}, 400),
+        ({"body": b"[" * 100_000}, 400),
     ],
-    ids=["wrong secret", "unknown shop", "not JSON", "no order id"],
+    ids=[
+        "wrong secret",
+        "unknown shop",
+        "not JSON",
+        "no order id",
+        "a path for an id",
+        "nested past the parser",
+    ],  # fmt: skip
 )
 def test_a_delivery_that_is_not_believed_or_not_readable_keeps_nothing(
     inbox: WebhookInbox, change: dict[str, Any], status: int
