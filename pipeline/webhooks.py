@@ -139,11 +139,12 @@ class WebhookInbox:
                 "windows will import the order",
                 status=400,
             ) from err
-        order_id = raw_order_id(platform, payload) if isinstance(payload, dict) else None
-        if order_id is None or not ORDER_ID.fullmatch(order_id):
+        named = payload.get("id") if isinstance(payload, dict) else None
+        order_id = raw_order_id(platform, payload) if isinstance(named, int | str) else None
+        if isinstance(named, bool) or order_id is None or not ORDER_ID.fullmatch(order_id):
             raise WebhookRefused(
-                f"{shop.name}: the {topic} delivery names no order id; nothing was kept, the "
-                "windows will import the order",
+                f"{shop.name}: the {topic} delivery names no usable order id (a number or a "
+                "plain string); nothing was kept, the windows will import the order",
                 status=400,
             )
         delivery_id = headers.get(dialect.delivery_id, "").strip()
