@@ -118,6 +118,7 @@ def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_pat
         ({"body": {"name": "#1001"}}, 400),
         ({"body": {"id": "../../shop"}}, 400),
         ({"body": b"[" * 100_000}, 400),
+        ({"body": b'{"id": 1e400}'}, 400),
     ],
     ids=[
         "wrong secret",
@@ -126,6 +127,7 @@ def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_pat
         "no order id",
         "a path for an id",
         "nested past the parser",
+        "a float for an id",
     ],  # fmt: skip
 )
 def test_a_delivery_that_is_not_believed_or_not_readable_keeps_nothing(
