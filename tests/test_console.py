@@ -125,6 +125,8 @@ def test_failures_with_the_right_count_a_facet_and_a_chart(
     assert page.locator("#found").inner_text() == str(expected)
     assert page.locator("table.failures tbody tr").count() == min(expected, 50)
     assert page.locator("canvas#hours").is_visible() and page.locator("canvas#days").is_visible()
+    shops = page.locator("table.small").inner_text()
+    assert console.shop in shops and "waited" in shops, "how long the shop's orders waited"
     page.screenshot(path=str(console.screens / "failures.png"), full_page=True)
 
     page.locator('a.facet-link[data-facet="errorCode"][data-value="missing_address"]').click()
