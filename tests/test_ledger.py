@@ -103,6 +103,29 @@ def test_a_page_of_orders_is_stored_once_each(ledger: Ledger) -> None:
     assert ledger.outbox_counts() == (0, 0), "no failure, so nothing to resolve"
 
 
+def test_a_webhook_notice_is_kept_once_per_order_until_it_is_settled(ledger: Ledger) -> None:
+    def note(delivery: str, order_id: str = "5500000000001") -> bool:
+        return ledger.note_webhook("shop-a", delivery, order_id=order_id, topic="orders/create",
+                                   received_at=T0)  # fmt: skip
+
+    assert note("d1") is True
+    assert note("d1") is False, "the same delivery again"
+    assert note("d2") is False, "another delivery of an order already waiting"
+    assert note("d3", "5500000000002") is True
+    assert ledger.noticed_shops() == {"shop-a"}
+    ledger.settle_notices("shop-a", ["d1"], "imported")
+    assert [row["delivery_id"] for row in ledger.pending_notices("shop-a")] == ["d3"]
+    assert note("d4") is True, "settled without being stored: a new delivery is worked again"
+    catalog = OrderCatalog()
+    sim = ShopifySimulator(catalog)
+    raw = sim.render(catalog.add(T0))
+    sim.stop()
+    stored = to_order(Platform.SHOPIFY, "shop-a", raw)
+    ledger.store_orders([(stored, raw)], render=RENDER)
+    assert note("d5", stored.order_id) is False, "the order is stored already"
+    assert ledger.prune_notices("shop-a", settled_before=datetime.now(UTC) + timedelta(1)) == 1
+
+
 def test_checkpoints_only_move_forward(ledger: Ledger) -> None:
     assert ledger.checkpoint("shop-a") is None
     ledger.advance_checkpoint("shop-a", T0)
@@ -213,6 +236,7 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
         ledger.renew_lease(stale, duration=minute)
     assert ledger.failure("shop-a", "5500000000000") is None
     assert ledger.checkpoint("shop-a") is None and ledger.outbox_counts() == (0, 0)
+    fresh = ledger.renew_lease(fresh, duration=minute, now=T0 + timedelta(minutes=2, seconds=30))
     ledger.advance_checkpoint("shop-a", T0, lease=fresh)
     assert ledger.checkpoint("shop-a") == T0
 

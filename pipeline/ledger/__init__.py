@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.leases import Lease, ShopLeases
@@ -30,7 +28,6 @@ from pipeline.ledger.notices import WebhookNotices
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
-from pipeline.ledger.schema import orders
 from pipeline.models import RenderFailure
 from pipeline.orders.canonical import Order
 
@@ -54,30 +51,22 @@ class Ledger(
             return set()
         shop = entries[0][0].shop
         ids = [order.order_id for order, _ in entries]
-        stored: set[str] = set()
         with self._transaction() as db:
             self._check_lease(db, lease)
-            present = set(
-                db.execute(
-                    select(orders.c.order_id).where(
-                        orders.c.shop == shop, orders.c.order_id.in_(ids)
-                    )
-                ).scalars()
-            )
             failing = self.outstanding_rows(db, shop, ids)
-            rows, now = [], self.now_iso()
+            now, rows, seen = self.now_iso(), [], set()
             for order, payload in entries:
-                if order.order_id in present or order.order_id in stored:
-                    continue
-                rows.append(order_values(order, payload, version=1, imported_at=now))
-                stored.add(order.order_id)
-            self._insert_orders(db, rows)
+                if order.order_id not in seen:
+                    seen.add(order.order_id)
+                    rows.append(order_values(order, payload, version=1, imported_at=now))
+            stored = self._insert_new_orders(db, rows)  # one already there is left as it is
             for order, _ in entries:
                 if order.order_id in stored and order.order_id in failing:
                     document = resolved_document(
                         failing[order.order_id], render=render, resolved_at=self.clock()
                     )
                     self._resolve(db, order, document)
+                    del failing[order.order_id]
         return stored
 
 

@@ -67,20 +67,18 @@ class ShopLeases(LedgerBase):
         """Extend a lease still held; ``LeaseLostError`` if another worker took the shop."""
         moment = now or self.clock()
         expires = moment + duration
-        with self._transaction() as db:
-            renewed = db.execute(
-                update(shop_leases)
-                .where(*_held(lease))
-                .values(expires_at=_iso(expires), heartbeat_at=_iso(moment))
-            ).rowcount
+        renewed = self._write(
+            update(shop_leases)
+            .where(*_held(lease))
+            .values(expires_at=_iso(expires), heartbeat_at=_iso(moment))
+        )
         if not renewed:
             raise _lost(lease)
         return Lease(lease.shop, lease.worker, lease.token, expires)
 
     def release_lease(self, lease: Lease) -> None:
         """Let the shop go now; the row stays, so the next holder's token is larger still."""
-        with self._transaction() as db:
-            db.execute(update(shop_leases).where(*_held(lease)).values(expires_at=_RELEASED))
+        self._write(update(shop_leases).where(*_held(lease)).values(expires_at=_RELEASED))
 
     def leases(self, *, now: datetime | None = None) -> list[RowMapping]:
         """The leases held right now, by shop."""

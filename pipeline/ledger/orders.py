@@ -49,9 +49,12 @@ class OrderBook(LedgerBase):
             )
         )
 
-    def _insert_orders(self, db: Connection, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            db.execute(orders.insert(), rows)
+    def _insert_new_orders(self, db: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert each order not stored yet (version 1); returns the ids inserted."""
+        if not rows:
+            return set()
+        statement = self._insert(orders).on_conflict_do_nothing().returning(orders.c.order_id)
+        return set(db.execute(statement, rows).scalars())
 
     def refresh_order(
         self,
