@@ -13,11 +13,14 @@ A flush that posted anything ends with a soft commit, so that whoever runs ``imp
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from pipeline.errors import SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
+
+DEAD_COUNTED_EVERY = 30.0  # seconds; dead rows change only when Solr refuses one, or by hand
 
 
 @dataclass
@@ -25,6 +28,7 @@ class FlushReport:
     posted: int = 0
     refused: int = 0
     waiting: int = 0
+    dead: int = 0
     solr_down: bool = False
     error: str = ""
 
@@ -35,6 +39,7 @@ class OutboxFlusher:
         self.index = index
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._dead, self._dead_counted_at = 0, float("-inf")
 
     def flush(self, *, max_batches: int | None = None) -> FlushReport:
         """Post what waits; one flush at a time per process (a concurrent call waits for it)."""
@@ -70,7 +75,10 @@ class OutboxFlusher:
                 self.index.soft_commit()
             except SolrUnavailableError as err:
                 report.solr_down, report.error = True, str(err)
-        report.waiting = self.ledger.outbox_counts()[0]
+        if batches or time.monotonic() - self._dead_counted_at > DEAD_COUNTED_EVERY:
+            report.waiting, self._dead = self.ledger.outbox_counts()
+            self._dead_counted_at = time.monotonic()
+        report.dead = self._dead  # an outbox found empty has nothing waiting: no count asked
         return report
 
 

@@ -67,9 +67,14 @@ class ShopContext:
     def render(self) -> RenderFailure:
         return failure_renderer(self.ttl, ZoneInfo(self.time_zone))
 
-    def flush(self) -> FlushReport | None:
-        """Send what this shop queued to Solr now; Solr being down leaves it waiting, said once."""
-        if self.flusher is None:
+    def flush(self, *, queued_since: int | None = None) -> FlushReport | None:
+        """Send what this shop queued to Solr now; Solr being down leaves it waiting, said once.
+
+        With ``queued_since`` (the ledger's ``documents_queued`` when the work began) nothing
+        is asked of the outbox if nothing was queued since; the runner's own flush takes what
+        others left.
+        """
+        if self.flusher is None or self.ledger.documents_queued == queued_since:
             return None
         report = self.flusher.flush()
         if report.solr_down:

@@ -2,8 +2,9 @@
 
 A bounded pool of threads works the shops. Before a pass over a shop the runner takes the shop's
 lease in the ledger (so that, with several ``run`` processes on several machines sharing one
-PostgreSQL ledger, a shop is worked by one of them at a time); the worker renews it page after
-page, and every write it makes checks it (``pipeline.ledger.leases``). Each shop is paced by its
+PostgreSQL ledger, a shop is worked by one of them at a time) and keeps it from pass to pass
+(``pipeline.holdings``: a heartbeat renews them all); every write checks it
+(``pipeline.ledger.leases``). Each shop is paced by its
 own platform budget in its connector, so a slow or failing shop never holds the others back.
 After a pass a shop rests ``poll_seconds``; once a day, just after midnight in its own time
 zone, it is also reconciled (seed 002). A shop whose webhooks announced orders (notices in the
@@ -32,8 +33,9 @@ from pipeline.errors import (
     WorkerStopped,
 )
 from pipeline.flusher import OutboxFlusher
+from pipeline.holdings import PassLease, ShopHoldings
 from pipeline.intake import ShopContext
-from pipeline.ledger import Lease, Ledger
+from pipeline.ledger import HeldElsewhere, Lease, Ledger
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.windows import Clock, utc_now
@@ -64,7 +66,7 @@ class RunOptions:
 
     concurrency: int | None = None  # threads; None: one per shop, at most 32
     poll_seconds: float = 30.0
-    lease_seconds: float = 60.0
+    lease_seconds: float = 30.0  # a killed worker's shops are taken over after this
     lag_warning_seconds: float = 3600.0
     worker_name: str = ""
     daily_reconciliation: bool = True
@@ -119,14 +121,23 @@ class _Crew:
         self.stop, self.options, self.clock = stop, options, clock
         self.name = options.worker_name or default_worker_name()
         self.lease_duration = timedelta(seconds=options.lease_seconds)
+        self.holdings = (
+            None
+            if ledger is None
+            else ShopHoldings(
+                ledger,
+                self.name,
+                lease_seconds=options.lease_seconds,
+                keep_seconds=options.lease_keep_seconds,
+                clock=clock,
+            )
+        )
         self.on_window: Callable[[WindowReport], None] | None = None
         self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
         self.on_shop: Callable[[ShopPass], None] | None = None
         self.on_outbox: Callable[[int, int], None] | None = None
         self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
-        self._held: dict[str, tuple[Lease, float]] = {}  # kept between passes, since when
-        self._taken: dict[str, float] = {}
         # only shops with webhooks get notices; a fleet without them never asks
         self.pushed = any(getattr(w.shop, "webhook_secret_env", None) for w in self.workers)
 
@@ -139,6 +150,8 @@ class _Crew:
         elsewhere: dict[str, float] = {}  # shops another worker holds: not asked for until then
         look_for_notices = flush_at = 0.0
         fatal: BaseException | None = None
+        if self.holdings:
+            self.holdings.start()
         with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
             while not self.stop.is_set() and fatal is None:
                 for name, future in list(running.items()):
@@ -147,7 +160,7 @@ class _Crew:
                         if polling.pop(name):
                             due[name] = time.monotonic() + self.options.poll_seconds
                         fatal = fatal or _fatal(future)
-                        self._keep(name, None if fatal else future.result())
+                        self._done(name, None if fatal else future.result())
                 if time.monotonic() >= look_for_notices:
                     noticed = self._noticed()
                     look_for_notices = time.monotonic() + self.options.notice_seconds
@@ -161,12 +174,14 @@ class _Crew:
                     if time.monotonic() < elsewhere.get(name, 0.0):
                         noticed.discard(name)  # its holder sees the notices itself
                         continue
-                    lease = self._acquire(worker)
-                    if lease is None and self.ledger is not None:
-                        # another worker has it: ask again once its lease could have lapsed
-                        elsewhere[name] = due[name] = time.monotonic() + self.options.lease_seconds
+                    taken = self.holdings.take(name) if self.holdings else None
+                    if isinstance(taken, HeldElsewhere) and self.holdings:
+                        # another worker has it: ask again just after its lease could lapse
+                        wait = self.holdings.wait_seconds(taken)
+                        elsewhere[name] = due[name] = time.monotonic() + wait
                         noticed.discard(name)
                         continue
+                    lease = taken if isinstance(taken, Lease) else None
                     polling[name] = poll
                     notices = name in noticed
                     noticed.discard(name)
@@ -180,55 +195,16 @@ class _Crew:
             for name, future in running.items():
                 fatal = fatal or _fatal_after(future)
                 if not future.exception():
-                    self._keep(name, future.result())
-        self._let_go()
+                    self._done(name, future.result())
+        if self.holdings:
+            self.holdings.let_go()
         self._flush()
         if fatal is not None:
             raise fatal
 
-    def _acquire(self, worker: ImportWorker) -> Lease | None:
-        """The shop's lease: the one kept from the last pass, renewed (one statement), or a new
-        one if nobody holds the shop."""
-        if self.ledger is None:
-            return None
-        name = worker.shop.name
-        kept = self._held.pop(name, None)
-        try:
-            if kept is not None and time.monotonic() - kept[1] < self.options.lease_keep_seconds:
-                try:
-                    renewed = self.ledger.renew_lease(
-                        kept[0], duration=self.lease_duration, now=self.clock()
-                    )
-                    self._taken[name] = kept[1]
-                    return renewed
-                except LeaseLostError:
-                    pass  # taken over while this worker rested: try like anyone else
-            elif kept is not None:
-                self.ledger.release_lease(kept[0])  # kept long enough: others may take it
-            lease = self.ledger.acquire_lease(
-                name, self.name, duration=self.lease_duration, now=self.clock()
-            )
-        except (RetryLaterError, SkipError) as err:
-            log.warning("%s: could not take the shop's lease: %s", name, err)
-            return None
-        if lease is not None:
-            self._taken[name] = time.monotonic()
-        return lease
-
-    def _keep(self, name: str, lease: Lease | None) -> None:
-        """A pass over: its lease is kept for the next (released after lease_keep_seconds)."""
-        if lease is not None:
-            self._held[name] = (lease, self._taken.get(name, time.monotonic()))
-
-    def _let_go(self) -> None:
-        """Stopping: every kept lease is released, so the others take the shops at once."""
-        assert self.ledger is not None or not self._held
-        for lease, _ in self._held.values():
-            try:
-                self.ledger.release_lease(lease)  # type: ignore[union-attr]
-            except (RetryLaterError, SkipError, StopError) as err:
-                log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
-        self._held.clear()
+    def _done(self, name: str, lease: Lease | None) -> None:
+        if self.holdings:
+            self.holdings.done(name, lease)
 
     def _noticed(self) -> set[str]:
         """Shops whose webhooks announced orders: worked now, before their poll is due."""
@@ -247,8 +223,12 @@ class _Crew:
         imports what the webhooks announced, and a poll pass does that first too. Returns the
         lease to keep for the next pass (None: let go)."""
         shop, context = worker.shop.name, worker.context
-        held = _HeldLease(lease, self.ledger, self.lease_duration, self.clock)
-        renew = held.renew if lease else None
+        held = (
+            None
+            if lease is None or self.ledger is None
+            else (PassLease(lease, self.ledger, self.lease_duration, self.clock))
+        )
+        renew = held.renew if held else None
         keep = False
         try:
             if notices:
@@ -273,9 +253,9 @@ class _Crew:
             log.error("%s: stopping: %s", shop, err)
             raise
         finally:
-            if not keep:
+            if held and not keep:
                 held.release()
-        return held.lease if keep else None
+        return held.lease if held and keep else None
 
     def _reconciliation_due(self, context: ShopContext) -> bool:
         """Asked of the ledger only when this process's memory says it may be due: another
@@ -316,9 +296,9 @@ class _Crew:
     def _flush(self) -> None:
         """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
         try:
-            self.flusher.flush()
+            report = self.flusher.flush()
             if self.on_outbox:
-                self.on_outbox(*self.flusher.ledger.outbox_counts())
+                self.on_outbox(report.waiting, report.dead)
         except (RetryLaterError, SkipError) as err:
             log.warning("outbox: %s", err)
 
@@ -334,38 +314,6 @@ def _fatal_after(future: Future[Lease | None]) -> BaseException | None:
     except Exception as err:  # noqa: BLE001  (handed to run(), which re-raises it)
         return err
     return None
-
-
-class _HeldLease:
-    """One pass's hold on a shop: renewed once a third of it has passed, released at the end."""
-
-    def __init__(
-        self,
-        lease: Lease | None,
-        ledger: Ledger | None,
-        duration: timedelta,
-        clock: Clock,
-    ) -> None:
-        self.lease, self.ledger, self.duration, self.clock = lease, ledger, duration, clock
-
-    def renew(self) -> None:
-        """Raises ``LeaseLostError`` if another worker took the shop meanwhile."""
-        if self.lease is None or self.ledger is None:
-            return
-        left = (self.lease.expires_at - self.clock()).total_seconds()
-        if left < self.duration.total_seconds() * 2 / 3:
-            self.lease = self.ledger.renew_lease(
-                self.lease, duration=self.duration, now=self.clock()
-            )
-
-    def release(self) -> None:
-        lease, self.lease = self.lease, None
-        if lease is None or self.ledger is None:
-            return
-        try:
-            self.ledger.release_lease(lease)
-        except (RetryLaterError, SkipError, StopError) as err:
-            log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
 
 
 __all__ = [

@@ -156,6 +156,7 @@ class ImportWorker:
         for row in context.ledger.pending_notices(context.name, limit=limit):
             deliveries.setdefault(row["order_id"], []).append(row["delivery_id"])
         intake, arrived = self.intake(lease), []
+        queued = context.ledger.documents_queued
         for order_id, ids in deliveries.items():
             report.orders += 1
             try:
@@ -173,7 +174,7 @@ class ImportWorker:
             if outcome in NEW:
                 arrived.append((raw, outcome))
         if deliveries:
-            context.flush()
+            context.flush(queued_since=queued)
             self._observe(Arrival.PUSH, arrived)
             self._prune_notices()
         return report

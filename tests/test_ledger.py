@@ -9,7 +9,7 @@ import pytest
 from conftest import empty_postgres_ledger
 
 from pipeline.documents import failure_renderer
-from pipeline.ledger import Ledger
+from pipeline.ledger import HeldElsewhere, Lease, Ledger
 from pipeline.models import ErrorCode, FailedAttempt, Platform
 from pipeline.orders import to_order
 from pipeline.simulators import OrderCatalog, ShopifySimulator
@@ -201,15 +201,13 @@ def test_a_damaged_ledger_is_refused_when_it_opens(tmp_path) -> None:  # type: i
 def test_a_shop_is_leased_to_one_worker_at_a_time(ledger: Ledger) -> None:
     minute = timedelta(minutes=1)
     mine = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
-    assert mine is not None and mine.token == 1
-    assert (
-        ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(seconds=30))
-        is None
-    )
+    assert isinstance(mine, Lease) and mine.token == 1
+    refused = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(seconds=30))
+    assert refused == HeldElsewhere("shop-a", T0 + minute), "says until when it is held"
     again = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0 + timedelta(seconds=30))
-    assert again is not None and again.worker == "w1"
+    assert isinstance(again, Lease) and again.worker == "w1"
     taken = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=5))
-    assert taken is not None and taken.token > again.token, "an expired lease is taken over"
+    assert isinstance(taken, Lease) and taken.token > again.token, "an expired lease is taken over"
     assert [(r["shop"], r["worker"]) for r in ledger.leases(now=T0 + timedelta(minutes=5))] == [
         ("shop-a", "w2")
     ]
@@ -222,9 +220,9 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
 
     minute = timedelta(minutes=1)
     stale = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
-    assert stale is not None
+    assert isinstance(stale, Lease)
     fresh = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=2))
-    assert fresh is not None
+    assert isinstance(fresh, Lease)
     with pytest.raises(LeaseLostError):
         ledger.record_failure(
             attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
@@ -239,6 +237,19 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
     fresh = ledger.renew_lease(fresh, duration=minute, now=T0 + timedelta(minutes=2, seconds=30))
     ledger.advance_checkpoint("shop-a", T0, lease=fresh)
     assert ledger.checkpoint("shop-a") == T0
+
+
+def test_a_heartbeat_renews_every_lease_still_held_in_one_go(ledger: Ledger) -> None:
+    minute = timedelta(minutes=1)
+    held = [ledger.acquire_lease(shop, "w1", duration=minute, now=T0) for shop in ("a", "b", "c")]
+    assert all(isinstance(lease, Lease) for lease in held)
+    later = T0 + timedelta(minutes=2)  # all three lapsed; "b" is taken over
+    assert isinstance(ledger.acquire_lease("b", "w2", duration=minute, now=later), Lease)
+    renewed = ledger.renew_leases(held, duration=minute, now=later)  # type: ignore[arg-type]
+    assert [(lease.shop, lease.expires_at) for lease in renewed] == [
+        ("a", later + minute), ("c", later + minute)
+    ]  # fmt: skip
+    assert isinstance(ledger.acquire_lease("a", "w2", duration=minute, now=later), HeldElsewhere)
 
 
 # -- migrations ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ PUBLIC = {
     ],
     "pipeline.console": ["Console", "ConsoleDeps", "router"],
     "pipeline.ledger": [
-        "OLD_VERSION_TAG", "FailureRecord", "Lease", "Ledger", "OutboxRow", "ledger_url",
+        "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "Lease", "Ledger", "OutboxRow", "ledger_url",
         "payload_hash",
     ],
     "pipeline.orders": [

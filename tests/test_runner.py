@@ -16,7 +16,7 @@ from pipeline.errors import (
     SourceRequestError,
     SourceUnavailableError,
 )
-from pipeline.ledger import Ledger
+from pipeline.ledger import Lease, Ledger
 from pipeline.runner import RunOptions, run_forever
 
 
@@ -122,8 +122,9 @@ def test_a_pass_holds_the_shops_lease_and_releases_it(ledger: Ledger) -> None:
 def test_a_shop_leased_by_another_worker_is_left_alone(ledger: Ledger) -> None:
     from datetime import UTC, datetime, timedelta
 
-    assert ledger.acquire_lease(
-        "a", "elsewhere", duration=timedelta(hours=1), now=datetime.now(UTC)
+    assert isinstance(
+        ledger.acquire_lease("a", "elsewhere", duration=timedelta(hours=1), now=datetime.now(UTC)),
+        Lease,
     )
     taken, free = ShopDouble("a"), ShopDouble("b")
     run_passes([taken, free], passes=2, ledger=ledger)

@@ -265,9 +265,10 @@ def import_orders(
 @click.option(
     "--lease-seconds",
     type=click.FloatRange(5, 3600),
-    default=60,
+    default=30,
     show_default=True,
-    help="A shop is taken over from a worker silent this long.",
+    help="A shop is taken over from a worker silent this long (its heartbeat renews a quarter "
+    "of this apart).",
 )
 @click.option(
     "--metrics-port",

@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
-from pipeline.ledger.leases import Lease, ShopLeases
+from pipeline.ledger.leases import HeldElsewhere, Lease, ShopLeases
 from pipeline.ledger.notices import WebhookNotices
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
@@ -73,6 +73,7 @@ class Ledger(
 __all__ = [
     "OLD_VERSION_TAG",
     "FailureRecord",
+    "HeldElsewhere",
     "Lease",
     "Ledger",
     "OutboxRow",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -31,6 +31,8 @@ from pipeline.errors import LedgerError, LedgerUnavailableError
 from pipeline.ledger.migrations import ensure_schema
 from pipeline.ledger.schema import outbox as outbox_table
 from pipeline.windows import Clock, utc_now
+
+T = TypeVar("T")
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -61,6 +63,9 @@ class LedgerBase:
 
     def __init__(self, location: Path | str, *, pool_size: int = 5, clock: Clock = utc_now) -> None:
         self.clock = clock  # the ledger's timestamps, set by whoever builds it
+        # log documents queued by this process (a rolled-back one counts too): a pass that
+        # queued none has nothing to flush
+        self.documents_queued = 0
         self.url = ledger_url(location)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = self.url.database if self.is_sqlite else self.url.render_as_string()
@@ -135,12 +140,19 @@ class LedgerBase:
         COMMIT around it, two round trips fewer); a dropped connection is retried like a
         transaction is, by the caller's next pass. Returns the rows it changed (an INSERT says
         so only through RETURNING)."""
+        return self._autocommit(statement, _changed)
+
+    def _write_rows(self, statement: Executable) -> list[RowMapping]:
+        """As ``_write``, for a statement whose RETURNING rows are wanted."""
+        return self._autocommit(statement, lambda result: list(result.mappings()))
+
+    def _autocommit(self, statement: Executable, read: Callable[[CursorResult[Any]], T]) -> T:
         if self.is_sqlite:
             with self._transaction() as connection:
-                return _changed(connection.execute(statement))
+                return read(connection.execute(statement))
         try:
             with self._reader.connect() as connection:
-                return _changed(connection.execute(statement))
+                return read(connection.execute(statement))
         except DBAPIError as err:
             raise self._error(err, "writing") from err
 
@@ -177,6 +189,7 @@ class LedgerBase:
         db.execute(statement)
 
     def _enqueue(self, db: Connection, document: dict[str, Any]) -> None:
+        self.documents_queued += 1
         db.execute(
             outbox_table.insert().values(
                 document_id=document["document-id"],

@@ -12,10 +12,11 @@ synchronised (NTP) well within the lease duration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, or_, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,11 +33,20 @@ class Lease:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class HeldElsewhere:
+    """Another worker holds the shop until ``until`` (unless it renews): ask again then."""
+
+    shop: str
+    until: datetime
+
+
 class ShopLeases(LedgerBase):
     def acquire_lease(
         self, shop: str, worker: str, *, duration: timedelta, now: datetime | None = None
-    ) -> Lease | None:
-        """Take the shop if nobody holds it (or its lease expired, or it is ours already)."""
+    ) -> Lease | HeldElsewhere:
+        """Take the shop if nobody holds it (or its lease expired, or it is ours already); else
+        say until when its holder has it. One statement on PostgreSQL."""
         moment = now or self.clock()
         expires = moment + duration
         insert = sqlite_insert if self.is_sqlite else postgresql_insert
@@ -57,9 +67,24 @@ class ShopLeases(LedgerBase):
             },
             where=or_(shop_leases.c.expires_at < _iso(moment), shop_leases.c.worker == worker),
         )
-        with self._transaction() as db:
-            token = db.execute(upsert.returning(shop_leases.c.token)).scalar()
-        return None if token is None else Lease(shop, worker, int(token), expires)
+        holders = select(shop_leases.c.expires_at).where(shop_leases.c.shop == shop)
+        if self.is_sqlite:
+            with self._transaction() as db:
+                token = db.execute(upsert.returning(shop_leases.c.token)).scalar()
+                until = None if token is not None else db.execute(holders).scalar()
+        else:
+            # the holder's expiry is read in the statement's snapshot: as it was, if not taken
+            taken = upsert.returning(shop_leases.c.token).cte("taken")
+            (row,) = self._write_rows(
+                select(
+                    select(taken.c.token).scalar_subquery().label("token"),
+                    holders.scalar_subquery().label("until"),
+                )
+            )
+            token, until = row["token"], row["until"]
+        if token is not None:
+            return Lease(shop, worker, int(token), expires)
+        return HeldElsewhere(shop, datetime.fromisoformat(until) if until else moment)
 
     def renew_lease(
         self, lease: Lease, *, duration: timedelta, now: datetime | None = None
@@ -75,6 +100,27 @@ class ShopLeases(LedgerBase):
         if not renewed:
             raise _lost(lease)
         return Lease(lease.shop, lease.worker, lease.token, expires)
+
+    def renew_leases(
+        self, leases: Sequence[Lease], *, duration: timedelta, now: datetime | None = None
+    ) -> list[Lease]:
+        """A worker's heartbeat: every lease it still holds extended in one statement; those
+        not returned were taken over."""
+        if not leases:
+            return []
+        moment = now or self.clock()
+        expires = moment + duration
+        mine = tuple_(shop_leases.c.shop, shop_leases.c.token).in_(
+            [(lease.shop, lease.token) for lease in leases]
+        )
+        rows = self._write_rows(
+            update(shop_leases)
+            .where(shop_leases.c.worker == leases[0].worker, mine)
+            .values(expires_at=_iso(expires), heartbeat_at=_iso(moment))
+            .returning(shop_leases.c.shop)
+        )
+        renewed = {row["shop"] for row in rows}
+        return [replace(lease, expires_at=expires) for lease in leases if lease.shop in renewed]
 
     def release_lease(self, lease: Lease) -> None:
         """Let the shop go now; the row stays, so the next holder's token is larger still."""
@@ -123,4 +169,4 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-__all__ = ["Lease", "ShopLeases"]
+__all__ = ["HeldElsewhere", "Lease", "ShopLeases"]

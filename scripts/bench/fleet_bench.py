@@ -20,6 +20,7 @@ CPU seconds per shop-pass and PostgreSQL statements per pass (pg_stat_statements
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -92,6 +93,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """All PostgreSQL processes' CPU (the server forks a backend per connection)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text_ = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text_:
+            fields = text_.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -110,6 +125,15 @@ class Sampler(threading.Thread):
         self.cpu: dict[str, float] = {}
         self.rss: dict[str, float] = {}
         self.halt = threading.Event()
+        self.first = self.cpu_now()
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far of each process, and of PostgreSQL as "postgres"."""
+        now = {"postgres": postgres_cpu_seconds()}
+        for name, process in self.processes.items():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                now[name] = cpu_seconds(process.pid)
+        return now
 
     def run(self) -> None:
         while not self.halt.wait(5):
@@ -126,6 +150,7 @@ class Sampler(threading.Thread):
                         self.rss[name] = max(self.rss.get(name, 0.0), rss_mb(process.pid))
                     except (FileNotFoundError, ProcessLookupError):
                         pass
+            self.cpu["postgres"] = postgres_cpu_seconds()
 
 
 def main() -> None:
@@ -199,7 +224,8 @@ def main() -> None:
                  "--concurrency", str(args.concurrency), "--worker-name", f"run{n}"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[f"run{n}"], text=True,
             )  # fmt: skip
-        sampler = Sampler(pg_url, processes, time.monotonic())
+        sims_by_name = {f"sim{n}": sim for n, sim in enumerate(sims)}
+        sampler = Sampler(pg_url, {**processes, **sims_by_name}, time.monotonic())
         sampler.start()
         time.sleep(args.minutes * 30)
         processes["run0"].send_signal(signal.SIGKILL)
@@ -317,8 +343,15 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
         ("peak RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in sampler.rss.items())),
         ("API calls / 429s", f"{calls} / {throttled}"),
     ]  # fmt: skip
+    spent = {k: v - sampler.first.get(k, 0.0) for k, v in sampler.cpu.items()}
+    rows.append(("CPU s by process, from the first `run` to the dumps",
+                 ", ".join(f"{k} {v:.0f}" for k, v in sorted(spent.items()))))  # fmt: skip
+    rows.append(("CPU ms per order placed, all processes",
+                 f"{1000 * sum(spent.values()) / max(1, orders):.1f}"))  # fmt: skip
     if args.webhooks:
         rows.append(("webhooks delivered / given up", f"{webhooks[0]} / {webhooks[1]}"))
+        rows.append(("CPU ms of `serve` per delivery",
+                     f"{1000 * spent.get('serve', 0.0) / max(1, webhooks[0]):.1f}"))  # fmt: skip
     for name, value in rows:
         print(f"| {name} | {value} |")
     per_core = 1000 * args.poll / max(1e-9, 1000 * cpu / max(1, passes))
