@@ -93,7 +93,9 @@ class Settings(BaseSettings):
         description="A shared ledger instead of the SQLite file, e.g. "
         "postgresql+psycopg://loginsights:…@db:5432/loginsights (workers on several machines).",
     )
-    ledger_pool_size: int = Field(5, ge=1, le=100, description="Connections per process.")
+    ledger_pool_size: int = Field(
+        10, ge=1, le=100, description="PostgreSQL connections per process, kept open."
+    )
     shops_file: Path = Field(Path("shops.toml"), description="The TOML file naming the shops.")
     poll_seconds: float = Field(30.0, gt=0, description="Pause between passes of `run`.")
     auto_delete_period_seconds: int = Field(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.connectors import connect
+from pipeline.connectors import connect, http_session
 from pipeline.errors import ConfigurationError
 from pipeline.shops import load_shops, shop_named
 from pipeline.sources.sfcc import SfccSource
@@ -113,3 +113,21 @@ def test_shops_check_exits_1_when_a_shop_cannot_run(tmp_path: Path) -> None:
     assert result.exit_code == 1
     checks = {c["shop"]: c for c in json.loads(result.output)}
     assert checks["hc-demo"]["ready"] and not checks["eu"]["ready"]
+
+
+# -- the HTTP session each connector gets ------------------------------------------------------
+
+
+def test_a_connectors_session_reads_the_proxy_and_ca_bundle_once_from_the_given_environment() -> (
+    None
+):
+    environ = {"HTTPS_PROXY": "http://proxy.internal:3128", "REQUESTS_CA_BUNDLE": "/etc/ca.pem"}
+    session = http_session("https://hc-demo.myshopify.com", environ)
+    assert session.trust_env is False, "nothing read from os.environ or ~/.netrc per call"
+    assert session.proxies == {"https": "http://proxy.internal:3128"}
+    assert session.verify == "/etc/ca.pem"
+    bypassed = http_session(
+        "https://hc-demo.myshopify.com", {**environ, "NO_PROXY": ".myshopify.com"}
+    )
+    assert bypassed.proxies == {}, "NO_PROXY names the shop's host"
+    assert http_session("https://hc-demo.myshopify.com", {}).proxies == {}

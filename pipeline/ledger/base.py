@@ -214,8 +214,10 @@ def ledger_url(location: Path | str) -> URL:
 def _engine(url: URL, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
         # no ping per checkout (a round trip per transaction): a dropped connection is retried
-        # (reads) or is LedgerUnavailableError (writes), and the pool is renewed on it
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        # (reads) or is LedgerUnavailableError (writes), and the pool is renewed on it. No
+        # overflow: connections opened for a burst and closed after it cost more than a thread
+        # waiting a moment for one of the pool's (a quarter connection per pushed order)
+        return create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
     if url.database:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
