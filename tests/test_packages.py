@@ -28,8 +28,8 @@ PUBLIC = {
     ],
     "pipeline.console": ["Console", "ConsoleDeps", "router"],
     "pipeline.ledger": [
-        "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "Lease", "Ledger", "OutboxRow", "ledger_url",
-        "payload_hash",
+        "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "Lease", "Ledger", "OutboxRow",
+        "ledger_url", "payload_hash",
     ],
     "pipeline.orders": [
         "Address", "LineItem", "Order", "OrderStatus", "Problem", "UnmappableOrder", "explain",
