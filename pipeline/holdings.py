@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -64,36 +65,59 @@ class ShopHoldings:
         return self
 
     def take(self, shop: str) -> Lease | HeldElsewhere:
-        """The shop's lease for a pass: the one held already (no statement while the heartbeat
-        keeps it fresh), else a new one if nobody holds the shop."""
+        return self.take_all([shop])[shop]
+
+    def take_all(self, shops: Sequence[str]) -> dict[str, Lease | HeldElsewhere]:
+        """Each shop's lease for a pass: the one held already (no statement while the heartbeat
+        keeps it fresh), else a new one if nobody holds the shop: the shops held by nobody
+        known here are asked for in one statement."""
         now = self.clock()
-        with self._lock:
-            hold = self._holds.get(shop)
-            resting = self._resting.get(shop)
-        if resting is not None and now < resting:
-            return HeldElsewhere(shop, resting)
-        if hold is not None:
-            left = hold.lease.expires_at - now
-            if left > self.duration / 2 or (self._letting_go(hold) and left > LAST_PASS_BEFORE):
-                return self._running(shop, hold)
-            if self._letting_go(hold):
-                return self._rest(shop, hold.lease.expires_at)
-            try:
-                renewed = self.ledger.renew_lease(hold.lease, duration=self.duration, now=now)
-                return self._running(shop, replace(hold, lease=renewed))
-            except LeaseLostError:
-                self._forget(shop)  # taken over while this worker rested: ask like anyone
-            except (RetryLaterError, SkipError) as err:
-                return self._cannot(shop, err)
+        answers: dict[str, Lease | HeldElsewhere] = {}
+        ask: list[str] = []
+        for shop in shops:
+            with self._lock:
+                hold = self._holds.get(shop)
+                resting = self._resting.get(shop)
+            if resting is not None and now < resting:
+                answers[shop] = HeldElsewhere(shop, resting)
+            elif hold is None:
+                ask.append(shop)
+            else:
+                kept = self._kept(shop, hold, now)
+                if kept is None:
+                    ask.append(shop)
+                else:
+                    answers[shop] = kept
+        if not ask:
+            return answers
         try:
-            taken = self.ledger.acquire_lease(shop, self.worker, duration=self.duration, now=now)
+            taken = self.ledger.acquire_leases(ask, self.worker, duration=self.duration, now=now)
+        except (RetryLaterError, SkipError) as err:
+            return {**answers, **{shop: self._cannot(shop, err) for shop in ask}}
+        for shop, lease in taken.items():
+            if isinstance(lease, Lease):
+                with self._lock:
+                    self._resting.pop(shop, None)
+                answers[shop] = self._running(shop, _Hold(lease, time.monotonic()))
+            else:
+                answers[shop] = lease
+        return answers
+
+    def _kept(self, shop: str, hold: _Hold, now: datetime) -> Lease | HeldElsewhere | None:
+        """A held shop's lease for one more pass; None: lost meanwhile, ask like anyone."""
+        left = hold.lease.expires_at - now
+        if left > self.duration / 2 or (self._letting_go(hold) and left > LAST_PASS_BEFORE):
+            return self._running(shop, hold)
+        if self._letting_go(hold):
+            return self._rest(shop, hold.lease.expires_at)
+        try:
+            renewed = self.ledger.renew_lease(hold.lease, duration=self.duration, now=now)
+            return self._running(shop, replace(hold, lease=renewed))
+        except LeaseLostError:
+            self._forget(shop)  # taken over while this worker rested
+            return None
         except (RetryLaterError, SkipError) as err:
             return self._cannot(shop, err)
-        if isinstance(taken, Lease):
-            with self._lock:
-                self._resting.pop(shop, None)
-            return self._running(shop, _Hold(taken, time.monotonic()))
-        return taken
 
     def wait_seconds(self, refused: HeldElsewhere) -> float:
         """How long until the shop is worth asking for again: just after its holder's lease

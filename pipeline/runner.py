@@ -164,28 +164,34 @@ class _Crew:
                 if time.monotonic() >= look_for_notices:
                     noticed = self._noticed()
                     look_for_notices = time.monotonic() + self.options.notice_seconds
+                ready: list[ImportWorker] = []
                 for worker in self.workers:
                     name = worker.shop.name
-                    if fatal or name in running or len(running) >= threads:
+                    if fatal or name in running or len(running) + len(ready) >= threads:
                         continue
-                    poll = time.monotonic() >= due[name]
-                    if not poll and name not in noticed:
+                    if time.monotonic() < due[name] and name not in noticed:
                         continue
                     if time.monotonic() < elsewhere.get(name, 0.0):
                         noticed.discard(name)  # its holder sees the notices itself
                         continue
-                    taken = self.holdings.take(name) if self.holdings else None
-                    if isinstance(taken, HeldElsewhere) and self.holdings:
+                    ready.append(worker)
+                taken = self._take([w.shop.name for w in ready])
+                for worker in ready:
+                    name = worker.shop.name
+                    lease = taken.get(name)
+                    if isinstance(lease, HeldElsewhere) and self.holdings:
                         # another worker has it: ask again just after its lease could lapse
-                        wait = self.holdings.wait_seconds(taken)
+                        wait = self.holdings.wait_seconds(lease)
                         elsewhere[name] = due[name] = time.monotonic() + wait
                         noticed.discard(name)
                         continue
-                    lease = taken if isinstance(taken, Lease) else None
-                    polling[name] = poll
+                    poll = polling[name] = time.monotonic() >= due[name]
                     notices = name in noticed
                     noticed.discard(name)
-                    running[name] = pool.submit(self._one_pass, worker, lease, poll, notices)
+                    running[name] = pool.submit(
+                        self._one_pass, worker, lease if isinstance(lease, Lease) else None,
+                        poll, notices,
+                    )  # fmt: skip
                 if time.monotonic() >= flush_at:
                     self._flush()
                     flush_at = time.monotonic() + self.options.notice_seconds
@@ -201,6 +207,10 @@ class _Crew:
         self._flush()
         if fatal is not None:
             raise fatal
+
+    def _take(self, names: list[str]) -> dict[str, Lease | HeldElsewhere]:
+        """The leases of the shops due now, asked for together (none without a ledger)."""
+        return self.holdings.take_all(names) if self.holdings and names else {}
 
     def _done(self, name: str, lease: Lease | None) -> None:
         if self.holdings:

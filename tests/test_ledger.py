@@ -239,6 +239,18 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
     assert ledger.checkpoint("shop-a") == T0
 
 
+def test_several_shops_are_asked_for_at_once_each_answered_as_alone(ledger: Ledger) -> None:
+    minute = timedelta(minutes=1)
+    assert isinstance(ledger.acquire_lease("b", "w2", duration=minute, now=T0), Lease)
+    answers = ledger.acquire_leases(["a", "b", "c", "a"], "w1", duration=minute, now=T0)
+    assert sorted(answers) == ["a", "b", "c"]
+    assert isinstance(answers["a"], Lease) and isinstance(answers["c"], Lease)
+    assert answers["b"] == HeldElsewhere("b", T0 + minute)
+    later = T0 + timedelta(minutes=2)
+    again = ledger.acquire_leases(["a", "b"], "w1", duration=minute, now=later)
+    assert all(isinstance(lease, Lease) for lease in again.values()), "b lapsed: taken"
+
+
 def test_a_heartbeat_renews_every_lease_still_held_in_one_go(ledger: Ledger) -> None:
     minute = timedelta(minutes=1)
     held = [ledger.acquire_lease(shop, "w1", duration=minute, now=T0) for shop in ("a", "b", "c")]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, null, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -46,16 +46,28 @@ class ShopLeases(LedgerBase):
         self, shop: str, worker: str, *, duration: timedelta, now: datetime | None = None
     ) -> Lease | HeldElsewhere:
         """Take the shop if nobody holds it (or its lease expired, or it is ours already); else
-        say until when its holder has it. One statement on PostgreSQL."""
+        say until when its holder has it."""
+        return self.acquire_leases([shop], worker, duration=duration, now=now)[shop]
+
+    def acquire_leases(
+        self,
+        shops: Sequence[str],
+        worker: str,
+        *,
+        duration: timedelta,
+        now: datetime | None = None,
+    ) -> dict[str, Lease | HeldElsewhere]:
+        """``acquire_lease`` for several shops: one statement on PostgreSQL, whatever their
+        number (a worker asks for all the shops due at once)."""
         moment = now or self.clock()
         expires = moment + duration
+        shops = list(dict.fromkeys(shops))
+        if not shops:
+            return {}
         insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        values = {"worker": worker, "token": 1, "expires_at": _iso(expires)}
         statement = insert(shop_leases).values(
-            shop=shop,
-            worker=worker,
-            token=1,
-            expires_at=_iso(expires),
-            heartbeat_at=_iso(moment),
+            [{"shop": shop, **values, "heartbeat_at": _iso(moment)} for shop in shops]
         )
         upsert = statement.on_conflict_do_update(
             index_elements=["shop"],
@@ -66,25 +78,37 @@ class ShopLeases(LedgerBase):
                 "heartbeat_at": statement.excluded.heartbeat_at,
             },
             where=or_(shop_leases.c.expires_at < _iso(moment), shop_leases.c.worker == worker),
-        )
-        holders = select(shop_leases.c.expires_at).where(shop_leases.c.shop == shop)
+        ).returning(shop_leases.c.shop, shop_leases.c.token)
+        holders = select(shop_leases.c.shop, shop_leases.c.expires_at)
         if self.is_sqlite:
             with self._transaction() as db:
-                token = db.execute(upsert.returning(shop_leases.c.token)).scalar()
-                until = None if token is not None else db.execute(holders).scalar()
+                tokens = {row.shop: row.token for row in db.execute(upsert)}
+                refused = [shop for shop in shops if shop not in tokens]
+                held = dict(db.execute(holders.where(shop_leases.c.shop.in_(refused))).all())
         else:
-            # the holder's expiry is read in the statement's snapshot: as it was, if not taken
-            taken = upsert.returning(shop_leases.c.token).cte("taken")
-            (row,) = self._write_rows(
-                select(
-                    select(taken.c.token).scalar_subquery().label("token"),
-                    holders.scalar_subquery().label("until"),
+            # the holders' expiries are read in the statement's snapshot: as they were, for the
+            # shops it did not take
+            taken = upsert.cte("taken")
+            rows = self._write_rows(
+                select(taken.c.shop, taken.c.token, null().label("until")).union_all(
+                    select(shop_leases.c.shop, null(), shop_leases.c.expires_at).where(
+                        shop_leases.c.shop.in_(shops),
+                        shop_leases.c.shop.not_in(select(taken.c.shop)),
+                    )
                 )
             )
-            token, until = row["token"], row["until"]
-        if token is not None:
-            return Lease(shop, worker, int(token), expires)
-        return HeldElsewhere(shop, datetime.fromisoformat(until) if until else moment)
+            tokens = {row["shop"]: row["token"] for row in rows if row["token"] is not None}
+            held = {row["shop"]: row["until"] for row in rows if row["token"] is None}
+        answers: dict[str, Lease | HeldElsewhere] = {}
+        for shop in shops:
+            if shop in tokens:
+                answers[shop] = Lease(shop, worker, int(tokens[shop]), expires)
+            else:
+                until = held.get(shop)
+                answers[shop] = HeldElsewhere(
+                    shop, datetime.fromisoformat(until) if until else moment
+                )
+        return answers
 
     def renew_lease(
         self, lease: Lease, *, duration: timedelta, now: datetime | None = None
