@@ -8,8 +8,9 @@ PostgreSQL ledger, a shop is worked by one of them at a time) and keeps it from 
 own platform budget in its connector, so a slow or failing shop never holds the others back.
 After a pass a shop rests ``poll_seconds``; once a day, just after midnight in its own time
 zone, it is also reconciled (seed 002). A shop whose webhooks announced orders (notices in the
-ledger, looked for every ``notice_seconds``) gets a pass at once that imports just those, so a
-pushed order does not wait for the poll. The outbox is drained by the loop, by every worker.
+ledger, looked for every ``notice_seconds`` and whenever ``serve`` rings the bell,
+``pipeline.notice_bell``) gets a pass at once that imports just those, so a pushed order does
+not wait for the poll. The outbox is drained by the loop, by every worker.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pipeline.flusher import OutboxFlusher
 from pipeline.holdings import PassLease, ShopHoldings
 from pipeline.intake import ShopContext
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
+from pipeline.notice_bell import NoticeBell
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.windows import Clock, utc_now
@@ -86,6 +88,7 @@ def run_forever(
     on_shop: Callable[[ShopPass], None] | None = None,
     on_outbox: Callable[[int, int], None] | None = None,
     clock: Clock = utc_now,
+    bell: NoticeBell | None = None,
 ) -> None:
     """Run until ``stop`` is set.
 
@@ -97,6 +100,7 @@ def run_forever(
     crew = _Crew(workers, flusher, leases, stop, options, clock)
     crew.on_window, crew.on_reconciliation, crew.on_shop = on_window, on_reconciliation, on_shop
     crew.on_outbox = on_outbox
+    crew.bell = bell if crew.pushed else None
     crew.run()
 
 
@@ -136,6 +140,7 @@ class _Crew:
         self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
         self.on_shop: Callable[[ShopPass], None] | None = None
         self.on_outbox: Callable[[int, int], None] | None = None
+        self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
         self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
         # only shops with webhooks get notices; a fleet without them never asks
@@ -152,6 +157,8 @@ class _Crew:
         fatal: BaseException | None = None
         if self.holdings:
             self.holdings.start()
+        if self.bell:
+            self.bell.start()
         with ThreadPoolExecutor(threads, thread_name_prefix="shop") as pool:
             while not self.stop.is_set() and fatal is None:
                 for name, future in list(running.items()):
@@ -195,7 +202,10 @@ class _Crew:
                 if time.monotonic() >= flush_at:
                     self._flush()
                     flush_at = time.monotonic() + self.options.notice_seconds
-                self.stop.wait(0.2)
+                if self.bell is None:
+                    self.stop.wait(0.2)
+                elif self.bell.wait(0.2):
+                    look_for_notices = 0.0
             if fatal is not None:
                 self.stop.set()
             for name, future in running.items():
@@ -204,6 +214,8 @@ class _Crew:
                     self._done(name, future.result())
         if self.holdings:
             self.holdings.let_go()
+        if self.bell:
+            self.bell.close()
         self._flush()
         if fatal is not None:
             raise fatal

@@ -22,6 +22,7 @@ from pipeline.indexing import LogInsightsIndex
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, FailedAttempt
+from pipeline.notice_bell import NoticeBell
 from pipeline.query import LogInsightsQuery
 from pipeline.reports import Arrival
 from pipeline.runner import default_worker_name
@@ -169,6 +170,11 @@ class Wiring:
             if found is not None:
                 shops.append(found)
         return WebhookInbox(self.ledger, shops, clock=self.clock) if shops else None
+
+    def notice_bell(self) -> NoticeBell | None:
+        """The bell that wakes ``run`` when ``serve`` keeps a notice: PostgreSQL only (a SQLite
+        ledger has one process, which looks every second)."""
+        return None if self.ledger.is_sqlite else NoticeBell(self.ledger.url)
 
     def webhook_states(self, *, register_at: str | None = None) -> list[WebhookState]:
         """The push path of every shop that receives webhooks (``loginsights webhooks``)."""

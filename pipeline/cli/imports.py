@@ -335,6 +335,7 @@ def run(
         on_reconciliation=lambda report: click.echo(report.summary(), err=True),
         on_shop=metrics.observe_shop,
         on_outbox=metrics.observe_outbox,
+        bell=wiring.notice_bell(),
     )
     click.echo("stopped cleanly", err=True)
 

@@ -85,6 +85,7 @@ def serve(
                 "on_window": metrics.observe_window,
                 "on_shop": metrics.observe_shop,
                 "on_outbox": metrics.observe_outbox,
+                "bell": wiring.notice_bell(),
             },
             name="import-worker",
             daemon=True,

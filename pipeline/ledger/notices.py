@@ -15,6 +15,7 @@ from sqlalchemy import RowMapping, delete, func, literal, select, update
 from pipeline.ledger.base import LedgerBase
 from pipeline.ledger.schema import orders, webhook_notices
 
+BELL = "loginsights_notices"  # the channel pipeline.notice_bell listens on
 NOT_FOUND_TRIES = 5  # a noticed order the platform will not show is left to the windows then
 
 
@@ -53,7 +54,10 @@ class WebhookNotices(LedgerBase):
         new = select(*values).where(~waiting.exists(), ~stored.exists())
         # one statement, its own transaction: what the receiver costs per delivery
         statement = self._insert(webhook_notices).from_select(list(row), new)
-        statement = statement.on_conflict_do_nothing().returning(webhook_notices.c.delivery_id)
+        statement = statement.on_conflict_do_nothing().returning(webhook_notices.c.shop)
+        if not self.is_sqlite:  # and rings the workers' bell (pipeline.notice_bell), same statement
+            noted = statement.cte("noted")
+            statement = select(func.pg_notify(BELL, noted.c.shop))
         return bool(self._write(statement))
 
     def pending_notices(self, shop: str, *, limit: int = 250) -> list[RowMapping]:

@@ -1,0 +1,74 @@
+"""The bell `serve` rings when it keeps a webhook notice, so `run` looks at once.
+
+On PostgreSQL the statement that keeps a notice also sends ``NOTIFY loginsights_notices``
+(``WebhookNotices.note_webhook``); each `run` process LISTENs on its own connection and wakes
+its loop, instead of waiting up to ``notice_seconds`` for its next look. The bell is only a
+hint: the ledger's notices stay the truth, so a bell that cannot listen (PostgreSQL restarting,
+a SQLite ledger, which has no bell) costs latency, never a notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from sqlalchemy import URL
+
+from pipeline.ledger.notices import BELL as CHANNEL
+
+log = logging.getLogger(__name__)
+
+RECONNECT_SECONDS = 5.0
+
+
+class NoticeBell:
+    def __init__(self, url: URL) -> None:
+        # psycopg's own connection string: the ledger's URL without SQLAlchemy's driver name
+        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._rung = threading.Event()
+        self._closed = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="notice-bell", daemon=True)
+
+    def start(self) -> NoticeBell:
+        self._thread.start()
+        return self
+
+    def listening(self, timeout: float) -> bool:
+        """Whether it has started listening (tests wait for this)."""
+        return self._listening.wait(timeout)
+
+    def wait(self, timeout: float) -> bool:
+        """True if the bell rang since the last call (returns as soon as it rings)."""
+        rang = self._rung.wait(timeout)
+        self._rung.clear()
+        return rang
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10) as db:
+                    db.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
+                    self._rung.set()  # notices kept while it was not listening
+                    while not self._closed.is_set():
+                        for _ in db.notifies(timeout=1.0):
+                            self._rung.set()
+            except psycopg.Error as err:
+                self._listening.clear()
+                log.warning(
+                    "the notice bell is not listening (%s); webhook notices are looked for "
+                    "every second meanwhile, and it tries again in %.0f s",
+                    str(err).strip(),
+                    RECONNECT_SECONDS,
+                )
+                self._closed.wait(RECONNECT_SECONDS)
+
+
+__all__ = ["CHANNEL", "NoticeBell"]
