@@ -37,6 +37,7 @@ from pipeline.sources.subscriptions import ORDERS_CREATE, WebhookSubscriptions, 
 from pipeline.windows import Clock, utc_now
 
 ORDER_TOPICS = frozenset({"orders/create"})
+MAX_DELIVERY_ID = 128  # the platforms send UUIDs; a longer one is not theirs
 ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what reaches a connector's URL, signed or not
 
 
@@ -141,13 +142,25 @@ class WebhookInbox:
             ) from err
         named = payload.get("id") if isinstance(payload, dict) else None
         order_id = raw_order_id(platform, payload) if isinstance(named, int | str) else None
-        if isinstance(named, bool) or order_id is None or not ORDER_ID.fullmatch(order_id):
+        positive = not isinstance(named, int) or named > 0
+        if (
+            isinstance(named, bool)
+            or order_id is None
+            or not positive
+            or not ORDER_ID.fullmatch(order_id)
+        ):
             raise WebhookRefused(
-                f"{shop.name}: the {topic} delivery names no usable order id (a number or a "
-                "plain string); nothing was kept, the windows will import the order",
+                f"{shop.name}: the {topic} delivery names no usable order id (a positive number "
+                "or a plain string); nothing was kept, the windows will import the order",
                 status=400,
             )
         delivery_id = headers.get(dialect.delivery_id, "").strip()
+        if len(delivery_id) > MAX_DELIVERY_ID:
+            raise WebhookRefused(
+                f"{shop.name}: the {topic} delivery's {dialect.delivery_id} is longer than "
+                f"{MAX_DELIVERY_ID} characters; nothing was kept, the windows will import it",
+                status=400,
+            )
         noted = self.ledger.note_webhook(
             shop.name,
             delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}",

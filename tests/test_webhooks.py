@@ -119,6 +119,8 @@ def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_pat
         ({"body": {"id": "../../shop"}}, 400),
         ({"body": b"[" * 100_000}, 400),
         ({"body": b'{"id": 1e400}'}, 400),
+        ({"body": {"id": -5}}, 400),
+        ({"webhook_id": "x" * 5000}, 400),
     ],
     ids=[
         "wrong secret",
@@ -128,6 +130,8 @@ def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_pat
         "a path for an id",
         "nested past the parser",
         "a float for an id",
+        "a negative id",
+        "a delivery id no platform sends",
     ],  # fmt: skip
 )
 def test_a_delivery_that_is_not_believed_or_not_readable_keeps_nothing(
