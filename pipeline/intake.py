@@ -23,9 +23,21 @@ from zoneinfo import ZoneInfo
 
 from pipeline.documents import failure_renderer
 from pipeline.flusher import FlushReport, OutboxFlusher
-from pipeline.ledger import Lease, Ledger, payload_hash
-from pipeline.models import ErrorCode, FailedAttempt, RenderFailure
-from pipeline.orders import Order, UnmappableOrder, explain, problems, raw_order_id, to_order
+from pipeline.ledger import Lease, Ledger, WaitingOrder, payload_hash
+from pipeline.models import ErrorCode, FailedAttempt, Platform, RenderFailure
+from pipeline.orders import (
+    Disposition,
+    IncompleteOrder,
+    Order,
+    UnmappableOrder,
+    explain,
+    is_graphql_order,
+    judge,
+    problems,
+    raw_created_at,
+    raw_order_id,
+    to_order,
+)
 from pipeline.reports import Outcome
 from pipeline.shops import ShopConfig
 from pipeline.sources import OrderSource
@@ -34,6 +46,8 @@ from pipeline.windows import Clock, utc_now
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 250  # orders stored per transaction
+# the same failure again is still an attempt when its cause was passing
+TRANSIENT = (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR, ErrorCode.INCOMPLETE_ORDER)
 
 
 def pages(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -133,6 +147,9 @@ class OrderIntake:
             verdict = self.verdict(raw, order_id)
             if isinstance(verdict, Order):
                 good[verdict.order_id] = (index, verdict, raw)
+            elif isinstance(verdict, WaitingOrder):
+                context.ledger.keep_waiting(verdict, lease=self.lease)
+                outcomes[index] = Outcome.WAITING
             else:
                 outcomes[index] = self.record(verdict, raw, force=force)
         stored = context.ledger.store_orders(
@@ -144,14 +161,40 @@ class OrderIntake:
             outcomes[index] = Outcome.IMPORTED if order_id in stored else Outcome.ALREADY
         return outcomes
 
-    def verdict(self, raw: dict[str, Any], order_id: str | None) -> Order | FailedAttempt:
-        """The order, if it may be stored, else the failed attempt saying why; writes nothing."""
+    def verdict(
+        self, raw: dict[str, Any], order_id: str | None
+    ) -> Order | FailedAttempt | WaitingOrder:
+        """The order, if it may be stored; else why not: a failed attempt, or an order that is
+        not one to ship yet (it waits and is looked at again). Writes nothing."""
         context = self.context
         platform, shop = context.source.platform, context.name
         try:
             order = to_order(platform, shop, raw)
+        except IncompleteOrder as err:
+            return self._unreadable(raw, order_id, str(err), ErrorCode.INCOMPLETE_ORDER)
         except UnmappableOrder as err:
             return self._unreadable(raw, order_id, str(err))
+        graphql = platform is Platform.SHOPIFY and is_graphql_order(raw)
+        judged = judge(platform, raw, graphql=graphql)
+        if judged.disposition is Disposition.WAIT:
+            return WaitingOrder(
+                shop=shop,
+                order_id=order.order_id,
+                platform=platform.value,
+                name=order.name,
+                order_created_at=order.created_at,
+                reason=judged.reason,
+                detail=judged.explanation,
+            )
+        if judged.disposition is Disposition.REFUSE:
+            return self._unreadable(
+                raw,
+                order.order_id,
+                f"the platform says {judged.explanation}, a value this version of loginsights "
+                "has no entry for (pipeline/orders/dispositions.py), so it is not imported by "
+                "guess; upgrade loginsights or add the value there",
+                ErrorCode.UNKNOWN_STATUS,
+            )
         found = problems(order)
         if not found:
             return order
@@ -172,7 +215,7 @@ class OrderIntake:
     ) -> Outcome:
         """Keep the failed attempt (and queue its document); the same failure again is noted only
         when forced or when the cause was passing (the store or the platform erred)."""
-        transient = attempt.error_code in (ErrorCode.STORE_ERROR, ErrorCode.PLATFORM_ERROR)
+        transient = attempt.error_code in TRANSIENT
         recorded = self.context.ledger.record_failure(
             attempt,
             payload=raw,
@@ -180,26 +223,46 @@ class OrderIntake:
             retry_unchanged=force or transient,
             lease=self.lease,
         )
+        if attempt.error_code is ErrorCode.INCOMPLETE_ORDER:  # read again whole, by id
+            self.context.ledger.keep_waiting(
+                WaitingOrder(
+                    shop=attempt.shop,
+                    order_id=attempt.order_id,
+                    platform=attempt.platform.value,
+                    name=attempt.order_name,
+                    order_created_at=attempt.order_created_at,
+                    reason="incomplete",
+                    detail=attempt.error_message,
+                ),
+                lease=self.lease,
+            )
         if recorded and self.on_failure:
             self.on_failure(attempt)
         return Outcome.FAILED if recorded else Outcome.FAILED_UNCHANGED
 
-    def _unreadable(self, raw: dict[str, Any], order_id: str | None, reason: str) -> FailedAttempt:
+    def _unreadable(
+        self,
+        raw: dict[str, Any],
+        order_id: str | None,
+        reason: str,
+        code: ErrorCode = ErrorCode.INVALID_ORDER,
+    ) -> FailedAttempt:
         context = self.context
         key = order_id or f"unidentified-{payload_hash(raw)[:16]}"
+        created = raw_created_at(context.source.platform, raw)
         return FailedAttempt(
             platform=context.source.platform,
             shop=context.name,
             order_id=key,
             order_name=str(raw.get("name") or raw.get("number") or key),
-            order_created_at=context.clock(),
+            order_created_at=created or context.clock(),
             attempted_at=context.clock(),
             error_message=(
                 f"Order {key} of shop {context.name} cannot be imported: {reason}. Check the "
                 f"order in the platform's admin, then re-import it with `loginsights reimport "
                 f"--shop {context.name} --order-id {key}`"
             ),
-            error_code=ErrorCode.INVALID_ORDER,
+            error_code=code,
             site=context.order_url(key),
         )
 

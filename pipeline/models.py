@@ -61,6 +61,8 @@ class ErrorCode(StrEnum):
     INVALID_ORDER = "invalid_order"
     STORE_ERROR = "store_error"
     PLATFORM_ERROR = "platform_error"
+    INCOMPLETE_ORDER = "incomplete_order"  # a nested page could not be read: read again whole
+    UNKNOWN_STATUS = "unknown_status"  # a status value loginsights has no entry for
 
 
 # Solr date math (DateMathParser): "+60DAYS", "+1HOUR/HOUR", "+90MINUTES".

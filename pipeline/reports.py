@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # a refresh found the platform's state equal to the stored one
     NOT_FOUND = "not found"
     STUCK = "stuck"  # in the store as created, though the platform cancelled or fulfilled it
+    WAITING = "waiting"  # not an order to ship yet (not placed, payment failed): looked at again
 
     @property
     def passed(self) -> bool:
@@ -42,13 +43,19 @@ class WindowReport:
     already: int = 0
     failed: int = 0
     unchanged: int = 0
+    waiting: int = 0  # not orders to ship yet: kept aside, looked at again
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
         _tally(self, outcome)
 
 
-_TALLIED = {Outcome.IMPORTED: "imported", Outcome.ALREADY: "already", Outcome.FAILED: "failed"}
+_TALLIED = {
+    Outcome.IMPORTED: "imported",
+    Outcome.ALREADY: "already",
+    Outcome.FAILED: "failed",
+    Outcome.WAITING: "waiting",
+}
 
 
 def _tally(report: WindowReport | NoticeReport, outcome: Outcome) -> None:

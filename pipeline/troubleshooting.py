@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from pipeline.errors import SourceRequestError
 from pipeline.intake import OrderIntake, ShopContext
-from pipeline.ledger import FailureRecord, Ledger
+from pipeline.ledger import FailureRecord, Ledger, WaitingOrder
 from pipeline.orders import Order, OrderStatus, UnmappableOrder, to_order
 from pipeline.reports import Outcome
 from pipeline.scrub import scrub
@@ -54,7 +56,30 @@ def reimport(context: ShopContext, order_id: str) -> OrderOutcome:
             "already in the order store; use `loginsights refresh` to take the platform's "
             "current state",
         )
+    if outcome is Outcome.WAITING:
+        return _waiting(context, order_id)
     return _failed(context, order_id)
+
+
+def _waiting(context: ShopContext, order_id: str) -> OrderOutcome:
+    row = context.ledger.waiting_order(context.shop.name, order_id)
+    detail = waiting_sentence(row) if row is not None else ""
+    return OrderOutcome(context.shop.name, order_id, Outcome.WAITING, detail)
+
+
+def waiting_sentence(row: RowMapping) -> str:
+    """Why an order is kept aside, and what loginsights does about it, in one sentence."""
+    reason = str(row["reason"]).replace("_", " ")
+    if row["settled_at"]:
+        return (
+            f"kept aside from {row['first_seen_at'][:19]} ({reason}: {row['detail']}) until "
+            f"{row['settled_at'][:19]}: {row['outcome']}"
+        )
+    return (
+        f"not imported: {reason} ({row['detail']}); not an order to ship yet, so it waits and "
+        f"is looked at again (next look {row['next_look_at'][:19]} UTC, {row['looks']} looks so "
+        "far); it is imported once the platform shows it placed"
+    )
 
 
 def _failed(context: ShopContext, order_id: str) -> OrderOutcome:
@@ -73,6 +98,9 @@ def refresh(context: ShopContext, order_id: str) -> OrderOutcome:
         return OrderOutcome(shop, order_id, Outcome.NOT_FOUND, _not_found(context, order_id))
     intake = OrderIntake(context)
     verdict = intake.verdict(raw, order_id)
+    if isinstance(verdict, WaitingOrder):
+        context.ledger.keep_waiting(verdict)
+        return _waiting(context, order_id)
     if not isinstance(verdict, Order):
         intake.record(verdict, raw, force=True)
         context.flush()

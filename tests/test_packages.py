@@ -29,10 +29,11 @@ PUBLIC = {
     "pipeline.console": ["Console", "ConsoleDeps", "router"],
     "pipeline.ledger": [
         "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "Lease", "Ledger", "OutboxRow",
-        "ledger_url", "payload_hash",
+        "STOPPED_WATCHING", "WaitingOrder", "ledger_url", "payload_hash",
     ],
     "pipeline.orders": [
-        "Address", "LineItem", "Order", "OrderStatus", "Problem", "UnmappableOrder", "explain",
+        "Address", "Disposition", "IncompleteOrder", "Judgement", "LineItem", "Order",
+        "OrderStatus", "Problem", "UnmappableOrder", "explain", "is_graphql_order", "judge",
         "problems", "raw_cancelled", "raw_channel", "raw_created_at", "raw_order_id", "to_order",
     ],
     "pipeline.search": ["GuardedQuery", "QueryLimits", "guard_request"],

@@ -10,6 +10,8 @@ Tables:
     shop_leases  which worker works which shop, until when
     shop_problems  shops that cannot be worked until a person acts
     webhook_notices  orders a platform's webhook announced, until the worker imported them
+    waiting_orders  orders that are not orders to ship yet (not placed, payment failed) or
+                 could not be read whole, looked at again until they change
 
 A failed attempt and its outbox row are written in one transaction, and so are a success and
 the outbox row that marks the failure resolved: if the process dies, either both exist or
@@ -28,12 +30,20 @@ from pipeline.ledger.notices import WebhookNotices
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
+from pipeline.ledger.waiting import STOPPED_WATCHING, WaitingOrder, WaitingOrders
 from pipeline.models import RenderFailure
 from pipeline.orders.canonical import Order
 
 
 class Ledger(
-    OrderBook, FailureLog, ShopProgress, OutboxQueue, ShopLeases, WebhookNotices, LedgerBase
+    OrderBook,
+    FailureLog,
+    ShopProgress,
+    OutboxQueue,
+    WaitingOrders,
+    ShopLeases,
+    WebhookNotices,
+    LedgerBase,
 ):
     """The order store; one per process, shared by its workers and its flusher."""
 
@@ -77,6 +87,8 @@ __all__ = [
     "Lease",
     "Ledger",
     "OutboxRow",
+    "STOPPED_WATCHING",
+    "WaitingOrder",
     "ledger_url",
     "payload_hash",
 ]

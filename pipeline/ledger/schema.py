@@ -135,6 +135,31 @@ webhook_notices = Table(
 )
 Index("webhook_notices_pending", webhook_notices.c.settled_at, webhook_notices.c.shop)
 
+waiting_orders = Table(
+    "waiting_orders",
+    metadata,
+    Column("shop", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("order_created_at", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("first_seen_at", Text, nullable=False),
+    Column("last_seen_at", Text, nullable=False),
+    Column("next_look_at", Text, nullable=False),
+    Column("looks", Integer, nullable=False),
+    Column("settled_at", Text),
+    Column("outcome", Text),
+    PrimaryKeyConstraint("shop", "order_id"),
+)
+Index(
+    "waiting_orders_due",
+    waiting_orders.c.shop,
+    waiting_orders.c.settled_at,
+    waiting_orders.c.next_look_at,
+)
+
 __all__ = [
     "attempts",
     "checkpoints",
@@ -145,5 +170,6 @@ __all__ = [
     "reconciliations",
     "shop_leases",
     "shop_problems",
+    "waiting_orders",
     "webhook_notices",
 ]

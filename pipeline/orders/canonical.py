@@ -68,8 +68,9 @@ class Order(BaseModel):
 
     @property
     def needs_shipping(self) -> bool:
-        """POS sales leave the store with the customer; cancelled orders ship nothing."""
-        if self.status is OrderStatus.CANCELLED or self.channel == "pos":
+        """POS sales leave the store with the customer; cancelled and completed orders (the
+        platform fulfilled them, or nothing needed fulfilling) ship nothing more."""
+        if self.status is not OrderStatus.CREATED or self.channel == "pos":
             return False
         return any(item.requires_shipping for item in self.line_items)
 

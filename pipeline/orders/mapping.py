@@ -15,10 +15,38 @@ from pydantic import ValidationError
 
 from pipeline.models import Platform
 from pipeline.orders.canonical import Address, LineItem, Order, OrderStatus, parse_time
+from pipeline.orders.dispositions import Disposition, judge
 
 
 class UnmappableOrder(ValueError):
     """The payload lacks what every order has (an id, a creation time)."""
+
+
+class IncompleteOrder(UnmappableOrder):
+    """A nested list of the order says it has more than was read (a page that could not be
+    read): the order is stored whole or not at all, so it waits for a whole read."""
+
+
+STATUS_OF = {
+    Disposition.COMPLETED: OrderStatus.COMPLETED,
+    Disposition.CANCELLED: OrderStatus.CANCELLED,
+}
+
+
+def _status(platform: Platform, raw: dict[str, Any], *, graphql: bool = False) -> OrderStatus:
+    return STATUS_OF.get(judge(platform, raw, graphql=graphql).disposition, OrderStatus.CREATED)
+
+
+def _connection_nodes(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """A GraphQL connection's nodes, refused when its ``pageInfo`` says more pages exist."""
+    connection = raw.get(key) or {}
+    nodes = connection.get("nodes") or []
+    if (connection.get("pageInfo") or {}).get("hasNextPage"):
+        raise IncompleteOrder(
+            f"Shopify listed {len(nodes)} of its {key} and said there were more, which could "
+            "not be read; it is read again whole on a later pass"
+        )
+    return list(nodes)
 
 
 def _money(value: Any) -> Decimal:
@@ -85,7 +113,7 @@ def is_graphql_order(raw: dict[str, Any]) -> bool:
 def from_shopify_graphql(shop: str, raw: dict[str, Any]) -> Order:
     customer = raw.get("customer") or {}
     money = (raw.get("totalPriceSet") or {}).get("shopMoney") or {}
-    items = (raw.get("lineItems") or {}).get("nodes") or []
+    items = _connection_nodes(raw, "lineItems")
     return Order(
         platform=Platform.SHOPIFY,
         shop=shop,
@@ -111,9 +139,9 @@ def from_shopify_graphql(shop: str, raw: dict[str, Any]) -> Order:
         ],
         total=_money(money.get("amount")),
         currency=str(money.get("currencyCode") or raw.get("currencyCode") or ""),
-        status=OrderStatus.CANCELLED if raw.get("cancelledAt") else OrderStatus.CREATED,
+        status=_status(Platform.SHOPIFY, raw, graphql=True),
         platform_fulfilled=raw.get("displayFulfillmentStatus") == "FULFILLED",
-        channel="pos" if raw.get("sourceName") == "pos" else "web",
+        channel=raw_channel(Platform.SHOPIFY, raw),
         tags=_tags(raw.get("tags")),
         note=str(raw.get("note") or ""),
         site_url=str(raw.get("statusPageUrl") or ""),
@@ -131,7 +159,6 @@ def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
     if is_graphql_order(raw):
         return from_shopify_graphql(shop, raw)
     customer = raw.get("customer") or {}
-    status = OrderStatus.CANCELLED if raw.get("cancelled_at") else OrderStatus.CREATED
     return Order(
         platform=Platform.SHOPIFY,
         shop=shop,
@@ -155,9 +182,9 @@ def from_shopify(shop: str, raw: dict[str, Any]) -> Order:
         ],
         total=_money(raw.get("total_price")),
         currency=str(raw.get("currency") or ""),
-        status=status,
+        status=_status(Platform.SHOPIFY, raw),
         platform_fulfilled=raw.get("fulfillment_status") == "fulfilled",
-        channel="pos" if raw.get("source_name") == "pos" else "web",
+        channel=raw_channel(Platform.SHOPIFY, raw),
         tags=_tags(raw.get("tags")),
         note=str(raw.get("note") or ""),
         site_url=str(raw.get("order_status_url") or ""),
@@ -176,7 +203,9 @@ def _shoplazza_title(item: dict[str, Any]) -> str:
 
 def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
     customer = raw.get("customer") or {}
-    cancelled = raw.get("status") in ("cancelled", "canceled") or bool(raw.get("canceled_at"))
+    status = _status(Platform.SHOPLAZZA, raw)
+    if raw.get("canceled_at"):
+        status = OrderStatus.CANCELLED
     return Order(
         platform=Platform.SHOPLAZZA,
         shop=shop,
@@ -200,8 +229,9 @@ def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
         ],
         total=_money(raw.get("total_price")),
         currency=str(raw.get("currency") or ""),
-        status=OrderStatus.CANCELLED if cancelled else OrderStatus.CREATED,
+        status=status,
         platform_fulfilled=raw.get("fulfillment_status") in SHOPLAZZA_SHIPPED,
+        channel=raw_channel(Platform.SHOPLAZZA, raw),
         tags=_tags(raw.get("tags")),
         note=str(raw.get("note") or ""),
         site_url=str(raw.get("checkout_url") or ""),
@@ -235,9 +265,10 @@ def from_sfcc(shop: str, raw: dict[str, Any]) -> Order:
         ],
         total=_money(raw.get("orderTotal")),
         currency=str(raw.get("currency") or ""),
-        status=OrderStatus.CANCELLED if raw.get("status") == "cancelled" else OrderStatus.CREATED,
+        status=_status(Platform.SFCC, raw),
         platform_fulfilled=raw.get("shippingStatus") == "shipped"
         or raw.get("status") == "completed",
+        channel=raw_channel(Platform.SFCC, raw),
     )  # the Order type declares no note (a shop's c_ attributes are its own)
 
 
@@ -278,15 +309,31 @@ def raw_cancelled(platform: Platform, raw: dict[str, Any]) -> bool:
     return str(raw.get("status") or "").lower() in ("cancelled", "canceled")
 
 
+POS_WORDS = frozenset({"pos", "store", "offline"})
+
+
 def raw_channel(platform: Platform, raw: dict[str, Any]) -> str:
-    """The sales channel: "pos" for point-of-sale orders, else "web"."""
+    """The sales channel: "pos" for point-of-sale orders, else "web".
+
+    Shopify: ``sourceName``/``source_name`` ``pos``. SFCC: ``channelType`` ``store`` (commerce-
+    sdk's ``OrderChannelTypeEnum``). Shoplazza: ``source_name`` is an object in its reference
+    (a string in older answers) whose keys the reference does not list, so any of its words
+    saying ``pos``/``offline``, or an order taken at a physical outlet (``location_line`` with
+    an ``id``: the reference's "offline orders" of a location) is a point-of-sale order.
+    """
     if platform is Platform.SFCC:
-        source = raw.get("channelType")
+        words = [raw.get("channelType")]
     elif platform is Platform.SHOPIFY and is_graphql_order(raw):
-        source = raw.get("sourceName")
+        words = [raw.get("sourceName")]
+    elif platform is Platform.SHOPIFY:
+        words = [raw.get("source_name")]
     else:
         source = raw.get("source_name")
-    return "pos" if str(source or "").lower() in ("pos", "store") else "web"
+        words = list(source.values()) if isinstance(source, dict) else [source]
+        location = raw.get("location_line")
+        if isinstance(location, dict) and location.get("id") not in (None, "", "0", 0):
+            return "pos"
+    return "pos" if any(str(word or "").lower() in POS_WORDS for word in words) else "web"
 
 
 def to_order(platform: Platform, shop: str, raw: dict[str, Any]) -> Order:
@@ -295,6 +342,8 @@ def to_order(platform: Platform, shop: str, raw: dict[str, Any]) -> Order:
         raise UnmappableOrder("the order has no id")
     try:
         return MAPPERS[platform](shop, raw)
+    except UnmappableOrder:
+        raise
     except (KeyError, TypeError, ValueError, ValidationError) as err:
         raise UnmappableOrder(f"the order cannot be read: {err}") from err
 

@@ -362,10 +362,34 @@ def _resolve(source: Any, info: Any, **args: Any) -> Any:
         return getattr(source, name)(info, **args)
     if isinstance(source, dict):
         value = source.get(name)
-        if name == "lineItems" and isinstance(value, dict) and "first" in args:
-            return {"nodes": value["nodes"][: args["first"]]}
+        if name == "lineItems" and isinstance(value, dict):
+            return _nested_page(value["nodes"], args.get("first"), args.get("after"))
         return value
     return getattr(source, name, None)
+
+
+def _nested_page(nodes: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
+    """A page of a nested connection (an order's line items), with Shopify's cursors."""
+    if first is None or not 1 <= first <= 250:
+        raise GraphQLError("first must be between 1 and 250")
+    offset = 0
+    if after:
+        try:
+            offset = json.loads(base64.b64decode(after))["position"]
+        except (ValueError, KeyError) as err:
+            raise GraphQLError("Invalid cursor for current pagination sort.") from err
+    page = nodes[offset : offset + first]
+    edges = [{"cursor": _cursor(offset + n + 1), "node": node} for n, node in enumerate(page)]
+    return {
+        "edges": edges,
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": offset + first < len(nodes),
+            "hasPreviousPage": offset > 0,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "startCursor": edges[0]["cursor"] if edges else None,
+        },
+    }
 
 
 def _cursor(position: int) -> str:

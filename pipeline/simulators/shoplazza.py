@@ -229,7 +229,9 @@ class ShoplazzaSimulator(SimulatorServer):
             }
         amount = total(order)
         shipped = "finished" if version == "2022-01" else "shipped"
-        status = "cancelled" if order.cancelled else (shipped if order.fulfilled else "opened")
+        # the reference's order statuses: opened (a checkout, not placed), placed, finished,
+        # cancelled
+        status = "cancelled" if order.cancelled else ("finished" if order.fulfilled else "placed")
         return {
             "id": order_id(order.number),
             "number": str(1001 + order.number),
@@ -284,7 +286,8 @@ class ShoplazzaSimulator(SimulatorServer):
             "refer_info": {},
             "config": {"product_tax_included": False},
             "checkout_url": f"https://{self.shop}.myshoplaza.com/checkout/{order_id(order.number)}",
-            "location_line": {},
+            "location_line": {"id": f"loc{order.number % 3}"} if order.source == "pos" else {},
+            "source_name": {"source": order.source},
             "invoice_url": f"/checkout/{order_id(order.number)}",
         }
 

@@ -5,7 +5,8 @@
   // One colour per error code, the same on every chart and page (pipeline.models.ErrorCode).
   const known = {
     missing_address: "#c0392b", missing_phone: "#2980b9", bad_email: "#27ae60",
-    invalid_order: "#8e44ad", store_error: "#d35400", platform_error: "#16a085"
+    invalid_order: "#8e44ad", store_error: "#d35400", platform_error: "#16a085",
+    incomplete_order: "#2c3e50", unknown_status: "#7f8c8d"
   };
   function colorOf(code) {
     if (known[code]) return known[code];
