@@ -65,8 +65,9 @@ def reconcile(
             continue
         listed[order_id] = raw
     report.at_source = len(listed)
-    missing = [order_id for order_id in listed if order_id not in in_store]
-    report.already_imported = report.at_source - len(missing)
+    waiting = context.ledger.waiting_reasons(shop)
+    missing = [o for o in listed if o not in in_store and o not in waiting]
+    report.already_imported = report.at_source - len(missing) - len(set(listed) & set(waiting))
     report.missing_ids = missing
     for order_id, raw in listed.items():
         status = in_store.get(order_id)
@@ -80,6 +81,7 @@ def reconcile(
         elif cancelled_here and not cancelled_there:
             report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_IN_STORE))
     if dry_run or not missing:
+        _count_waiting(context, report, listed)
         return _kept(context, report)
     wanted, intake = set(missing), OrderIntake(context, lease=lease)
     for page in pages(_full_orders(context, span, listed, wanted, cheap), PAGE_SIZE):
@@ -94,7 +96,17 @@ def reconcile(
             elif outcome is Outcome.ALREADY:  # imported meanwhile by the shop's worker
                 report.already_imported += 1
     context.flush()
+    _count_waiting(context, report, listed)
     return _kept(context, report)
+
+
+def _count_waiting(
+    context: ShopContext, report: ReconciliationReport, listed: dict[str, dict[str, Any]]
+) -> None:
+    """The span's orders that wait (not placed, payment failed, ...), by reason."""
+    for order_id, reason in context.ledger.waiting_reasons(context.shop.name).items():
+        if order_id in listed:
+            report.waiting[reason] = report.waiting.get(reason, 0) + 1
 
 
 def _excluded(rules: Sequence[str], platform: Platform, raw: dict[str, Any]) -> bool:

@@ -115,6 +115,11 @@ class ReconciliationReport(BaseModel):
     failed_now: int = 0
     missing_ids: list[str] = Field(default_factory=list, description="Lacking before this run.")
     excluded: int = Field(0, description="Left out by the shop's reconcile_exclude rules.")
+    waiting: dict[str, int] = Field(
+        default_factory=dict,
+        description="Orders at the source that are not orders to ship yet, by reason (an SFCC "
+        "order not placed, a payment that failed): kept aside and looked at again.",
+    )
     orders: list[ReasonedOrder] = Field(
         default_factory=list, description="Each order that needs attention, with its reason."
     )
@@ -147,6 +152,13 @@ class ReconciliationReport(BaseModel):
                 else ""
             )
             + (f"; {self.excluded} excluded" if self.excluded else "")
+            + (
+                f"; {sum(self.waiting.values())} waiting, not orders to ship yet ("
+                + ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in sorted(self.waiting.items()))
+                + ")"
+                if self.waiting
+                else ""
+            )
             + (
                 f" (search docType:{DocType.for_platform(Platform(self.platform)).value} AND "
                 f"shop:{self.shop} for them)"

@@ -257,6 +257,7 @@ class _Crew:
                 worker.import_noticed(lease=lease)
             if poll:
                 worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
+                worker.look_again(lease=lease)
                 if self.options.daily_reconciliation and self._reconciliation_due(context):
                     report = reconcile(context, lease=lease)
                     self._reconciled[shop] = self.clock()

@@ -237,6 +237,7 @@ def describe_order(
     for found_shop, order_id in ledger.find_orders(reference, shop=shop):
         failure = ledger.failure(found_shop, order_id)
         versions = ledger.order_versions(found_shop, order_id)
+        waiting = ledger.waiting_order(found_shop, order_id)
         payload = (
             json.loads(versions[-1]["payload"])
             if versions
@@ -246,7 +247,21 @@ def describe_order(
             {
                 "shop": found_shop,
                 "orderId": order_id,
-                "name": versions[-1]["name"] if versions else (failure.name if failure else ""),
+                "name": versions[-1]["name"]
+                if versions
+                else (failure.name if failure else (waiting["name"] if waiting else "")),
+                "waiting": None
+                if waiting is None
+                else {
+                    "reason": waiting["reason"],
+                    "detail": waiting["detail"],
+                    "since": waiting["first_seen_at"],
+                    "looks": waiting["looks"],
+                    "nextLookAt": waiting["next_look_at"],
+                    "settledAt": waiting["settled_at"],
+                    "outcome": waiting["outcome"],
+                    "sentence": waiting_sentence(waiting),
+                },
                 "failure": None
                 if failure is None
                 else {

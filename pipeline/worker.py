@@ -18,8 +18,9 @@ from typing import Any
 
 from pipeline.errors import ConfigurationError, SourceRequestError, WorkerStopped
 from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
-from pipeline.ledger import Lease
-from pipeline.models import FailedAttempt
+from pipeline.ledger import STOPPED_WATCHING, Lease
+from pipeline.ledger.waiting import watched_until
+from pipeline.models import ErrorCode, FailedAttempt
 from pipeline.orders import raw_created_at
 from pipeline.reports import Arrival, NoticeReport, Outcome, WindowReport
 from pipeline.shops import ShopConfig
@@ -31,6 +32,7 @@ FIRST_RUN_HOURS = 24  # where a shop with no checkpoint and no start begins, sai
 NOTICES_KEPT = timedelta(days=2)  # settled webhook notices, for "did the webhook come?"
 NOTICE_PRUNE_EVERY = timedelta(hours=1)
 NEW = (Outcome.IMPORTED, Outcome.FAILED)  # what a person was waiting for
+WAITING_REREAD = timedelta(minutes=10)  # how long the next look's time is trusted from memory
 
 
 def read_ahead(
@@ -94,6 +96,7 @@ class ImportWorker:
         self.on_latency = on_latency  # (shop, arrival, seconds from creation to stored/indexed)
         self.checkpoint: datetime | None = None  # as last read or moved by this worker
         self._pruned_at: datetime | None = None
+        self._next_look: datetime | None = None  # None: ask the ledger when orders wait
 
     @property
     def shop(self) -> ShopConfig:
@@ -134,7 +137,9 @@ class ImportWorker:
                 if on_order:
                     on_order(outcome)
             arrived += [(raw, o) for raw, o in zip(page, outcomes, strict=True) if o in NEW]
-        if advance_checkpoint:
+        if report.waiting:
+            self._next_look = None
+        if advance_checkpoint:  # an order kept waiting does not hold the checkpoint back
             context.ledger.advance_checkpoint(context.name, window.end, lease=lease)
             self.checkpoint = window.end
         if report.imported or report.failed:  # nothing new was queued for Solr otherwise
@@ -178,6 +183,56 @@ class ImportWorker:
             self._observe(Arrival.PUSH, arrived)
             self._prune_notices()
         return report
+
+    # -- orders that are not orders yet --------------------------------------------------------
+
+    def look_again(self, *, lease: Lease | None = None, limit: int = 50) -> NoticeReport:
+        """Fetch by id the shop's waiting orders that are due, and run each through the intake
+        again: placed now, it is imported; still not, it waits longer (looks back off); gone
+        from the platform, or watched for thirty days, it is settled and says so in ``show``.
+
+        Costs no statement while the next look is not due (the time is kept from the last look,
+        re-read at least every ten minutes).
+        """
+        context = self.context
+        report = NoticeReport(context.name)
+        now = context.clock()
+        if self._next_look is not None and now < self._next_look:
+            return report
+        intake, settled = self.intake(lease), dict[str, list[str]]()
+        for row in context.ledger.due_waiting(context.name, limit=limit):
+            report.orders += 1
+            order_id = row["order_id"]
+            if now > watched_until(datetime.fromisoformat(row["order_created_at"])):
+                settled.setdefault(STOPPED_WATCHING, []).append(order_id)
+                continue
+            try:
+                raw = context.source.fetch_order(order_id)
+            except SourceRequestError as err:
+                if err.status != 404:
+                    raise
+                settled.setdefault("not found at the platform", []).append(order_id)
+                report.given_up += 1
+                continue
+            outcome = intake.process(raw)
+            report.count(outcome)
+            if outcome is not Outcome.WAITING and not self._still_incomplete(order_id):
+                settled.setdefault(outcome.value, []).append(order_id)
+        for outcome_text, ids in settled.items():
+            context.ledger.settle_waiting(context.name, ids, outcome_text)
+        if report.orders:
+            context.flush()
+        due = context.ledger.next_waiting_look(context.name)
+        self._next_look = min(due or now + WAITING_REREAD, now + WAITING_REREAD)
+        return report
+
+    def _still_incomplete(self, order_id: str) -> bool:
+        failure = self.context.ledger.failure(self.context.name, order_id)
+        return (
+            failure is not None
+            and failure.resolved_at is None
+            and failure.error_code == ErrorCode.INCOMPLETE_ORDER.value
+        )
 
     def _observe(self, arrival: Arrival, arrived: list[tuple[dict[str, Any], Outcome]]) -> None:
         """Creation to stored (or, for a failure, to its document posted): what a user waits."""

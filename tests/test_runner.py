@@ -42,6 +42,9 @@ class ShopDouble:
             raise self.error
         return []
 
+    def look_again(self, **_: Any) -> None:
+        """No order waits at this shop."""
+
 
 class FlusherDouble:
     def __init__(self) -> None:

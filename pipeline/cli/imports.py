@@ -169,6 +169,7 @@ def _window_line(report: WindowReport) -> str:
         f"{report.shop}: {report.window}: {report.seen} seen = {report.imported} imported + "
         f"{report.already} already imported + {report.failed} new failures + "
         f"{report.unchanged} still failing"
+        + (f" + {report.waiting} waiting (not orders to ship yet)" if report.waiting else "")
     )
 
 
@@ -217,7 +218,9 @@ def import_orders(
             reports = worker.import_range(begin, finish, on_order=tick)
         else:
             reports = worker.catch_up(on_order=tick)
+        looked = worker.look_again()
     flushed = wiring.flusher.flush()
+    waiting_now = ledger.waiting_counts(shop_name).get(shop_name, {})
     waiting, dead = ledger.outbox_counts()
     totals = {
         "shop": shop_name,
@@ -227,6 +230,10 @@ def import_orders(
         "alreadyImported": sum(r.already for r in reports),
         "failed": sum(r.failed for r in reports),
         "failedUnchanged": sum(r.unchanged for r in reports),
+        "waiting": sum(r.waiting for r in reports),
+        "lookedAgain": looked.orders,
+        "importedAfterWaiting": looked.imported,
+        "waitingNow": waiting_now,
         "checkpoint": (cp.isoformat() if (cp := ledger.checkpoint(shop_name)) else None),
         "outboxWaiting": waiting,
         "outboxDead": dead,
@@ -241,6 +248,19 @@ def import_orders(
         f"{shop_name}: {totals['imported']} imported, {totals['failed']} failed, "
         f"{totals['alreadyImported']} already imported; checkpoint {totals['checkpoint']}"
     )
+    if looked.orders:
+        click.echo(
+            f"{shop_name}: looked again at {looked.orders} waiting orders: {looked.imported} "
+            f"imported, {looked.failed} failed, {looked.waiting} still waiting"
+        )
+    if waiting_now:
+        reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in sorted(waiting_now.items()))
+        click.echo(
+            f"{shop_name}: {sum(waiting_now.values())} orders wait, not imported ({reasons}): "
+            "they are looked at again and imported once the platform shows them placed; "
+            "`loginsights show ORDER --shop " + shop_name + "` says why for one",
+            err=True,
+        )
     if waiting:
         click.echo(
             f"{waiting} log documents wait for Solr in the outbox; they are posted by the next "

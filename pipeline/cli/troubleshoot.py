@@ -312,10 +312,13 @@ def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -
             state = f"resolved {failure['resolvedAt']}" if failure["resolvedAt"] else "outstanding"
             attempts = failure["attempts"]
             click.echo(f"  failure: {attempts} attempt{'' if attempts == 1 else 's'}, {state}")
+        if story["waiting"]:
+            click.echo(f"  waiting: {story['waiting']['sentence']}")
         for attempt in story["history"]:
             click.echo(f"  {attempt['at'][:19]}  {attempt['errorCode']}: {attempt['error']}")
         for version in story["versions"]:
             tags = ", ".join(version["tags"])
             click.echo(f"  version {version['version']}: {version['status']} [{tags}]")
-        click.echo("  payload as the platform sent it:")
-        click.echo(json.dumps(story["payload"], indent=2, ensure_ascii=False))
+        if story["payload"] is not None:
+            click.echo("  payload as the platform sent it:")
+            click.echo(json.dumps(story["payload"], indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 
 from pipeline.ledger.base import LedgerBase, payload_text
-from pipeline.ledger.schema import failures, orders
+from pipeline.ledger.schema import failures, orders, waiting_orders
 from pipeline.orders.canonical import Order, OrderStatus
 
 OLD_VERSION_TAG = "old version"
@@ -153,7 +153,7 @@ class OrderBook(LedgerBase):
         """(shop, order id) pairs whose id or name is ``reference`` ('#1001' or '1001')."""
         names = (reference, f"#{reference.lstrip('#')}")
         found: set[tuple[str, str]] = set()
-        for table in (orders, failures):
+        for table in (orders, failures, waiting_orders):
             query = (
                 select(table.c.shop, table.c.order_id)
                 .distinct()

@@ -109,6 +109,16 @@ class WaitingOrders(ShopLeases, LedgerBase):
             .values(settled_at=self.now_iso(), outcome=outcome)
         )
 
+    def next_waiting_look(self, shop: str) -> datetime | None:
+        """When the shop's next waiting order is due for a look (None: nothing waits)."""
+        rows = self._read(
+            select(func.min(waiting_orders.c.next_look_at).label("due")).where(
+                waiting_orders.c.shop == shop, waiting_orders.c.settled_at.is_(None)
+            )
+        )
+        due = rows[0]["due"] if rows else None
+        return datetime.fromisoformat(due) if due else None
+
     def waiting_order(self, shop: str, order_id: str) -> RowMapping | None:
         rows = self._read(
             select(waiting_orders).where(
@@ -131,13 +141,14 @@ class WaitingOrders(ShopLeases, LedgerBase):
             found.setdefault(row["shop"], {})[row["reason"]] = int(row["n"])
         return found
 
-    def waiting_ids(self, shop: str) -> set[str]:
+    def waiting_reasons(self, shop: str) -> dict[str, str]:
+        """The shop's waiting orders now: order id -> reason."""
         rows = self._read(
-            select(waiting_orders.c.order_id).where(
+            select(waiting_orders.c.order_id, waiting_orders.c.reason).where(
                 waiting_orders.c.shop == shop, waiting_orders.c.settled_at.is_(None)
             )
         )
-        return {row["order_id"] for row in rows}
+        return {row["order_id"]: row["reason"] for row in rows}
 
 
 def watched_until(created_at: datetime) -> datetime:

@@ -53,6 +53,11 @@ class SimOrder:
     fulfilled: bool = False
     cancelled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # a seed for statuses drawn from the platform's whole contract (pipeline.simulators.variety);
+    # None: the plain live / fulfilled / cancelled an order has without the ``states`` fault
+    vary: int | None = None
+    # the platform's own words for this order, where a test chose them ("sfcc.status": "failed")
+    states: dict[str, str | None] = field(default_factory=dict)
 
 
 class OrderCatalog:
@@ -168,6 +173,23 @@ def make_order(number: int, created_at: datetime, rng: random.Random, faults: Fa
         for sku, title, price in rng.sample(PRODUCTS, rng.randint(1, 2))
     ]
     note = rng.choice(UNICODE_NOTES) if unicode_names else ""
+    if faults.many_lines_share and rng.random() < faults.many_lines_share:
+        items = [
+            {
+                "sku": f"7016{number % 100_000:05d}{index:04d}",
+                "title": f"Part {index} {rng.choice(['✓', 'Ω', '好', ''])}".strip(),
+                "price": f"{rng.randint(1, 50_000) / 100:.2f}",
+                "quantity": rng.randint(1, 5),
+            }
+            for index in range(rng.randint(21, 300))
+        ]
+    if faults.extremes_share and rng.random() < faults.extremes_share:
+        items = [{**item, "price": "0.00"} for item in items]
+        items[0] = {**items[0], "quantity": 0}
+        note = ""
+    vary = None
+    if faults.states_share and rng.random() < faults.states_share:
+        vary = rng.randrange(2**31)
     return SimOrder(
         number=number,
         created_at=created_at,
@@ -181,6 +203,7 @@ def make_order(number: int, created_at: datetime, rng: random.Random, faults: Fa
         items=items,
         note=note,
         source="pos" if rng.random() < 0.1 else "web",
+        vary=vary,
     )
 
 

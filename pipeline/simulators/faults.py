@@ -13,6 +13,10 @@ Faults are given per server, in code (tests) or on the command line (``--fault``
     missing-phone:SHARE     a SHARE of orders has no phone number anywhere
     bad-email:SHARE         a SHARE of orders has a malformed email
     unicode:SHARE           a SHARE of orders carries non-Latin text and emoji in names and notes
+    many-lines:SHARE        a SHARE of orders has 21 to 300 line items (more than one page)
+    states:SHARE            a SHARE of orders takes its statuses from every value the platform's
+                            published contract allows (absent too, where the field is optional)
+    extremes:SHARE          a SHARE of orders has zero prices, zero quantities or no note
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ class Faults(BaseModel):
     missing_phone_share: float = Field(0.0, ge=0, le=1)
     bad_email_share: float = Field(0.0, ge=0, le=1)
     unicode_share: float = Field(0.0, ge=0, le=1)
+    many_lines_share: float = Field(0.0, ge=0, le=1)
+    states_share: float = Field(0.0, ge=0, le=1)
+    extremes_share: float = Field(0.0, ge=0, le=1)
     webhook_drop_share: float = Field(0.0, ge=0, le=1)  # deliveries never sent
     webhook_duplicate_share: float = Field(0.0, ge=0, le=1)  # sent twice, same delivery id
     webhook_delay_seconds: float = Field(0.0, ge=0)  # each waits up to this long: reordered
@@ -70,6 +77,9 @@ class Faults(BaseModel):
             "missing-phone": "missing_phone_share",
             "bad-email": "bad_email_share",
             "unicode": "unicode_share",
+            "many-lines": "many_lines_share",
+            "states": "states_share",
+            "extremes": "extremes_share",
             "webhook-drop": "webhook_drop_share",
             "webhook-duplicate": "webhook_duplicate_share",
         }
@@ -97,6 +107,7 @@ class Faults(BaseModel):
                     "outage-requests:A-B, burst5xx:SHARE, storm429:START-END, "
                     "storm429-requests:A-B, latency:SECONDS, late:SHARE:SECONDS, "
                     "missing-address:SHARE, missing-phone:SHARE, bad-email:SHARE, unicode:SHARE, "
+                    "many-lines:SHARE, states:SHARE, extremes:SHARE, "
                     "webhook-drop:SHARE, webhook-duplicate:SHARE, webhook-delay:SECONDS"
                 ) from err
         return cls.model_validate({**values, **spans})

@@ -27,9 +27,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from pipeline.contracts import Contracts
 from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.server import Call, Reply, SimulatorServer
+from pipeline.simulators.variety import SFCC_ENUMS, chosen, sfcc_values, value
 
 ENVELOPES = ("seed", "oas")
 ERROR_TYPE = "https://api.commercecloud.salesforce.com/documentation/error/v1/errors/"
@@ -64,8 +66,10 @@ class SfccSimulator(SimulatorServer):
         port: int = 0,
         seed: int = 1,
         listen: bool = True,
+        contracts: Contracts | None = None,
     ) -> None:
         super().__init__(catalog, faults=faults, port=port, seed=seed, listen=listen)
+        self.contracts = contracts or Contracts()
         self.organization_id = organization_id
         self.site_id = site_id
         self.client_id = client_id
@@ -225,6 +229,18 @@ class SfccSimulator(SimulatorServer):
         amount = float(total(order))
         status = "cancelled" if order.cancelled else ("completed" if order.fulfilled else "new")
         shipping_status = "shipped" if order.fulfilled else "not_shipped"
+        states: dict[str, str | None] = {
+            "status": status,
+            "confirmationStatus": "confirmed",
+            "exportStatus": "not_exported",
+            "paymentStatus": "paid",
+            "shippingStatus": shipping_status,
+            "channelType": "store" if order.source == "pos" else "storefront",
+        }
+        for name, enum in SFCC_ENUMS.items():
+            if chosen(order, f"sfcc.{name}"):  # every property of Order is optional
+                words = (None, *sfcc_values(self.contracts, enum))
+                states[name] = value(order, f"sfcc.{name}", words)
         customer: dict[str, Any] = {
             "customerId": f"ab{order.number:024d}",
             "customerName": f"{order.first_name} {order.last_name}",
@@ -238,7 +254,7 @@ class SfccSimulator(SimulatorServer):
             "shipmentNo": f"{order.number + 1:08d}",
             "shippingAddress": address,
             "shippingMethod": {"id": "DefaultShippingMethod"},
-            "shippingStatus": shipping_status,
+            "shippingStatus": states["shippingStatus"],
             "shipmentTotal": amount,
         }
         rendered = {
@@ -246,13 +262,8 @@ class SfccSimulator(SimulatorServer):
             "creationDate": _time(order.created_at),
             "lastModified": _time(order.updated_at),
             "placeDate": _time(order.created_at),
-            "status": status,
-            "confirmationStatus": "confirmed",
-            "exportStatus": "not_exported",
-            "paymentStatus": "paid",
-            "shippingStatus": shipping_status,
+            **states,
             "createdBy": "storefront",
-            "channelType": "store" if order.source == "pos" else "storefront",
             "currency": "USD",
             "customerLocale": "en_US",
             "customerInfo": customer,

@@ -66,6 +66,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
         self.access_token = access_token
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)
+        self.contracts = contracts or Contracts()
         self.graphql = GraphQLAdmin(
             self,
             maximum_available=graphql_maximum,
@@ -73,7 +74,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
             scopes=scopes,
             bulk_seconds=bulk_seconds,
             count_cap=count_cap,
-            contracts=contracts or Contracts(),
+            contracts=self.contracts,
         )
 
     def route(self, call: Call) -> Reply:

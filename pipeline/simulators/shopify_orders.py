@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipeline.contracts import Contracts
 from pipeline.simulators.catalog import SimOrder, total
+from pipeline.simulators.variety import (
+    SHOPIFY_ENUMS,
+    SHOPIFY_REST_FULFILLMENT,
+    chosen,
+    shopify_values,
+    value,
+)
 
 ID_BASE = 5_500_000_000_000
 
@@ -18,6 +26,20 @@ class ShopifyOrderViews:
 
     zone: ZoneInfo
     shop: str
+    contracts: Contracts
+
+    def _states(self, order: SimOrder) -> dict[str, str | None]:
+        """The order's GraphQL status words: plain, or drawn from the schema's whole enums."""
+        states: dict[str, str | None] = {
+            "displayFinancialStatus": "PAID",
+            "displayFulfillmentStatus": "FULFILLED" if order.fulfilled else "UNFULFILLED",
+        }
+        for name, enum in SHOPIFY_ENUMS.items():
+            key = f"shopify.{name}"
+            if chosen(order, key):
+                optional = (None,) if name == "displayFinancialStatus" else ()
+                states[name] = value(order, key, (*optional, *shopify_values(self.contracts, enum)))
+        return states
 
     def _time(self, moment: datetime | None) -> str | None:
         if moment is None:
@@ -49,6 +71,7 @@ class ShopifyOrderViews:
             }  # fmt: skip
 
         fulfilled, cancelled = order.fulfilled, order.cancelled
+        states = self._states(order)
         return {
             "id": f"gid://shopify/Order/{rest['id']}",
             "legacyResourceId": str(rest["id"]),
@@ -60,8 +83,8 @@ class ShopifyOrderViews:
             "closedAt": self.graphql_time(order.updated_at) if fulfilled else None,
             "email": order.email,
             "phone": order.phone,
-            "displayFinancialStatus": "PAID",
-            "displayFulfillmentStatus": "FULFILLED" if fulfilled else "UNFULFILLED",
+            "displayFinancialStatus": states["displayFinancialStatus"],
+            "displayFulfillmentStatus": states["displayFulfillmentStatus"],
             "statusPageUrl": rest["order_status_url"],
             "sourceName": order.source,
             "note": order.note,
@@ -128,8 +151,13 @@ class ShopifyOrderViews:
             "processed_at": self._time(order.created_at),
             "cancelled_at": self._time(order.updated_at) if order.cancelled else None,
             "closed_at": self._time(order.updated_at) if order.fulfilled else None,
-            "financial_status": "paid",
-            "fulfillment_status": "fulfilled" if order.fulfilled else None,
+            "financial_status": (self._states(order)["displayFinancialStatus"] or "").lower()
+            or None,
+            "fulfillment_status": value(
+                order, "shopify.fulfillment_status", SHOPIFY_REST_FULFILLMENT
+            )
+            if chosen(order, "shopify.fulfillment_status")
+            else ("fulfilled" if order.fulfilled else None),
             "currency": "USD",
             "total_price": total(order),
             "subtotal_price": total(order),

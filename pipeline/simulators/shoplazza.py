@@ -30,6 +30,7 @@ from pipeline.simulators.catalog import OrderCatalog, SimOrder, total
 from pipeline.simulators.faults import Faults
 from pipeline.simulators.rate_limits import LeakyBucket
 from pipeline.simulators.server import Call, Reply, SimulatorServer
+from pipeline.simulators.variety import SHOPLAZZA_WORDS, chosen, value
 from pipeline.simulators.webhooks import Subscription
 
 ID_BASE = 1_580_000_000_000_000_000
@@ -232,13 +233,19 @@ class ShoplazzaSimulator(SimulatorServer):
         # the reference's order statuses: opened (a checkout, not placed), placed, finished,
         # cancelled
         status = "cancelled" if order.cancelled else ("finished" if order.fulfilled else "placed")
+        states: dict[str, str | None] = {
+            "status": status,
+            "financial_status": "paid",
+            "fulfillment_status": shipped if order.fulfilled else "waiting",
+        }
+        for name, words in SHOPLAZZA_WORDS.items():
+            if chosen(order, f"shoplazza.{name}"):
+                states[name] = value(order, f"shoplazza.{name}", words)
         return {
             "id": order_id(order.number),
             "number": str(1001 + order.number),
             "note": order.note,
-            "status": status,
-            "financial_status": "paid",
-            "fulfillment_status": shipped if order.fulfilled else "waiting",
+            **states,
             "email_status": "send",
             "cancel_reason": "",
             "recovery_status": "",
