@@ -317,6 +317,7 @@ from pipeline.sources.sfcc import SfccSource  # noqa: E402
 from pipeline.sources.shopify import ShopifySource  # noqa: E402
 from pipeline.sources.shoplazza import ShoplazzaSource  # noqa: E402
 from pipeline.sources.transport import ShopTransport  # noqa: E402
+from pipeline.windows import Clock  # noqa: E402
 from pipeline.worker import ImportWorker  # noqa: E402
 
 SIMULATORS: dict[Platform, type[SimulatorServer]] = {
@@ -384,6 +385,7 @@ def worker_for_sim(
     start: datetime | None,
     flusher: OutboxFlusher | None = None,
     attempts: int = 6,
+    clock: Clock | None = None,
     **shop_options: object,
 ) -> ImportWorker:
     platform = Platform(sim.platform)
@@ -400,7 +402,11 @@ def worker_for_sim(
     )
     return ImportWorker(
         ShopContext(
-            shop=config, source=source_for(sim, shop, attempts), ledger=ledger, flusher=flusher
+            shop=config,
+            source=source_for(sim, shop, attempts),
+            ledger=ledger,
+            flusher=flusher,
+            clock=clock or ledger.clock,
         )
     )
 

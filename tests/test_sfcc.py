@@ -132,3 +132,66 @@ def test_reading_on_past_the_depth_cap_costs_no_extra_calls() -> None:
     # 100 orders in pages of 20 from three runs (40, 40, 20 + the orders at each edge): 5 pages
     # of orders, one more page per edge re-read, and the last short page.
     assert calls <= 100 // 20 + 3 + 1 + 1  # + the token request
+
+
+# -- issue 27: orders that must not ship do not become live orders ---------------------------
+
+
+def test_an_order_not_yet_placed_waits_without_holding_the_checkpoint_and_is_imported_once_placed(
+    ledger: Ledger, shop: str
+) -> None:
+    start, end = past_day(hours=1)
+    now = [datetime.now(UTC)]
+    waiting_ledger = Ledger(ledger.url.render_as_string(hide_password=False), clock=lambda: now[0])
+    catalog = OrderCatalog.generate(3, seed=5, start=start, end=end)
+    unplaced = catalog.add(start + timedelta(minutes=7), states={"sfcc.status": "created"})
+    with simulator(Platform.SFCC, catalog) as sim, waiting_ledger:
+        worker = worker_for_sim(sim, shop, waiting_ledger, start=start, window_minutes=90)
+        reports = worker.catch_up()
+        assert [r.waiting for r in reports] == [1] and sum(r.imported for r in reports) == 3
+        number = f"{unplaced.number + 1:08d}"
+        assert not waiting_ledger.has_order(shop, number)
+        assert waiting_ledger.failure(shop, number) is None, "not a failure: not an order yet"
+        assert waiting_ledger.checkpoint(shop) is not None
+        assert waiting_ledger.waiting_reasons(shop) == {number: "not_placed"}
+
+        now[0] += timedelta(minutes=5)
+        still = worker.look_again()
+        assert (still.orders, still.waiting) == (1, 1), "looked at again, still not placed"
+
+        catalog.update(unplaced.number, states={"sfcc.status": "new"})
+        now[0] += timedelta(hours=2)
+        placed = worker.look_again()
+        assert placed.imported == 1 and waiting_ledger.has_order(shop, number)
+        assert waiting_ledger.waiting_reasons(shop) == {}
+        row = waiting_ledger.waiting_order(shop, number)
+        assert row is not None and row["outcome"] == "imported"
+
+
+def test_an_order_whose_payment_failed_is_shown_and_counted_by_reason(tmp_path, shop: str) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.intake import ShopContext
+    from pipeline.reconcile import reconcile
+    from pipeline.troubleshooting import describe_order
+
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(4, seed=6, start=start, end=end)
+    failed = catalog.add(start + timedelta(minutes=3), states={"sfcc.status": "failed"})
+    unconfirmed = catalog.add(
+        start + timedelta(minutes=4), states={"sfcc.confirmationStatus": "not_confirmed"}
+    )
+    with simulator(Platform.SFCC, catalog) as sim, Ledger(tmp_path / "l.db") as ledger:
+        worker = worker_for_sim(sim, shop, ledger, start=start, window_minutes=90)
+        worker.catch_up()
+        report = reconcile(worker.context, end=end + timedelta(minutes=1), hours=2)
+        assert isinstance(worker.context, ShopContext)
+    assert report.waiting == {"payment_failed": 1, "not_confirmed": 1}
+    assert report.imported_now == 0 and report.missing == 0
+    assert "2 waiting, not orders to ship yet (1 not confirmed, 1 payment failed)" in (
+        report.summary()
+    )
+    with Ledger(tmp_path / "l.db") as ledger:
+        story = describe_order(ledger, f"{failed.number + 1:08d}", shop=shop)[0]
+    assert story["versions"] == [] and story["failure"] is None
+    assert story["waiting"]["reason"] == "payment_failed"
+    assert "status=failed" in story["waiting"]["sentence"]
+    assert unconfirmed.number != failed.number

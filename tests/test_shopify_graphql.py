@@ -247,3 +247,109 @@ def test_a_bulk_file_shorter_than_its_count_is_an_error_not_a_complete_listing(s
         source = graphql_source(sim, shop, bulk_above=5, bulk_poll_seconds=0.05)
         with pytest.raises(SourceUnavailableError, match="held 27 of the 30 orders"):
             list(source.list_ids(ImportWindow(start=start, end=end)))
+
+
+# -- issue 27: an order is stored whole or not at all ----------------------------------------
+
+
+def stored_lines(ledger: Ledger, shop: str, order_id: str) -> list[tuple[str, int, str]]:
+    """The line items of the stored order (sku, quantity, price), read back from the ledger."""
+    import json
+
+    payload = json.loads(ledger.order_versions(shop, order_id)[-1]["payload"])
+    order = to_order(Platform.SHOPIFY, shop, payload)
+    return [(item.sku, item.quantity, str(item.price)) for item in order.line_items]
+
+
+def catalog_lines(order) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+    return [(item["sku"], item["quantity"], item["price"]) for item in order.items]
+
+
+def graphql_worker(sim: ShopifySimulator, shop: str, ledger: Ledger, start: datetime):  # type: ignore[no-untyped-def]
+    """A GraphQL worker on the ledger's clock."""
+    config = ShopConfig.model_validate(
+        {"name": shop, "platform": "shopify", "base_url": sim.url, "start": start,
+         "window_minutes": 60, "settle_lag_seconds": 0}
+    )  # fmt: skip
+    return ImportWorker(ShopContext(config, graphql_source(sim, shop), ledger, clock=ledger.clock))
+
+
+@pytest.mark.parametrize("lines", [20, 21, 25, 250, 251, 300])
+def test_an_order_of_many_line_items_is_stored_with_every_one(
+    lines: int, shop: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(0, seed=1, start=start, end=end)
+    items = [{"sku": f"SKU-{n}", "title": f"Part {n}", "price": f"{n}.25", "quantity": 1 + n % 3}
+             for n in range(lines)]  # fmt: skip
+    order = catalog.add(start + timedelta(minutes=5), items=items)
+    with simulator(Platform.SHOPIFY, catalog) as sim, Ledger(tmp_path / "l.sqlite3") as ledger:
+        graphql_worker(sim, shop, ledger, start).import_range(start, end)
+        order_id = str(5_500_000_000_000 + order.number)
+        assert stored_lines(ledger, shop, order_id) == catalog_lines(order)
+
+
+def test_a_line_item_page_that_cannot_be_read_fails_the_order_and_it_is_read_again_whole(
+    shop: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(0, seed=1, start=start, end=end)
+    items = [
+        {"sku": f"SKU-{n}", "title": "Part", "price": "1.00", "quantity": 1} for n in range(25)
+    ]
+    order = catalog.add(start + timedelta(minutes=5), items=items)
+    order_id = str(5_500_000_000_000 + order.number)
+    # call 1 lists the order with its first 20 lines; calls 2-40 (the rest of them) answer 503
+    faults = Faults.parse(["outage-requests:2-40"])
+    now = [datetime.now(UTC)]
+    with (
+        simulator(Platform.SHOPIFY, catalog, faults) as sim,
+        Ledger(tmp_path / "l.db", clock=lambda: now[0]) as ledger,
+    ):
+        worker = graphql_worker(sim, shop, ledger, start)
+        reports = worker.import_range(start, end)
+        assert sum(r.failed for r in reports) == 1 and not ledger.has_order(shop, order_id)
+        failure = ledger.failure(shop, order_id)
+        assert failure is not None and failure.error_code == "incomplete_order"
+        assert "20 of its lineItems" in failure.last_error
+        assert ledger.checkpoint(shop) == end, "a failed order never holds the checkpoint back"
+        waiting = ledger.waiting_order(shop, order_id)
+        assert waiting is not None and waiting["reason"] == "incomplete"
+        sim.faults = Faults()
+        assert worker.look_again().orders == 0, "its first look is a minute later"
+        now[0] += timedelta(minutes=11)
+        looked = worker.look_again()
+        assert looked.imported == 1
+        assert stored_lines(ledger, shop, order_id) == catalog_lines(order)
+        resolved = ledger.failure(shop, order_id)
+        assert resolved is not None and resolved.resolved_at is not None
+        assert ledger.waiting_order(shop, order_id)["outcome"] == "imported"  # type: ignore[index]
+
+
+def test_every_connection_the_connector_reads_is_paged_to_its_end() -> None:
+    """Not only lineItems: any connection in the order's selection must ask for pageInfo,
+    or the mapping would read a first page as the whole list."""
+    from graphql import get_named_type, parse
+
+    from pipeline.contracts import Contracts
+    from pipeline.simulators.shopify_schema import admin_schema
+    from pipeline.sources.shopify_graphql import ORDER
+
+    schema = admin_schema(Contracts(), "2026-10")
+    unpaged: list[str] = []
+
+    def walk(selection_set, parent, path: str) -> None:  # type: ignore[no-untyped-def]
+        for node in selection_set.selections:
+            field = parent.fields[node.name.value]
+            kind = get_named_type(field.type)
+            where = f"{path}.{node.name.value}"
+            if kind.name.endswith("Connection"):
+                asked = {s.name.value for s in node.selection_set.selections}
+                if "pageInfo" not in asked:
+                    unpaged.append(where)
+            if node.selection_set is not None:
+                walk(node.selection_set, kind, where)
+
+    operation = parse(ORDER).definitions[0]
+    walk(operation.selection_set, schema.query_type, "")  # type: ignore[attr-defined]
+    assert unpaged == []
