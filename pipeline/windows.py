@@ -75,4 +75,14 @@ def plan_windows(
     return windows
 
 
-__all__ = ["Clock", "ImportWindow", "plan_windows", "utc_now", "whole_second"]
+def before_end(window: ImportWindow, created: str | None) -> bool:
+    """Whether an order a platform listed with an inclusive upper bound belongs to the window
+    (one at exactly its end is the next window's); an unreadable time is kept for the intake."""
+    try:
+        moment = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return moment.tzinfo is None or moment < window.end
+
+
+__all__ = ["Clock", "ImportWindow", "before_end", "plan_windows", "utc_now", "whole_second"]

@@ -353,3 +353,56 @@ def test_every_connection_the_connector_reads_is_paged_to_its_end() -> None:
     operation = parse(ORDER).definitions[0]
     walk(operation.selection_set, schema.query_type, "")  # type: ignore[attr-defined]
     assert unpaged == []
+
+
+# -- issue 27: REST keeps the same rules ------------------------------------------------------
+
+
+def test_rest_refuses_a_window_older_than_60_days_without_read_all_orders_checkpoint_unmoved(
+    shop: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    old = ImportWindow(start=now - timedelta(days=70), end=now - timedelta(days=69))
+    catalog = OrderCatalog.generate(10, seed=7, start=old.start, end=old.end)
+    with simulator(Platform.SHOPIFY, catalog) as sim, Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(SourceRequestError, match="read_all_orders") as caught:
+            list(rest_source(sim, shop).list_orders(old))
+        assert "empty" in str(caught.value)
+        config = ShopConfig.model_validate(
+            {"name": shop, "platform": "shopify", "base_url": sim.url, "api": "rest",
+             "start": old.start, "window_minutes": 60, "settle_lag_seconds": 0}
+        )  # fmt: skip
+        worker = ImportWorker(ShopContext(config, rest_source(sim, shop), ledger))
+        with pytest.raises(SourceRequestError):
+            worker.import_range(old.start, old.end)
+        assert ledger.checkpoint(shop) is None
+    with simulator(Platform.SHOPIFY, catalog, scopes=("read_orders", "read_all_orders")) as sim:
+        assert len(list(rest_source(sim, shop).list_orders(old))) == 10
+
+
+@pytest.mark.parametrize("platform", [Platform.SHOPIFY, Platform.SHOPLAZZA])
+def test_an_inclusive_upper_bound_still_makes_half_open_windows(
+    platform: Platform, shop: str
+) -> None:
+    """Shopify REST's created_at_max and Shoplazza's are inclusive: an order created exactly at
+    a window's end is listed by the next window only."""
+    from conftest import source_for
+
+    start, end = past_day(hours=1)
+    catalog = OrderCatalog.generate(0, seed=1, start=start, end=end)
+    on_edge = catalog.add(end)
+    inside = catalog.add(end - timedelta(seconds=1))
+    with simulator(platform, catalog) as sim:
+        source = source_for(sim, shop)
+        first = list(source.list_orders(ImportWindow(start=start, end=end)))
+        second = list(source.list_orders(ImportWindow(start=end, end=end + timedelta(hours=1))))
+    from pipeline.simulators.shopify_orders import ID_BASE
+    from pipeline.simulators.shoplazza import order_id as shoplazza_id
+
+    def expected(order) -> str:  # type: ignore[no-untyped-def]
+        if platform is Platform.SHOPIFY:
+            return str(ID_BASE + order.number)
+        return shoplazza_id(order.number)
+
+    assert [raw_order_id(platform, o) for o in first] == [expected(inside)]
+    assert [raw_order_id(platform, o) for o in second] == [expected(on_edge)]

@@ -6,6 +6,8 @@
   250); cursor paging by ``Link: <…page_info=…>; rel="next"``, and once ``page_info`` is given
   only ``limit`` and ``fields`` may go with it.
 - ``GET /admin/api/{version}/orders/{id}.json`` and ``orders/count.json``.
+- ``GET /admin/oauth/access_scopes.json``: the app's scopes. Without ``read_all_orders``, orders
+  created more than 60 days ago do not exist (as over GraphQL).
 - ``X-Shopify-Access-Token`` or 401; a leaky bucket (``X-Shopify-Shop-Api-Call-Limit``, 429 with
   ``Retry-After`` when full). Timestamps in the shop's zone, to the second.
 """
@@ -85,6 +87,9 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
             )
         if call.path.endswith("/graphql.json"):
             return self._graphql(call)
+        if call.path == "/admin/oauth/access_scopes.json":
+            scopes = [{"handle": scope} for scope in self.graphql.scopes]
+            return Reply(200, {"access_scopes": scopes})
         allowed, level = self.bucket.take()
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": f"{level}/{self.bucket.size}"}
         if not allowed:
@@ -155,6 +160,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
             high_inclusive=True,
             now=self.now(),
         )
+        orders = [o for o in orders if self.graphql._in_scope(o)]  # the 60-day rule, as GraphQL
         status = filters["status"]
         if status == "any":
             return orders
@@ -244,7 +250,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
         except ValueError:
             return Reply(404, {"errors": "Not Found"})
         order = self.catalog.get(number, self.now())
-        if order is None:
+        if order is None or not self.graphql._in_scope(order):
             return Reply(404, {"errors": "Not Found"})
         return Reply(200, {"order": self.render(order)})
 

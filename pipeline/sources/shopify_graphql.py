@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
 from pipeline.sources.pacing import CostBudget
-from pipeline.sources.shopify import shopify_auth
+from pipeline.sources.shopify import RECENT_DAYS, beyond_reach, shopify_auth
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.transport import ShopTransport
 from pipeline.windows import ImportWindow
@@ -96,7 +96,6 @@ BULK_STATUS = f"query BulkStatus($id: ID!) {{ bulkOperation(id: $id) {{ {BULK_FI
 BULK_NODE = f"""
 query BulkNode($id: ID!) {{ node(id: $id) {{ ... on BulkOperation {{ {BULK_FIELDS} }} }} }}"""
 BULK_OPERATION_SINCE = "2026-01"
-RECENT_DAYS = 60
 # Orders a page: each order with its 20 line items costs about 48 points, and Shopify refuses a
 # query whose requested cost passes 1,000 (MAX_COST_EXCEEDED: the page is halved and asked again).
 PAGE_SIZE = 20
@@ -381,14 +380,7 @@ class ShopifyGraphQLSource:
             installation = data.get("currentAppInstallation") or {}
             self._scopes = {s["handle"] for s in installation.get("accessScopes") or []}
         if "read_all_orders" not in self._scopes:
-            raise SourceRequestError(
-                f"{self.shop}: {window} starts more than {RECENT_DAYS} days ago, and without the "
-                "read_all_orders scope Shopify returns only the last 60 days of orders (the "
-                "window would look empty, not complete). Request the read_all_orders scope for "
-                f"the app, or import from {cutoff:%Y-%m-%d} on",
-                shop=self.shop,
-                status=403,
-            )
+            raise beyond_reach(self.shop, window, cutoff)
 
 
 class _TooCostly(SourceRequestError):

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from pipeline.errors import ConfigurationError, SourceRequestError
 from pipeline.models import Platform
 from pipeline.sources.transport import Auth, ShopTransport, listed
-from pipeline.windows import ImportWindow
+from pipeline.windows import ImportWindow, before_end
 
 SUPPORTED_VERSIONS = ("2026-01", "2022-01")
 
@@ -59,7 +59,9 @@ class ShoplazzaSource:
         while True:
             url = f"{self.api}/orders"
             body, _ = self.transport.get_json(url, params, auth=self.auth)
-            yield from listed(body, "orders", shop=self.shop, url=url)
+            for order in listed(body, "orders", shop=self.shop, url=url):
+                if before_end(window, order.get("created_at")):  # created_at_max is inclusive
+                    yield order
             token = body.get(token_name) or ""
             if not token or (current and not body.get("has_more")):
                 return
