@@ -195,3 +195,25 @@ def test_an_order_whose_payment_failed_is_shown_and_counted_by_reason(tmp_path, 
     assert story["waiting"]["reason"] == "payment_failed"
     assert "status=failed" in story["waiting"]["sentence"]
     assert unconfirmed.number != failed.number
+
+
+@pytest.mark.parametrize("dates", ["datetime", "days"])
+def test_a_window_is_read_exactly_whether_the_instance_reads_datetimes_or_days(dates: str) -> None:
+    """commerce-sdk 6.6.0 calls creationDateFrom/To date-only, seed 004 a datetime: either way
+    a window lists exactly its own orders, and the day's other orders are left to theirs."""
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    catalog = OrderCatalog.generate(600, seed=11, start=day, end=day + timedelta(days=2))
+    windows = [
+        ImportWindow(start=day + timedelta(hours=h), end=day + timedelta(hours=h + 1))
+        for h in range(47)
+    ]
+    with simulator(Platform.SFCC, catalog, dates=dates) as sim:
+        source = source_for(sim, "shop-a")
+        source.page_size = 50
+        for window in windows:
+            listed = [order["orderNo"] for order in source.list_orders(window)]
+            wanted = catalog.created_between(
+                window.start, window.end, high_inclusive=False, now=datetime.now(UTC)
+            )
+            assert listed == [f"{o.number + 1:08d}" for o in wanted], str(window)
+    assert (source.days_read > 0) is (dates == "days")

@@ -12,8 +12,10 @@
   not exceed 10000 (400). Body ``{"limit", "offset", "total", "data"}`` as seed 004 shows it
   (``envelope="seed"``), or ``{"data"}`` alone as Salesforce's OAS declares ``OrdersResponse``
   (``envelope="oas"``; an empty result then has no ``data``); ``total_cap`` / ``total_shift``
-  make the count capped or wrong. Orders carry only the properties commerce-sdk's ``Order``
-  type declares (tests/test_contracts.py holds it to them).
+  make the count capped or wrong. ``dates="days"`` reads ``creationDateFrom``/``To`` as dates
+  (commerce-sdk 6.6.0 says ``date-only``): from the start of From's day to the start of To's.
+  Orders carry only the properties commerce-sdk's ``Order`` type declares
+  (tests/test_contracts.py holds it to them).
 - ``GET …/orders/{orderNo}?siteId=…``. Times in UTC with milliseconds.
 """
 
@@ -23,7 +25,7 @@ import base64
 import secrets
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +36,7 @@ from pipeline.simulators.server import Call, Reply, SimulatorServer
 from pipeline.simulators.variety import SFCC_ENUMS, chosen, sfcc_values, value
 
 ENVELOPES = ("seed", "oas")
+DATE_READINGS = ("datetime", "days")  # seed 004 and older SDKs; commerce-sdk 6.6.0 (date-only)
 ERROR_TYPE = "https://api.commercecloud.salesforce.com/documentation/error/v1/errors/"
 
 
@@ -62,6 +65,7 @@ class SfccSimulator(SimulatorServer):
         total_cap: int | None = None,
         total_shift: int = 0,
         max_depth: int = 10_000,
+        dates: str = "datetime",
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -82,6 +86,9 @@ class SfccSimulator(SimulatorServer):
         self.total_cap = total_cap  # a count that stops at a cap
         self.total_shift = total_shift  # a count that is simply wrong
         self.max_depth = max_depth  # offset + limit may not pass it (10,000 at Salesforce)
+        if dates not in DATE_READINGS:
+            raise ValueError(f"dates must be one of {DATE_READINGS}")
+        self.dates = dates  # how creationDateFrom/To are read: as given, or as whole days
         self.tokens_issued = 0
         self._tokens: dict[str, float] = {}
         self._token_lock = threading.Lock()
@@ -174,8 +181,8 @@ class SfccSimulator(SimulatorServer):
         try:
             offset = int(call.param("offset") or 0)
             limit = int(call.param("limit") or 100)
-            low = _parse(call.param("creationDateFrom"))
-            high = _parse(call.param("creationDateTo"))
+            low = _parse(call.param("creationDateFrom"), days=self.dates == "days")
+            high = _parse(call.param("creationDateTo"), days=self.dates == "days")
         except ValueError as err:
             return problem(400, "bad-request", "Bad Request", f"invalid parameter: {err}")
         if not 1 <= limit <= 200:
@@ -300,5 +307,11 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+def _parse(value: str | None, *, days: bool = False) -> datetime | None:
+    """A bound as given, or (an instance reading dates) the start of its day, UTC."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0) if days else moment

@@ -8,13 +8,19 @@ is renewed before it expires, and once more if the API answers 401. Orders are r
 (``sortBy=creation_date&sortOrder=asc``: the default, newest first, would shift the offsets of a
 window still receiving orders under the reader). A 503 with ``sfdc_load_status: THROTTLE`` is
 load shedding: the transport backs off as for a 429.
+
+Dates: seed 004 and older SDKs describe ``creationDateFrom``/``creationDateTo`` as datetimes,
+commerce-sdk 6.6.0 as ``date-only``. The listing is right under both readings: it asks from the
+window's start to the next UTC midnight after its end (a midnight is the same bound read either
+way), reads oldest first, leaves the orders before the window to their own windows (an instance
+reading days answers from the day's start) and stops at the first order past the window's end.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +43,13 @@ def _created(order: dict[str, Any], shop: str) -> datetime:
             "the window stays open and is read again by the next import or pass",
             shop=shop,
         ) from err
+
+
+def next_midnight(moment: datetime) -> datetime:
+    """The first UTC midnight at or after ``moment``: a bound both readings agree on."""
+    utc = moment.astimezone(UTC)
+    midnight = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == utc else midnight + timedelta(days=1)
 
 
 def sfcc_time(moment: datetime) -> str:
@@ -76,6 +89,7 @@ class SfccSource:
         self._token: str | None = None
         self._token_expires = 0.0
         self.continuations = 0  # listings read on past the 10,000-deep offset limit
+        self.days_read = 0  # listings answered from the day's start (the instance reads days)
         self.auth = Auth(headers=self._headers, refresh=self._renew)
         self.transport = transport or ShopTransport(shop)
 
@@ -104,7 +118,7 @@ class SfccSource:
             {
                 "siteId": self.site_id,
                 "creationDateFrom": sfcc_time(low),
-                "creationDateTo": sfcc_time(high),
+                "creationDateTo": sfcc_time(next_midnight(high)),
                 "sortBy": "creation_date",
                 "sortOrder": "asc",
                 "offset": offset,
@@ -150,7 +164,7 @@ class SfccSource:
         self, window: ImportWindow, low: datetime, high: datetime, edge: set[str]
     ) -> Generator[dict[str, Any], None, tuple[datetime | None, set[str]]]:
         """One run of offsets from ``low``; returns where to go on from (None: the end)."""
-        offset, latest = 0, low
+        offset, latest, seen_first = 0, low, False
         at_latest: set[str] = set(edge)
         while True:
             limit = min(self.page_size, self.max_depth - offset)
@@ -158,13 +172,20 @@ class SfccSource:
             data = self._data(page)
             for order in data:
                 created = _created(order, self.shop)
-                if created < latest or not window.contains(created):
+                if created < low:  # an instance reading days answers from the day's start
+                    self.days_read += not seen_first
+                    seen_first = True
+                    continue
+                if created < latest:
                     raise SourceUnavailableError(
                         f"{self.shop}: SFCC sent order {order.get('orderNo')} created "
-                        f"{order.get('creationDate')} out of creation order or outside {window}; "
-                        "the window stays open and is read again by the next import or pass",
+                        f"{order.get('creationDate')} out of creation order in {window}; the "
+                        "window stays open and is read again by the next import or pass",
                         shop=self.shop,
                     )
+                if created >= high:  # oldest first: the rest belong to later windows
+                    return None, set()
+                seen_first = True
                 if created > latest:
                     latest, at_latest = created, set()
                 number = str(order.get("orderNo"))
