@@ -26,10 +26,17 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigurationError
+from pipeline.sources.shopify_versions import (
+    newest_stable,
+    released_at,
+    supported_on,
+    supported_until,
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,15 @@ class NpmArtifact:
     def folder(self) -> str:
         return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}"
 
+    @property
+    def stamp(self) -> str:
+        """What a complete cache folder says it holds: a change of what is kept refetches."""
+        return f"{self.name}@{self.version} {' '.join(self.keep_suffixes)}\n"
+
 
 SHOPIFY_ADMIN = NpmArtifact(
-    "@shopify/dev-mcp", "1.16.0", "package/dist/data/", ("admin_",)
-)  # admin_<version>.json.gz
+    "@shopify/dev-mcp", "1.16.0", "package/dist/data/", ("admin_", "supported-versions-schema.json")
+)  # admin_<version>.json.gz, and the flags of each API version (a hint beside the calendar)
 SFCC_ORDERS = NpmArtifact("commerce-sdk", "6.6.0", "package/dist/orders/", (".d.ts",))
 ARTIFACTS = (SHOPIFY_ADMIN, SFCC_ORDERS)
 
@@ -69,7 +81,7 @@ class Contracts:
 
     def folder(self, artifact: NpmArtifact) -> Path:
         found = self.root / artifact.folder
-        if not (found / ".complete").exists():
+        if not _complete(found, artifact):
             raise ContractsMissingError(
                 f"{artifact.name}@{artifact.version} is not in {self.root}; run "
                 "`loginsights contracts fetch` (scripts/setup.sh does) with npm on PATH"
@@ -83,6 +95,18 @@ class Contracts:
         names = sorted(self.folder(SHOPIFY_ADMIN).glob("admin_*.json.gz"))
         versions = [path.name[len("admin_") : -len(".json.gz")] for path in names]
         return [version for version in versions if version[:4].isdigit()]
+
+    def shopify_flags(self) -> dict[str, set[str]]:
+        """dev-mcp's own flags per Admin API version (``releaseCandidate``, ``latestVersion``):
+        a hint shown beside Shopify's calendar, which is what decides
+        (``pipeline/sources/shopify_versions.py``)."""
+        path = self.folder(SHOPIFY_ADMIN) / "supported-versions-schema.json"
+        listed = json.loads(path.read_text()).get("admin") or []
+        return {
+            str(entry["name"]): {key for key, value in entry.items() if value is True}
+            for entry in listed
+            if isinstance(entry, dict) and "name" in entry
+        }
 
     def shopify_introspection(self, version: str) -> dict[str, Any]:
         path = self.folder(SHOPIFY_ADMIN) / f"admin_{version}.json.gz"
@@ -142,7 +166,7 @@ class Contracts:
         fetched = []
         for artifact in ARTIFACTS:
             target = self.root / artifact.folder
-            if (target / ".complete").exists():
+            if _complete(target, artifact):
                 continue
             if shutil.which(npm) is None:
                 raise ContractsMissingError(
@@ -171,6 +195,34 @@ class Contracts:
         return fetched
 
 
+def version_calendar(contracts: Contracts, now: datetime) -> list[dict[str, Any]]:
+    """Each pinned Shopify schema's state by the calendar, beside the artifact's flags."""
+    flags = contracts.shopify_flags()
+    default = newest_stable(now)
+    rows = []
+    for version in contracts.shopify_versions():
+        if supported_on(version, now):
+            state = f"stable until {supported_until(version):%Y-%m-%d} 17:00 UTC"
+        elif released_at(version) > now:
+            state = f"not released (due {released_at(version):%Y-%m-%d %H:%M} UTC)"
+        else:
+            state = "past its support window"
+        rows.append(
+            {
+                "version": version,
+                "state": state,
+                "default": version == default,
+                "flags": sorted(flags.get(version, set())),
+            }
+        )
+    return rows
+
+
+def _complete(folder: Path, artifact: NpmArtifact) -> bool:
+    marker = folder / ".complete"
+    return marker.exists() and marker.read_text() == artifact.stamp
+
+
 def _extract(tarball: Path, artifact: NpmArtifact, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -189,7 +241,7 @@ def _extract(tarball: Path, artifact: NpmArtifact, target: Path) -> None:
             destination.parent.mkdir(parents=True, exist_ok=True)
             with source, destination.open("wb") as out:
                 shutil.copyfileobj(source, out)
-    (partial / ".complete").write_text(f"{artifact.name}@{artifact.version}\n")
+    (partial / ".complete").write_text(artifact.stamp)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
 
@@ -202,4 +254,5 @@ __all__ = [
     "ContractsMissingError",
     "NpmArtifact",
     "default_contracts_dir",
+    "version_calendar",
 ]

@@ -36,7 +36,12 @@ from pipeline.simulators import OrderCatalog, SfccSimulator, ShopifySimulator, S
 from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.sources.sfcc import SfccSource
 from pipeline.sources.shopify_graphql import ShopifyGraphQLSource
-from pipeline.sources.shopify_versions import DEFAULT_API_VERSION, supported_on
+from pipeline.sources.shopify_versions import (
+    DEFAULT_API_VERSION,
+    newest_stable,
+    support_warning,
+    supported_on,
+)
 from pipeline.sources.subscriptions import ShopifySubscriptions, ensure_subscribed
 from pipeline.windows import ImportWindow
 
@@ -98,10 +103,38 @@ def deprecated_fields(schema: GraphQLSchema, document: Any) -> list[str]:
     return found
 
 
-def test_the_pinned_schemas_include_supported_versions_and_the_default_is_the_newest() -> None:
+def test_the_default_is_the_newest_version_stable_today_and_is_pinned() -> None:
+    """The calendar decides, the artifact's flags are a hint: a pinned schema of a version not
+    yet released (a candidate) is validated but never the default, so a newer pin breaks
+    nothing."""
     assert SUPPORTED, f"no pinned Shopify version is supported on {TODAY}: bump the pin"
-    assert CONTRACTS.shopify_versions()[-1] == DEFAULT_API_VERSION
+    assert newest_stable(datetime.now(UTC)) == DEFAULT_API_VERSION
+    assert DEFAULT_API_VERSION in CONTRACTS.shopify_versions(), "bump the pin to carry it"
     assert supported_on(DEFAULT_API_VERSION, TODAY)
+    for version in CONTRACTS.shopify_versions():
+        if version > DEFAULT_API_VERSION:
+            assert not supported_on(version, datetime.now(UTC)), f"{version} is a candidate"
+
+
+def test_a_version_is_released_at_17_utc_on_its_quarters_first_day() -> None:
+    release = datetime(2027, 1, 1, 17, 0, tzinfo=UTC)
+    assert newest_stable(release - timedelta(seconds=1)) == "2026-10"
+    assert newest_stable(release) == "2027-01"
+    assert not supported_on("2027-01", release - timedelta(minutes=1))
+    assert supported_on("2026-01", release - timedelta(minutes=1))
+    assert not supported_on("2026-01", release), "twelve months after its own release"
+    warning = support_warning("s", "2027-01", release - timedelta(hours=1))
+    assert warning is not None and "2027-01-01 17:00 UTC" in warning
+
+
+def test_the_artifacts_flags_are_shown_beside_the_calendar_as_a_hint() -> None:
+    from pipeline.contracts import version_calendar
+
+    rows = {row["version"]: row for row in version_calendar(CONTRACTS, datetime.now(UTC))}
+    assert rows[DEFAULT_API_VERSION]["default"] is True
+    flagged = [v for v, row in rows.items() if row["flags"]]
+    assert flagged, "dev-mcp's supported-versions-schema.json is kept in the cache"
+    assert sum(row["default"] for row in rows.values()) == 1
 
 
 def test_the_connector_sends_every_kind_of_document(documents: list[dict[str, Any]]) -> None:

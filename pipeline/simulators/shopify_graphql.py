@@ -58,7 +58,7 @@ from pipeline.simulators.search_syntax import bulk_span, search_span
 from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.simulators.shopify_webhooks import WebhookSubscriptions
 from pipeline.simulators.webhooks import WebhookSender
-from pipeline.sources.shopify_versions import released, supported_on
+from pipeline.sources.shopify_versions import released_at, supported_on
 
 
 class ShopData(Protocol):
@@ -112,12 +112,12 @@ class GraphQLAdmin(WebhookSubscriptions):
     def served_version(self, asked: str) -> str | None:
         """The version that answers a request for ``asked`` (None: no such version)."""
         known = self.contracts.shopify_versions()
-        today = datetime.now(UTC).date()
-        supported = [version for version in known if supported_on(version, today)]
+        now = datetime.now(UTC)
+        supported = [version for version in known if supported_on(version, now)]
         if asked in supported:
             return asked
         try:
-            past = released(asked) <= today
+            past = released_at(asked) <= now
         except ValueError:
             return None
         return supported[0] if past and supported else None

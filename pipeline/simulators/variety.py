@@ -13,9 +13,11 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from pipeline.contracts import Contracts
 from pipeline.simulators.catalog import SimOrder
+from pipeline.sources.shopify_versions import supported_on
 
 # Shoplazza's order-list reference (2022-01): the filters' words are the order's words.
 SHOPLAZZA_WORDS: dict[str, tuple[str | None, ...]] = {
@@ -65,11 +67,14 @@ def value(order: SimOrder, key: str, values: Sequence[str | None]) -> str | None
 
 
 def shopify_values(contracts: Contracts, enum: str) -> tuple[str, ...]:
-    """An enum's values in the newest pinned Admin schema (older versions map what they lack)."""
+    """An enum's values in the newest pinned Admin schema released by now (a pinned candidate
+    is not served yet; older versions map what they lack)."""
     key = ("shopify", enum)
     with _lock:
         if key not in _cache:
-            newest = contracts.shopify_versions()[-1]
+            now = datetime.now(UTC)
+            stable = [v for v in contracts.shopify_versions() if supported_on(v, now)]
+            newest = (stable or contracts.shopify_versions())[-1]
             types = contracts.shopify_introspection(newest)["__schema"]["types"]
             found = next(t for t in types if t["name"] == enum)
             _cache[key] = tuple(sorted(v["name"] for v in found["enumValues"]))
