@@ -251,7 +251,8 @@ def judge(platform: Platform, raw: dict[str, Any], *, graphql: bool = False) -> 
     """The order's disposition from every status field its platform publishes.
 
     An unknown value refuses the order (``unknown_status``): seen by a person, never shipped
-    by guess. A Shopify order's cancellation is read from ``cancelledAt``/``cancelled_at``.
+    by guess. A cancellation time (Shopify's ``cancelledAt``/``cancelled_at``, Shoplazza's
+    ``canceled_at``) cancels the order whatever its statuses say.
     """
     found: list[tuple[Entry, str]] = []
     for table in TABLES[platform]:
@@ -263,10 +264,10 @@ def judge(platform: Platform, raw: dict[str, Any], *, graphql: bool = False) -> 
             found.append((Entry(Disposition.REFUSE, "unknown_status"), said))
         else:
             found.append((entry, said))
-    if platform is Platform.SHOPIFY:
-        key = "cancelledAt" if graphql else "cancelled_at"
-        if raw.get(key):
-            found.append((GONE, f"{key}={raw[key]}"))
+    cancelled_key = {Platform.SHOPIFY: "cancelledAt" if graphql else "cancelled_at",
+                     Platform.SHOPLAZZA: "canceled_at"}.get(platform)  # fmt: skip
+    if cancelled_key and raw.get(cancelled_key):
+        found.append((GONE, f"{cancelled_key}={raw[cancelled_key]}"))
     if not found:
         return Judgement(Disposition.IMPORT)
     strongest = max(entry.disposition for entry, _ in found)

@@ -204,8 +204,6 @@ def _shoplazza_title(item: dict[str, Any]) -> str:
 def from_shoplazza(shop: str, raw: dict[str, Any]) -> Order:
     customer = raw.get("customer") or {}
     status = _status(Platform.SHOPLAZZA, raw)
-    if raw.get("canceled_at"):
-        status = OrderStatus.CANCELLED
     return Order(
         platform=Platform.SHOPLAZZA,
         shop=shop,
