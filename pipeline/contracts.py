@@ -138,6 +138,14 @@ class Contracts:
             raise ContractsMissingError(f"commerce-sdk declares no model {name!r}")
         return dict(re.findall(r"^ {4}(\w+)\??: ([^;]+);", body.group(1), re.M))
 
+    def sfcc_required(self, name: str) -> set[str]:
+        """The properties a model type declares without ``?``: every instance carries them."""
+        text = (self.sfcc_orders_types() / "models" / f"{name}.d.ts").read_text()
+        body = re.search(rf"export type {re.escape(name)} = \{{(.*?)\n\}}", text, re.S)
+        if body is None:
+            raise ContractsMissingError(f"commerce-sdk declares no model {name!r}")
+        return set(re.findall(r"^ {4}(\w+): ", body.group(1), re.M))
+
     def sfcc_enum(self, name: str) -> set[str]:
         """The values of a string union such as ``OrderStatus`` or ``OrderChannelTypeEnum``."""
         for path in (self.sfcc_orders_types() / "models").glob("*.d.ts"):

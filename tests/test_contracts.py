@@ -284,6 +284,21 @@ def sfcc_orders() -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
         yield orders, list(sim.recent)
 
 
+def test_every_sfcc_object_carries_the_properties_its_type_requires(sfcc_orders: Any) -> None:
+    """ProductItem.taxRate, Shipment.shipmentNo, ...: what the types declare without ``?``."""
+    orders, _ = sfcc_orders
+    missing: set[str] = set()
+    for order in orders:
+        for path, model in SFCC_TYPES.items():
+            objects: list[Any] = [order]
+            for key in filter(None, path.split(".")):
+                found = [o.get(key) for o in objects if isinstance(o, dict)]
+                objects = [x for f in found for x in (f if isinstance(f, list) else [f]) if x]
+            for value in objects:
+                missing |= {f"{model}.{k}" for k in CONTRACTS.sfcc_required(model) - set(value)}
+    assert sorted(missing) == []
+
+
 def test_every_sfcc_request_parameter_is_declared(sfcc_orders: Any) -> None:
     _, calls = sfcc_orders
     listing = CONTRACTS.sfcc_operation_parameters("getOrders")
@@ -341,6 +356,7 @@ def test_the_shoplazza_mapping_reads_only_keys_its_version_sends(version: str) -
     sent = {p for order in orders for p in paths(order)}
     read = {p for order in orders for p in keys_read(Platform.SHOPLAZZA, order)}
     optional = {"line_items.variant_title", "line_items.title", "line_items.product_title",
+                "line_items.requires_shipping",  # read from older answers, not published
                 "source_name", "channelType", "sourceName"}  # fmt: skip
     assert sorted(read - sent - optional) == []
 

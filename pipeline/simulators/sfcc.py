@@ -295,6 +295,7 @@ class SfccSimulator(SimulatorServer):
                     "grossPrice": float(item["price"]) * item["quantity"],
                     "position": index + 1,
                     "shipmentId": "me",
+                    "taxRate": 0.0,  # required by commerce-sdk's ProductItem
                 }
                 for index, item in enumerate(order.items)
             ],

@@ -7,10 +7,10 @@
   paging with ``next_token`` (in the body, empty on the last page); the reference says a
   ``next_token`` request "requires submission of the previous query conditions", so the token
   holds only a position and every page is filtered by what that request sends; body
-  ``{"count", "next_token", "orders"}``. Line items carry ``title``; a shipped order is
-  ``finished`` (the reference's example).
-- 2026-01 line items carry ``product_title`` and ``variant_title`` (no ``title``); a shipped
-  order is ``shipped``.
+  ``{"count", "next_token", "orders"}``; a shipped order is ``finished`` (the reference's
+  example).
+- Line items carry ``product_title`` and ``variant_title`` in both versions (the published
+  line item); a 2026-01 shipped order's fulfilment is ``shipped``.
 - A leaky bucket of ``bucket_size`` calls leaking ``leak_rate`` a second (2/s); a call into a
   full bucket gets 429 with ``Retry-After``.
 - ``GET /openapi/2022-01/orders/{id}``: ``{"order": …}``; 404 ``{"error": "Unable to find
@@ -300,22 +300,18 @@ class ShoplazzaSimulator(SimulatorServer):
 
 
 def _line_item(order: SimOrder, index: int, item: dict[str, Any], version: str) -> dict[str, Any]:
-    """2022-01 names a line ``title``; 2026-01 says ``product_title`` and ``variant_title``."""
-    line = {
+    """The reference's line item, both versions: ``product_title`` and ``variant_title`` (no
+    ``title``, no ``requires_shipping``: the published line item declares neither)."""
+    return {
         "id": f"li{order.number:010d}{index}",
         "product_id": item["sku"],
         "variant_id": f"{item['sku']}-1",
         "sku": item["sku"],
         "quantity": item["quantity"],
         "price": item["price"],
-        "requires_shipping": True,
+        "product_title": item["title"],
         "variant_title": "",  # one-variant products
     }
-    if version == "2022-01":
-        line["title"] = item["title"]
-    else:
-        line["product_title"] = item["title"]
-    return line
 
 
 def _parse(value: str | None) -> datetime | None:
