@@ -55,6 +55,7 @@ _TALLIED = {
     Outcome.ALREADY: "already",
     Outcome.FAILED: "failed",
     Outcome.WAITING: "waiting",
+    Outcome.REFRESHED: "imported",  # a withdrawn order given a live version again
 }
 
 

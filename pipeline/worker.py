@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline.corrections import restore_withdrawn
 from pipeline.errors import ConfigurationError, SourceRequestError, WorkerStopped
 from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
 from pipeline.ledger import STOPPED_WATCHING, Lease
@@ -215,6 +216,8 @@ class ImportWorker:
                 report.given_up += 1
                 continue
             outcome = intake.process(raw)
+            if outcome is Outcome.ALREADY:  # withdrawn by an audit, placed now: live again
+                outcome = restore_withdrawn(context, order_id, raw) or outcome
             report.count(outcome)
             if outcome is not Outcome.WAITING and not self._still_incomplete(order_id):
                 settled.setdefault(outcome.value, []).append(order_id)

@@ -14,6 +14,7 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     reconcile,
     serve,
     shops,
+    simulate,
     solr,
     troubleshoot,
     webhooks,

@@ -26,6 +26,7 @@ from pipeline.cli.group import (
     main,
     shop_option,
 )
+from pipeline.corrections import audit as audit_orders
 from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reports import Outcome
@@ -92,6 +93,39 @@ def refresh(settings: Settings, shop_name: str, order_id: str, as_json: bool) ->
       loginsights refresh --shop hc-demo --order-id 450789469
     """
     _outcome(refresh_order(Wiring(settings, os.environ).context(shop_name), order_id), as_json)
+
+
+@main.command()
+@shop_option
+@click.option("--fix", is_flag=True, help="Read each suspect order again and correct it.")
+@json_option
+@click.pass_obj
+@library_errors
+def audit(settings: Settings, shop_name: str, fix: bool, as_json: bool) -> None:
+    """Find orders stored wrong before loginsights knew better, and correct them with --fix.
+
+    Shopify orders stored with only their first 20 line items (read before line items were
+    paged), and orders stored as live though their statuses say they are not orders to ship
+    (an SFCC order whose payment failed). Each is read again from the platform: a cut order gets
+    a new version with every line item; an order taken live gets a cancelled version tagged
+    'withdrawn' and waits until the platform shows it placed. Exits 1 if any is left to correct.
+
+    \b
+    Example:
+      loginsights audit --shop hc-demo
+      loginsights audit --shop hc-demo --fix --json
+    """
+    report = audit_orders(Wiring(settings, os.environ).context(shop_name), fix=fix)
+    if as_json:
+        click.echo(json_record({**asdict(report), "summary": report.summary()}))
+    else:
+        for correction in report.corrections:
+            click.echo(
+                f"{correction.order_id}: {correction.kind}: {correction.found}; {correction.done}"
+            )
+        click.echo(report.summary())
+    if report.corrections and not fix:
+        sys.exit(1)
 
 
 @main.command()

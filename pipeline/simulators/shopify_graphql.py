@@ -29,7 +29,6 @@ graphql-core parses a query once so that its cost is known before it runs.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
@@ -54,6 +53,7 @@ from pipeline.simulators.graphql_cost import (
     answer_cost,
     query_cost,
 )
+from pipeline.simulators.graphql_pages import OLDER_WORDS, cursor, nested_page, position
 from pipeline.simulators.search_syntax import bulk_span, search_span
 from pipeline.simulators.shopify_schema import admin_schema
 from pipeline.simulators.shopify_webhooks import WebhookSubscriptions
@@ -216,17 +216,13 @@ class GraphQLAdmin(WebhookSubscriptions):
         if reverse:
             orders = orders[::-1]
         if after:
-            try:
-                position = json.loads(base64.b64decode(after))["position"]
-            except (ValueError, KeyError) as err:
-                raise GraphQLError("Invalid cursor for current pagination sort.") from err
-            orders = orders[position:]
-            offset = position
+            offset = position(after)
+            orders = orders[offset:]
         else:
             offset = 0
         page = orders[:first]
         edges = [
-            {"cursor": _cursor(offset + n + 1), "node": self.sim.render_graphql(order)}
+            {"cursor": cursor(offset + n + 1), "node": self.sim.render_graphql(order)}
             for n, order in enumerate(page)
         ]
         return {
@@ -370,7 +366,7 @@ def _resolve(source: Any, info: Any, **args: Any) -> Any:
     if isinstance(source, dict):
         value = source.get(name)
         if name == "lineItems" and isinstance(value, dict):
-            return _nested_page(value["nodes"], args.get("first"), args.get("after"))
+            return nested_page(value["nodes"], args.get("first"), args.get("after"))
         kind = get_named_type(info.return_type)
         if (
             isinstance(kind, GraphQLEnumType)
@@ -380,38 +376,6 @@ def _resolve(source: Any, info: Any, **args: Any) -> Any:
             return OLDER_WORDS.get(value, value)  # a word this version does not have yet
         return value
     return getattr(source, name, None)
-
-
-# What a version answers for a word added after it (2026-10's FULFILLMENT_NOT_REQUIRED).
-OLDER_WORDS = {"FULFILLMENT_NOT_REQUIRED": "FULFILLED"}
-
-
-def _nested_page(nodes: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
-    """A page of a nested connection (an order's line items), with Shopify's cursors."""
-    if first is None or not 1 <= first <= 250:
-        raise GraphQLError("first must be between 1 and 250")
-    offset = 0
-    if after:
-        try:
-            offset = json.loads(base64.b64decode(after))["position"]
-        except (ValueError, KeyError) as err:
-            raise GraphQLError("Invalid cursor for current pagination sort.") from err
-    page = nodes[offset : offset + first]
-    edges = [{"cursor": _cursor(offset + n + 1), "node": node} for n, node in enumerate(page)]
-    return {
-        "edges": edges,
-        "nodes": page,
-        "pageInfo": {
-            "hasNextPage": offset + first < len(nodes),
-            "hasPreviousPage": offset > 0,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-            "startCursor": edges[0]["cursor"] if edges else None,
-        },
-    }
-
-
-def _cursor(position: int) -> str:
-    return base64.b64encode(json.dumps({"position": position}).encode()).decode()
 
 
 def _number(gid: str) -> int | None:

@@ -31,6 +31,7 @@ from pipeline.errors import SourceRequestError, SourceUnavailableError
 from pipeline.models import Platform
 from pipeline.sources.pacing import CostBudget
 from pipeline.sources.shopify import RECENT_DAYS, beyond_reach, shopify_auth
+from pipeline.sources.shopify_line_items import LINE_FIELDS, LINES_FIRST, whole_order
 from pipeline.sources.shopify_versions import DEFAULT_API_VERSION
 from pipeline.sources.transport import ShopTransport
 from pipeline.windows import ImportWindow
@@ -38,9 +39,6 @@ from pipeline.windows import ImportWindow
 log = logging.getLogger(__name__)
 VERSION_HEADER = "X-Shopify-API-Version"
 
-LINE_FIELDS = "id title sku quantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
-LINES_FIRST = 20  # line items read with each order; an order with more reads the rest by id
-LINES_PAGE = 250  # line items a page when reading the rest (about 750 points)
 ADDRESS = "firstName lastName name address1 address2 city province provinceCode zip country "
 ADDRESS += "countryCodeV2 phone"
 ORDER_FIELDS = f"""
@@ -71,16 +69,6 @@ query OrderIds($first: Int!, $after: String, $query: String) {
   }
 }"""
 ORDER = f"query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
-# The rest of an order's line items, when the first page said there are more.
-LINE_ITEMS = f"""
-query LineItems($id: ID!, $after: String) {{
-  order(id: $id) {{
-    lineItems(first: {LINES_PAGE}, after: $after) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{ {LINE_FIELDS} }}
-    }}
-  }}
-}}"""
 # ``limit: null``: Shopify counts at most 10,000 unless asked not to (precision AT_LEAST).
 COUNT = """
 query Count($query: String) { ordersCount(query: $query, limit: null) { count precision } }"""
@@ -141,46 +129,7 @@ class ShopifyGraphQLSource:
     def list_orders(self, window: ImportWindow) -> Iterator[dict[str, Any]]:
         """Every order created in the window (any status), oldest first, each read whole."""
         for order in self._pages(ORDERS, window):
-            yield self._whole(order)
-
-    def _whole(self, order: dict[str, Any]) -> dict[str, Any]:
-        """The order with every line item: the nested connection is read to its end.
-
-        A page of it that cannot be read leaves the connection saying ``hasNextPage``, so the
-        mapping refuses the order (stored whole or not at all) and it is read again by id.
-        """
-        lines = order.get("lineItems")
-        if not isinstance(lines, dict) or not (lines.get("pageInfo") or {}).get("hasNextPage"):
-            return order
-        nodes, info = list(lines.get("nodes") or []), dict(lines["pageInfo"])
-        seen: set[str] = set()
-        try:
-            while info.get("hasNextPage"):
-                after = info.get("endCursor")
-                if not after or after in seen:
-                    raise SourceRequestError(
-                        f"{self.shop}: Shopify returned the same line item cursor twice for "
-                        f"order {order.get('id')}",
-                        shop=self.shop,
-                    )
-                seen.add(after)
-                data = self.query("line-items", LINE_ITEMS, {"id": order["id"], "after": after})
-                page = (data.get("order") or {}).get("lineItems")
-                if not isinstance(page, dict) or not isinstance(page.get("nodes"), list):
-                    raise SourceUnavailableError(
-                        f"{self.shop}: a line item page of order {order.get('id')} came "
-                        "without its nodes",
-                        shop=self.shop,
-                    )
-                nodes += page["nodes"]
-                info = dict(page.get("pageInfo") or {})
-        except (SourceUnavailableError, SourceRequestError) as err:
-            log.warning(
-                "%s: order %s has more line items than could be read (%s); it is not stored "
-                "cut: it fails as incomplete and is read again whole later",
-                self.shop, order.get("id"), err,
-            )  # fmt: skip
-        return {**order, "lineItems": {"nodes": nodes, "pageInfo": info}}
+            yield whole_order(order, self.query, self.shop)
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         gid = order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
@@ -193,7 +142,7 @@ class ShopifyGraphQLSource:
                 shop=self.shop,
                 status=404,
             )
-        found: dict[str, Any] = self._whole(order)
+        found: dict[str, Any] = whole_order(order, self.query, self.shop)
         return found
 
     def count_orders(self, window: ImportWindow) -> tuple[int, bool]:
