@@ -184,7 +184,7 @@ def webhook_shop(shop: ShopConfig, environ: Mapping[str, str]) -> WebhookShop | 
     if not shop.webhook_secret_env:
         return None
     secret = _secret(shop, shop.webhook_secret_env, "webhook_secret", environ)
-    return WebhookShop(shop.name, shop.platform, shop.domain, secret)
+    return WebhookShop(shop.name, shop.platform, shop.domain, secret, aliases=shop.domains)
 
 
 def webhook_subscriptions(

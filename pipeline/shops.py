@@ -137,6 +137,13 @@ class ShopConfig(BaseModel):
         """The shop's domain as a platform's webhooks name it."""
         return (self.shop_domain or urlsplit(self.base_url).hostname or "").lower()
 
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Every domain a webhook of this shop may name: ``shop_domain`` and base_url's host
+        (Shoplazza's sources disagree on which of the two X-Shoplazza-Shop-Domain carries)."""
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        return tuple(dict.fromkeys(d for d in (self.domain, host) if d))
+
     def required_env(self) -> list[str]:
         if self.platform is Platform.SFCC:
             return [v for v in (self.client_id_env, self.client_secret_env) if v]

@@ -86,6 +86,7 @@ class WebhookShop:
     platform: Platform
     domain: str
     secret: SecretStr
+    aliases: tuple[str, ...] = ()  # other domains its webhooks may name
 
 
 class Delivery(StrEnum):
@@ -114,7 +115,11 @@ class WebhookInbox:
     def __init__(self, ledger: Ledger, shops: Iterable[WebhookShop], *, clock: Clock = utc_now):
         self.ledger = ledger
         self.clock = clock
-        self.shops = {(shop.platform, shop.domain.lower()): shop for shop in shops}
+        self.shops = {
+            (shop.platform, name.lower()): shop
+            for shop in shops
+            for name in (shop.domain, *shop.aliases)
+        }
         self._decoy = SecretStr(secrets.token_hex(32))  # an unknown shop's "secret"
 
     def receive(self, platform: Platform, headers: Mapping[str, str], body: bytes) -> Received:

@@ -146,3 +146,16 @@ def test_the_fast_path_accepts_only_what_email_validator_accepts(address: str) -
 )
 def test_generated_addresses_get_identical_verdicts(address: str) -> None:
     assert (email_error(address) is None) == validator_accepts(address), address
+
+
+@pytest.mark.parametrize("platform", list(Platform), ids=lambda p: p.value)
+def test_a_point_of_sale_order_is_recognised_from_published_fields_and_needs_no_address(
+    platform: Platform,
+) -> None:
+    """Shopify sourceName pos, SFCC channelType store, Shoplazza a source_name object or an
+    outlet's location_line: an order handed over at the counter ships nothing."""
+    order = to_order(platform, "shop-a", rendered(platform, source="pos", address=None))
+    assert order.channel == "pos" and not order.needs_shipping
+    assert ErrorCode.MISSING_ADDRESS not in [p.code for p in problems(order)]
+    web = to_order(platform, "shop-a", rendered(platform, source="web"))
+    assert web.channel == "web" and web.needs_shipping

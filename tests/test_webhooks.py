@@ -437,3 +437,53 @@ def test_a_simulated_shop_delivers_signed_webhooks_as_the_platform_documents(
     assert headers["x-shopify-shop-domain"] == "hc-demo.myshopify.com"
     assert headers["x-shopify-hmac-sha256"] == openssl_signature(SECRET, body)
     assert json.loads(body)["shipping_address"] is None
+
+
+# -- issue 27: where Shoplazza's published sources disagree, both readings are accepted -------
+
+
+@pytest.mark.parametrize("registration", ["envelope", "bare"])
+def test_a_shoplazza_subscription_is_made_whichever_body_the_shop_takes(registration: str) -> None:
+    from conftest import fast_transport
+
+    from pipeline.sources.shoplazza import ShoplazzaSource
+    from pipeline.sources.subscriptions import ShoplazzaSubscriptions, ensure_subscribed
+
+    catalog = OrderCatalog.generate(0, seed=1)
+    with ShoplazzaSimulator(
+        catalog, webhook_secret=SECRET, registration=registration
+    ).start() as sim:
+        source = ShoplazzaSource(
+            "lazza", sim.url, SecretStr(sim.access_token), transport=fast_transport("lazza")
+        )
+        made, new = ensure_subscribed(ShoplazzaSubscriptions(source), "https://li.example/wh")
+        assert new and made.uri == "https://li.example/wh" and made.topic == "orders/create"
+        again, new_again = ensure_subscribed(
+            ShoplazzaSubscriptions(source), "https://li.example/wh"
+        )
+        assert not new_again and again.id == made.id
+
+
+@pytest.mark.parametrize("named", ["lazza.myshoplaza.com", "shop.lazza-store.example"])
+def test_a_shoplazza_delivery_may_name_the_api_host_or_the_storefront(
+    named: str, tmp_path: Path
+) -> None:
+    from pipeline.shops import ShopConfig
+
+    config = ShopConfig.model_validate(
+        {"name": "lazza", "platform": "shoplazza", "base_url": "https://lazza.myshoplaza.com",
+         "shop_domain": "shop.lazza-store.example"}
+    )  # fmt: skip
+    body = json.dumps({"id": "1580000000000000000"}).encode()
+    headers = {
+        "X-Shoplazza-Hmac-Sha256": openssl_signature(SECRET, body),
+        "X-Shoplazza-Topic": "orders/create",
+        "X-Shoplazza-Shop-Domain": named,
+        "X-Shoplazza-Deduplication-ID": "d-1",
+    }
+    with Ledger(tmp_path / "l.db") as ledger:
+        shop = WebhookShop(
+            "lazza", Platform.SHOPLAZZA, config.domain, SecretStr(SECRET), aliases=config.domains
+        )
+        received = WebhookInbox(ledger, [shop]).receive(Platform.SHOPLAZZA, headers, body)
+    assert received.shop == "lazza" and received.order_id == "1580000000000000000"

@@ -55,6 +55,7 @@ class ShoplazzaSimulator(SimulatorServer):
         bucket_size: int = 40,
         leak_rate: float = 2.0,
         webhook_secret: str | None = None,
+        registration: str = "either",
         faults: Faults | None = None,
         port: int = 0,
         seed: int = 1,
@@ -65,6 +66,7 @@ class ShoplazzaSimulator(SimulatorServer):
         self.domain = f"{shop}.myshoplaza.com"
         self.send_webhooks(webhook_secret, domain=self.domain, api_version="2026-01", seed=seed)
         self.access_token = access_token
+        self.registration = registration  # "either", "bare" or "envelope": what Create accepts
         self.zone = ZoneInfo(time_zone)
         self.bucket = LeakyBucket(bucket_size, leak_rate)
 
@@ -97,13 +99,18 @@ class ShoplazzaSimulator(SimulatorServer):
         return self.render(order)
 
     def _webhooks(self, call: Call) -> Reply:
-        """Create Webhook (POST {address, topic}) and the list of them (GET)."""
+        """Create Webhook (POST, the body bare or in a ``webhook`` envelope: the reference's two
+        readings; ``registration`` makes one of them the only one) and the list of them (GET)."""
         if self.webhooks is None:
             return Reply(403, {"errors": ["this app has no client secret to sign webhooks"]})
         if call.method == "POST":
             try:
                 body = json.loads(call.body or b"{}")
-                address, topic = str(body["address"]), str(body["topic"])
+                enveloped = isinstance(body.get("webhook"), dict)
+                if self.registration != "either" and enveloped != (self.registration == "envelope"):
+                    raise KeyError("webhook")
+                fields = body["webhook"] if enveloped else body
+                address, topic = str(fields["address"]), str(fields["topic"])
             except (ValueError, KeyError, TypeError):
                 return Reply(400, {"errors": ["address and topic are required"]})
             made = self.webhooks.subscribe(topic, address)

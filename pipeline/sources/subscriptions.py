@@ -87,10 +87,18 @@ class ShoplazzaSubscriptions:
 
     def create(self, uri: str) -> Subscription:
         url = f"{self.source.api}/webhooks"
-        body, _ = self.source.transport.post_json(
-            url, {"address": uri, "topic": ORDERS_CREATE}, auth=self.source.auth
-        )
-        hook = body.get("webhook") if isinstance(body, dict) else None
+        # Shoplazza's reference shows the body in a {"webhook": …} envelope (from 2025-06, in
+        # one reading) and bare in another: the envelope first, the bare body if it is refused
+        wanted = {"address": uri, "topic": ORDERS_CREATE}
+        try:
+            body, _ = self.source.transport.post_json(
+                url, {"webhook": wanted}, auth=self.source.auth
+            )
+        except SourceRequestError as err:
+            if err.status not in (400, 422):
+                raise
+            body, _ = self.source.transport.post_json(url, wanted, auth=self.source.auth)
+        hook = body.get("webhook", body) if isinstance(body, dict) else None
         if not isinstance(hook, dict):
             raise SourceRequestError(
                 f"{self.source.shop}: Shoplazza answered the webhook subscription without one "
