@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -356,3 +356,21 @@ def test_the_morning_check_fits_a_laptop_and_a_phone(browser: object, console: C
     page.wait_for_url("**/orders/**")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     page.screenshot(path=str(console.screens / "order-phone.png"), full_page=True)
+
+
+def test_an_order_that_waits_says_so_and_why(browser: object, console: Console) -> None:
+    """A voided payment is not an order to ship: the story says it waits, not 'imported'."""
+    _, end = past_day(hours=2)
+    moment = end - timedelta(minutes=30, milliseconds=500)
+    voided = console.catalog.add(moment, states={"shopify.displayFinancialStatus": "VOIDED"})
+    console.worker.import_range(moment - timedelta(minutes=1), moment + timedelta(minutes=1))
+    order_id = str(5_500_000_000_000 + voided.number)
+    page = logged_in(browser, console, READ)
+    page.goto(f"{console.url}/orders/{console.shop}/{order_id}")
+    status = page.locator("#status")
+    assert status.is_visible()
+    text = status.inner_text()
+    assert text.startswith("Waiting, not imported: payment voided")
+    assert "financial_status=voided" in text and "Imported" not in text
+    page.screenshot(path=str(console.screens / "order-waiting.png"), full_page=True)
+    page.close()
