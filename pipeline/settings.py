@@ -21,6 +21,7 @@ from pipeline.solr.accounts import (
     SolrRole,
     resolve_accounts,
 )
+from pipeline.solr.zk_credentials import ZkCredentials
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +62,18 @@ class Settings(BaseSettings):
         description="Where the local Solr's generated passwords are kept, mode 0600 "
         "[default: <state_dir>/solr/credentials.json]; the passwords above win over it.",
     )
+    zk_credentials_file: Path | None = Field(
+        None,
+        description="ZooKeeper's digest users, a properties file as Solr reads it "
+        "(zkDigestUsername, zkDigestPassword, zkDigestReadonlyUsername, zkDigestReadonlyPassword) "
+        "[default: <state_dir>/solr/zk-credentials.properties]; the passwords below win over it.",
+    )
+    zk_admin_user: str = Field("loginsights-zk-admin", description="ZooKeeper's admin user.")
+    zk_admin_password: SecretStr | None = Field(None, description="Its password.")
+    zk_readonly_user: str = Field(
+        "loginsights-zk-readonly", description="ZooKeeper's read-only user (live nodes)."
+    )
+    zk_readonly_password: SecretStr | None = Field(None, description="Its password.")
     solr_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Solr request.")
     solr_retry_attempts: int = Field(5, ge=1, description="Tries before Solr counts as down.")
     index_batch_size: int = Field(500, ge=1, le=10_000, description="Documents per /update.")
@@ -163,6 +176,24 @@ class Settings(BaseSettings):
     @property
     def credentials_path(self) -> Path:
         return self.solr_credentials_file or self.state_dir / "solr" / "credentials.json"
+
+    @property
+    def zk_credentials_path(self) -> Path:
+        return self.zk_credentials_file or self.state_dir / "solr" / "zk-credentials.properties"
+
+    def zk_credentials(self) -> ZkCredentials | None:
+        """Who loginsights is to ZooKeeper: the passwords given, else the credentials file,
+        else None (a ZooKeeper that asks for nobody)."""
+        if self.zk_readonly_password is not None:
+            given = ZkCredentials(
+                self.zk_admin_user,
+                self.zk_admin_password,
+                self.zk_readonly_user,
+                self.zk_readonly_password,
+            )
+            given.remember()
+            return given
+        return ZkCredentials.load(self.zk_credentials_path)
 
     def solr_users(self) -> dict[SolrRole, str]:
         return {

@@ -70,7 +70,7 @@ class Wiring:
             timeout=settings.solr_timeout_seconds,
             retry_attempts=settings.solr_retry_attempts,
             account=settings.solr_account(SolrRole.INDEXER),
-            live=live_nodes(settings.zk_host, settings.collection),
+            live=live_nodes(settings.zk_host, settings.collection, settings.zk_credentials()),
         )
 
     @cached_property
@@ -82,7 +82,7 @@ class Wiring:
             allowed_cores=(settings.collection,),
             timeout=settings.solr_timeout_seconds,
             account=settings.solr_account(SolrRole.READER),
-            live=live_nodes(settings.zk_host, settings.collection),
+            live=live_nodes(settings.zk_host, settings.collection, settings.zk_credentials()),
         )
 
     @cached_property

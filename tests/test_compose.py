@@ -102,3 +102,21 @@ def test_a_cluster_profile_runs_zookeeper_and_three_solr_nodes() -> None:
     assert init["command"][-4:] == ["--shards", "2", "--replication-factor", "2"]
     assert init["environment"]["LOGINSIGHTS_SOLR_URL"].count("http://") == 3
     assert all(port.startswith("127.0.0.1:") for node in nodes for port in node["ports"])
+
+
+def test_zookeeper_asks_who_you_are_in_compose() -> None:
+    """Every Solr node writes znodes with digest ACLs; only the services that write
+    security.json have ZooKeeper's admin password; a reader of the cluster has the read-only."""
+    services = COMPOSE["services"]
+    for node in ("solr", "solr1", "solr2", "solr3"):
+        acls = services[node]["environment"]["SOLR_ZK_CREDS_AND_ACLS"]
+        for needed in ("DigestZkACLProvider", "DigestZkCredentialsProvider",
+                       "VMParamsZkCredentialsInjector", "-DzkDigestPassword=${LOGINSIGHTS_ZK_ADMIN",
+                       "-DzkDigestReadonlyPassword=${LOGINSIGHTS_ZK_READONLY"):  # fmt: skip
+            assert needed in acls, (node, needed)
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        has_admin = "LOGINSIGHTS_ZK_ADMIN_PASSWORD" in env
+        assert has_admin == (name in ("solr-secure", "solr-secure-cluster")), name
+        if "LOGINSIGHTS_ZK_HOST" in env:
+            assert "LOGINSIGHTS_ZK_READONLY_PASSWORD" in env, f"{name} watches ZooKeeper"

@@ -240,12 +240,15 @@ def test_solr_secure_writes_zookeeper_and_every_node_applies_it(solr: SolrUnderT
         return accounts.security_json(collection="logInsights", searchable=["logInsights"])
 
     try:
-        assert put_security_json(running.zk_host, security(changed)) is True
+        creds = solr.local.zk_credentials()
+        assert put_security_json(running.zk_host, security(changed), credentials=creds) is True
         path = "/logInsights/search?q=*:*"
         wait_for(lambda: knock(solr, "GET", path, rotated.auth).status_code == 200, seconds=20)
         assert knock(solr, "GET", path, SOLR_READER.auth).status_code == 401
     finally:
-        put_security_json(running.zk_host, security(TEST_ACCOUNTS))
+        put_security_json(
+            running.zk_host, security(TEST_ACCOUNTS), credentials=solr.local.zk_credentials()
+        )
         wait_for(lambda: knock(solr, "GET", path, SOLR_READER.auth).status_code == 200,
                  seconds=20)  # fmt: skip
 
@@ -255,15 +258,16 @@ def test_solr_secure_creates_the_chroot_of_a_fresh_zookeeper(solr: SolrUnderTest
     running = solr.local.running(solr.port)
     assert running is not None
     fresh = running.zk_host.split("/")[0] + f"/fresh{uuid.uuid4().hex[:8]}/solr"
-    assert put_security_json(fresh, {"authentication": {}}) is False, "created"
-    assert put_security_json(fresh, {"authentication": {}}) is True, "replaced"
+    creds = solr.local.zk_credentials()
+    assert put_security_json(fresh, {"authentication": {}}, credentials=creds) is False, "created"
+    assert put_security_json(fresh, {"authentication": {}}, credentials=creds) is True, "replaced"
 
 
 def test_zookeeper_names_the_live_nodes_hosting_logInsights(solr: SolrUnderTest) -> None:
     assert solr.local is not None and solr.port is not None
     running = solr.local.running(solr.port)
     assert running is not None
-    live = LiveNodes(running.zk_host, "logInsights")
+    live = LiveNodes(running.zk_host, "logInsights", credentials=solr.local.zk_credentials())
     try:
         urls = wait_for(lambda: live.urls(), seconds=10)
         assert urls == list(running.urls)

@@ -128,12 +128,14 @@ def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, s
             lambda: select(solr.urls[1], q=f"shop:{shop}")["response"]["numFound"], seconds=10
         )
         assert found == 1, "a document posted to node 1 is found through node 2"
+        left_open = _leave_a_znode_open(solr.zk_host, local)
     finally:
         local.stop(port)
 
     restarted, installed = local.start(mode="cloud", nodes=2, port=port)
     try:
         assert installed.created is False
+        _assert_closed_to_anonymous(restarted.zk_host, left_open)
         found = wait_for(
             lambda: select(restarted.urls[1], q=f"shop:{shop}")["response"]["numFound"],
             seconds=30,
@@ -141,6 +143,38 @@ def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, s
         assert found == 1, "the cluster's documents survive a stop"
     finally:
         local.stop(port)
+
+
+def _leave_a_znode_open(zk_host: str, local: LocalSolr) -> str:
+    """What a cluster run before ZooKeeper asked for credentials left: a znode anyone may
+    write (made here as the admin, with the open ACL)."""
+    from kazoo.client import KazooClient
+    from kazoo.security import OPEN_ACL_UNSAFE
+
+    admin = KazooClient(zk_host, auth_data=local.zk_credentials().auth_data(admin=True))
+    admin.start(timeout=10)
+    try:
+        admin.create("/left-open", b"from before", acl=OPEN_ACL_UNSAFE)
+        assert admin.get_acls("/left-open")[0] == OPEN_ACL_UNSAFE
+    finally:
+        admin.stop()
+    return "/left-open"
+
+
+def _assert_closed_to_anonymous(zk_host: str, path: str) -> None:
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    hosts, _, chroot = zk_host.partition("/")
+    anonymous = KazooClient(hosts)  # with the chroot it could not even start: it may not read it
+    anonymous.start(timeout=10)
+    try:
+        with pytest.raises(NoAuthError):
+            anonymous.get(f"/{chroot}{path}")
+        with pytest.raises(NoAuthError):
+            anonymous.set(f"/{chroot}{path}", b"changed")
+    finally:
+        anonymous.stop()
 
 
 def test_a_busy_port_is_refused_with_a_clear_error(tmp_path: Path) -> None:

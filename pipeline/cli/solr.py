@@ -216,7 +216,7 @@ def solr_secure(
         where = str(path)
     else:
         assert target is not None
-        put_security_json(target, security)
+        put_security_json(target, security, credentials=settings.zk_credentials())
         where = f"{target} /security.json"
     users = {account.role.value: account.user for account in accounts}
     if as_json:

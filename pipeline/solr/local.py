@@ -29,6 +29,7 @@ from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrAccounts, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller, Installation, wait_until_answering
 from pipeline.solr.transport import get_json
+from pipeline.solr.zk_credentials import ZkCredentials, credentials_or_new
 
 LAUNCHER_CLASS = "org.loginsights.solr.SolrLauncher"
 _STAMP = "loginsights-build.sha256"
@@ -76,6 +77,7 @@ class LocalSolr:
         heap: str = "1g",
         accounts: SolrAccounts | None = None,
         credentials_path: Path | None = None,
+        zk_credentials_path: Path | None = None,
         searchable: tuple[str, ...] = (),
     ) -> None:
         self.launcher_dir = launcher_dir
@@ -88,6 +90,9 @@ class LocalSolr:
         self.heap = heap
         self.accounts = accounts
         self.credentials_path = credentials_path or state_dir / "solr" / "credentials.json"
+        self.zk_credentials_path = (
+            zk_credentials_path or state_dir / "solr" / "zk-credentials.properties"
+        )
         self.searchable = searchable
 
     @classmethod
@@ -100,6 +105,7 @@ class LocalSolr:
             auto_delete_period_seconds=settings.auto_delete_period_seconds,
             accounts=settings.solr_accounts(),
             credentials_path=settings.credentials_path,
+            zk_credentials_path=settings.zk_credentials_path,
             searchable=tuple(settings.api_allowed_cores),
         )
 
@@ -110,6 +116,11 @@ class LocalSolr:
         file, else new ones generated into it (0600) on this first start."""
         self.accounts = accounts_or_new(self.accounts, self.credentials_path)
         return self.accounts
+
+    def zk_credentials(self) -> ZkCredentials:
+        """ZooKeeper's digest users of this cluster: kept in the state dir (0600), generated on
+        the first start; the embedded ZooKeeper asks every client for them."""
+        return credentials_or_new(self.zk_credentials_path)
 
     def _write_security_json(self, run_dir: Path, mode: str) -> Path:
         security = self.ensure_accounts().security_json(
@@ -301,6 +312,9 @@ class LocalSolr:
             "--security-json",
             str(self._write_security_json(run_dir, mode)),
         ]
+        if mode == "cloud":
+            self.zk_credentials()
+            command += ["--zk-credentials", str(self.zk_credentials_path)]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 command,

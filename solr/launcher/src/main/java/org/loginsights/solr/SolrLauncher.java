@@ -26,8 +26,14 @@ import org.apache.solr.embedded.JettySolrRunner;
  * (rendered by loginsights, salted hashes only) is put into ZooKeeper before any node starts, or
  * into the standalone node's home, replacing what was there, so the file is the one truth.
  *
+ * <p>With {@code --zk-credentials FILE} (a properties file of digest users, as Solr's
+ * VMParamsZkCredentialsInjector reads it) ZooKeeper asks who you are too: every znode Solr and the
+ * launcher write carries DigestZkACLProvider's ACLs (the admin user all, the read-only user read,
+ * security.json admin only, anyone nothing), and znodes kept from an earlier run, the chroot and
+ * the root get them at every start, as Solr's {@code updateacls} does.
+ *
  * <p>Usage: {@code SolrLauncher --mode cloud|standalone --port P --nodes N --home DIR
- * --ready-file FILE [--security-json FILE]}
+ * --ready-file FILE [--security-json FILE] [--zk-credentials FILE]}
  */
 public final class SolrLauncher {
 
@@ -50,6 +56,7 @@ public final class SolrLauncher {
     Path home = null;
     Path readyFile = null;
     Path securityJson = null;
+    Path zkCredentials = null;
     for (int i = 0; i < args.length; i += 2) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       if (value == null) {
@@ -62,6 +69,7 @@ public final class SolrLauncher {
         case "--home" -> home = Path.of(value).toAbsolutePath();
         case "--ready-file" -> readyFile = Path.of(value).toAbsolutePath();
         case "--security-json" -> securityJson = Path.of(value).toAbsolutePath();
+        case "--zk-credentials" -> zkCredentials = Path.of(value).toAbsolutePath();
         default -> fail("unknown option " + args[i]);
       }
     }
@@ -70,6 +78,15 @@ public final class SolrLauncher {
     }
     Files.createDirectories(home);
     Files.deleteIfExists(readyFile);
+    if (zkCredentials != null) {
+      // read by every SolrZkClient of this JVM: the nodes' and the launcher's own
+      System.setProperty(
+          "zkCredentialsProvider", "org.apache.solr.common.cloud.DigestZkCredentialsProvider");
+      System.setProperty("zkACLProvider", "org.apache.solr.common.cloud.DigestZkACLProvider");
+      System.setProperty(
+          "zkCredentialsInjector", "org.apache.solr.common.cloud.VMParamsZkCredentialsInjector");
+      System.setProperty("zkDigestCredentialsFile", zkCredentials.toString());
+    }
 
     CountDownLatch stopped = new CountDownLatch(1);
     List<String> urls = new ArrayList<>();
@@ -88,10 +105,13 @@ public final class SolrLauncher {
       boolean fresh = !Files.exists(zkDir);
       ZkTestServer zk = new ZkTestServer(zkDir);
       zk.run(fresh);
+      if (zkCredentials != null) {
+        secureZooKeeper(zk); // what an earlier run left, before any node reads it
+      }
       byte[] solrXml = MiniSolrCloudCluster.DEFAULT_CLOUD_SOLR_XML.getBytes(StandardCharsets.UTF_8);
-      putInZooKeeper(zk, "/solr/solr.xml", solrXml, false);
+      putInZooKeeper(zk, "/solr.xml", solrXml, false);
       if (security != null) {
-        putInZooKeeper(zk, "/solr/security.json", security, true);
+        putInZooKeeper(zk, "/security.json", security, true);
       }
       List<JettySolrRunner> started = new ArrayList<>();
       java.util.Map<Integer, JettySolrRunner> byPort = new java.util.concurrent.ConcurrentHashMap<>();
@@ -111,6 +131,9 @@ public final class SolrLauncher {
         urls.add(node.getBaseUrl().toString());
       }
       zkHost = zk.getZkAddress();
+      if (zkCredentials != null) {
+        secureZooKeeper(zk); // and what the nodes made while starting
+      }
       watchNodeRequests(home.resolve("control"), byPort);
       shutdown =
           () -> {
@@ -203,17 +226,35 @@ public final class SolrLauncher {
   }
 
   /**
+   * Every znode under the chroot gets the ACL provider's ACLs (paths relative to the chroot, so
+   * security.json is told apart), and so does the root, so that an anonymous client can create
+   * nothing beside the chroot either.
+   */
+  private static void secureZooKeeper(ZkTestServer zk) throws Exception {
+    try (SolrZkClient chrooted = zkClient(zk.getZkAddress())) {
+      chrooted.updateACLs("/");
+    }
+    try (SolrZkClient root = zkClient(zk.getZkHost())) {
+      root.setACL("/", root.getZkACLProvider().getACLsToAdd("/"), true);
+    }
+  }
+
+  private static SolrZkClient zkClient(String url) {
+    return new SolrZkClient.Builder()
+        .withUrl(url)
+        .withTimeout(30, TimeUnit.SECONDS)
+        .withConnTimeOut(30, TimeUnit.SECONDS)
+        .build();
+  }
+
+  /**
    * Cloud nodes read solr.xml and security.json from ZooKeeper (as MiniSolrCloudCluster does);
-   * solr.xml is put once, security.json every start ({@code replace}).
+   * solr.xml is put once, security.json every start ({@code replace}). Paths are relative to the
+   * chroot, which ZkTestServer makes, so the ACL provider knows security.json for what it is.
    */
   private static void putInZooKeeper(ZkTestServer zk, String path, byte[] data, boolean replace)
       throws Exception {
-    try (SolrZkClient client =
-        new SolrZkClient.Builder()
-            .withUrl(zk.getZkHost())
-            .withTimeout(30, TimeUnit.SECONDS)
-            .withConnTimeOut(30, TimeUnit.SECONDS)
-            .build()) {
+    try (SolrZkClient client = zkClient(zk.getZkAddress())) {
       if (!client.exists(path, true)) {
         client.makePath(path, data, true);
       } else if (replace) {
