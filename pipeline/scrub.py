@@ -7,15 +7,19 @@ log records (``ScrubbingFilter``), the ``errorMessage`` of a log document, API e
 
 Two kinds of rule: patterns that recognise a credential by its shape or its label, and the exact
 values of the credentials this process holds (API tokens, each shop's token or client secret),
-which the composition root and the shops loader ``remember``.
+which the composition root and the shops loader ``remember``, in every encoding a platform or a
+library may print them (base64, URL-safe base64, percent-encoding, hex, JSON escapes).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import threading
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
 # Query parameters that carry a secret (Shopify's order_status_url has `key`): emptied in URLs
@@ -62,24 +66,55 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def encodings(secret: str) -> set[str]:
+    """The forms a secret takes when a platform or a library prints it: as is, base64 (standard
+    and URL-safe, padded or not, and the part of it that stays the same wherever the secret sits
+    inside a longer encoded text, as in ``Basic base64(user:password)``), percent-encoded, hex,
+    and JSON-escaped."""
+    raw = secret.encode("utf-8")
+    found = {secret, secret.lower() if secret.isupper() else secret}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        found.add(encode(raw).decode())
+        found.add(encode(raw).decode().rstrip("="))
+        for offset in (1, 2):  # the secret after 1 or 2 other bytes: its stable core
+            shifted = encode(b"\0" * offset + raw).decode().rstrip("=")
+            core = shifted[(offset * 4 + 2) // 3 + 1 :]
+            tail = (len(raw) + offset) % 3
+            found.add(core[: len(core) - (1 if tail else 0)])
+        tail = len(raw) % 3
+        plain = encode(raw).decode().rstrip("=")
+        found.add(plain[: len(plain) - (1 if tail else 0)])  # followed by other bytes
+    found |= {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    found |= {raw.hex(), raw.hex().upper()}
+    escaped = json.dumps(secret)[1:-1]
+    found |= {escaped, escaped.replace("/", "\\/"), "".join(f"\\u{ord(c):04x}" for c in secret)}
+    return {form for form in found if len(form) >= 6}
+
+
 class Scrubber:
     """Removes credentials from text; thread-safe, so every worker thread shares one."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
+        self._known: re.Pattern[str] | None = None
         self.remember(*secrets)
 
     def remember(self, *secrets: str) -> None:
-        """Credentials this process holds; short values are ignored (they would match words)."""
-        kept = {secret for secret in secrets if secret and len(secret) >= 6}
+        """Credentials this process holds, in every encoding (``encodings``); short values are
+        ignored (they would match words)."""
+        kept = {form for secret in secrets if secret and len(secret) >= 6
+                for form in encodings(secret)}  # fmt: skip
         with self._lock:
-            self._secrets = self._secrets | kept
+            if kept - self._secrets:
+                self._secrets = self._secrets | kept
+                ordered = sorted(self._secrets, key=len, reverse=True)
+                self._known = re.compile("|".join(re.escape(form) for form in ordered))
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        known = self._known
+        if known is not None:
+            text = known.sub(REDACTED, text)
         for pattern, replacement in PATTERNS:
             text = pattern.sub(replacement, text)
         return text
@@ -133,6 +168,7 @@ __all__ = [
     "SECRET_PARAMETERS",
     "Scrubber",
     "ScrubbingFilter",
+    "encodings",
     "printable",
     "remember_secrets",
     "scrub",

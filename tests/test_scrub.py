@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import json
 import logging
+import re
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import click
 import pytest
@@ -120,3 +125,110 @@ def test_messages_about_tokens_keep_their_words(text: str) -> None:
 )
 def test_credentials_after_those_words_are_still_redacted(text: str, secret: str) -> None:
     assert secret not in scrub(text)
+
+
+# -- issue 28: a secret this process holds, in every encoding a platform or library prints -----
+
+HELD = "lzsecret-Zq9/+x=é7Kp"  # a held credential with every awkward character
+ENCODED = {
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 unpadded": lambda s: base64.b64encode(s.encode()).decode().rstrip("="),
+    "url-safe base64": lambda s: base64.urlsafe_b64encode(s.encode()).decode(),
+    "url-safe unpadded": lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
+    "basic auth, offset 0": lambda s: base64.b64encode(f"{s}:x".encode()).decode(),
+    "basic auth, offset 1": lambda s: base64.b64encode(f"u:{s}".encode()).decode(),
+    "basic auth, offset 2": lambda s: base64.b64encode(f"us:{s}!".encode()).decode(),
+    "percent-encoded": lambda s: quote(s, safe=""),
+    "form-encoded": lambda s: quote_plus(s),
+    "hex": lambda s: s.encode().hex(),
+    "HEX": lambda s: s.encode().hex().upper(),
+    "JSON": lambda s: json.dumps({"t": s}),
+    "JSON ascii": lambda s: json.dumps({"t": s}, ensure_ascii=True),
+    "JSON slashes": lambda s: json.dumps(s).replace("/", "\\/"),
+}
+
+
+def recoverable(text: str) -> bool:
+    """Whether the held secret can be read back from ``text`` by undoing any of the encodings."""
+    pieces = re.split(r"\[redacted\]|[\s\"'{}:,]+", text)
+    for piece in pieces:
+        for undo in (
+            lambda p: base64.b64decode(p + "=" * (-len(p) % 4)).decode("utf-8", "ignore"),
+            lambda p: base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode("utf-8", "ignore"),
+            lambda p: bytes.fromhex(p).decode("utf-8", "ignore"),
+            unquote_plus,
+            lambda p: json.loads(f'"{p}"'),
+        ):
+            try:
+                if HELD in undo(piece):
+                    return True
+            except (ValueError, binascii.Error):
+                continue
+    return HELD in text
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_a_held_secret_is_taken_out_in_every_encoding(encoding: str) -> None:
+    scrubber = Scrubber([HELD])
+    body = f"HTTP 401 from the platform: {{'echo': '{ENCODED[encoding](HELD)}'}} try again"
+    assert recoverable(body), "the test's own decoder finds it before scrubbing"
+    cleaned = scrubber(body)
+    assert not recoverable(cleaned), cleaned
+    assert cleaned.startswith("HTTP 401 from the platform"), "the message stays readable"
+
+
+SINKS = ["cli", "log", "solr document", "console notice"]
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+@pytest.mark.parametrize("sink", SINKS)
+def test_every_sink_scrubs_every_encoding(sink: str, encoding: str) -> None:
+    remember_secrets(HELD)
+    body = f"the platform answered {ENCODED[encoding](HELD)}"
+    if sink == "cli":
+
+        @library_errors
+        def command() -> None:
+            raise SourceRequestError(body, shop="s")
+
+        with pytest.raises(click.ClickException) as caught:
+            command()
+        shown = caught.value.message
+    elif sink == "log":
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(ScrubbingFilter())
+        logger = logging.getLogger("test.scrub.sinks")
+        logger.addHandler(handler)
+        try:
+            logger.warning("import failed: %s", body)
+        finally:
+            logger.removeHandler(handler)
+        shown = stream.getvalue()
+    elif sink == "solr document":
+        from datetime import UTC, datetime
+        from zoneinfo import ZoneInfo
+
+        from pipeline.documents import failure_document
+        from pipeline.models import ErrorCode, FailedAttempt, Platform
+
+        now = datetime.now(UTC)
+        attempt = FailedAttempt(
+            platform=Platform.SHOPIFY, shop="s", order_id="1", order_name="#1",
+            order_created_at=now, attempted_at=now, error_message=body,
+            error_code=ErrorCode.PLATFORM_ERROR,
+        )  # fmt: skip
+        document = failure_document(attempt, ttl="+60DAYS", zone=ZoneInfo("UTC"), version=1)
+        shown = json.dumps(document)
+    else:
+        from pipeline.console.pages import Console
+
+        class Failing:
+            def __call__(self, name: str) -> None:
+                raise SourceRequestError(body, shop=name)
+
+        deps = type("Deps", (), {"shop_context": Failing()})()
+        page = Console.__new__(Console)
+        page.deps = deps  # type: ignore[attr-defined]
+        shown = str(page.act("reimport", "s", "1")["detail"])
+    assert not recoverable(shown), (sink, shown)
