@@ -211,7 +211,11 @@ def test_the_console_loads_nothing_from_elsewhere(browser: object, console: Cons
 
 def login_cookies(console: Console, token: str) -> dict[str, str]:
     answer = requests.post(
-        f"{console.url}/login", data={"token": token}, allow_redirects=False, timeout=30
+        f"{console.url}/login",
+        data={"token": token},
+        headers={"Origin": console.url},  # as a browser sends it with the form
+        allow_redirects=False,
+        timeout=30,
     )
     assert answer.status_code == 303 and answer.headers["Location"] == "/", "a relative redirect"
     return dict(answer.cookies)
@@ -221,7 +225,13 @@ def test_the_cookie_is_a_session_id_that_logout_revokes(console: Console) -> Non
     cookies = login_cookies(console, ADMIN)
     assert ADMIN not in "".join(cookies.values()), "the token never travels in a cookie"
     assert requests.get(console.url, cookies=cookies, timeout=30).status_code == 200
-    requests.post(f"{console.url}/logout", cookies=cookies, allow_redirects=False, timeout=30)
+    requests.post(
+        f"{console.url}/logout",
+        cookies=cookies,
+        headers={"Origin": console.url},
+        allow_redirects=False,
+        timeout=30,
+    )
     again = requests.get(console.url, cookies=cookies, timeout=30)
     assert again.status_code == 401, "a copied cookie stops working at logout"
 
@@ -316,7 +326,7 @@ def test_with_solr_down_the_console_says_so_in_its_own_layout(tmp_path: Path) ->
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     with served(create_app(settings, ledger=ledger)) as url:
         session = requests.Session()
-        session.post(f"{url}/login", data={"token": READ}, timeout=30)
+        session.post(f"{url}/login", data={"token": READ}, headers={"Origin": url}, timeout=30)
         answer = session.get(url, timeout=30)
     assert answer.status_code == 503
     assert "Solr is unreachable" in answer.text and 'href="/reconciliations"' in answer.text
@@ -374,3 +384,45 @@ def test_an_order_that_waits_says_so_and_why(browser: object, console: Console) 
     assert "financial_status=voided" in text and "Imported" not in text
     page.screenshot(path=str(console.screens / "order-waiting.png"), full_page=True)
     page.close()
+
+
+# -- issue 28: signing in cannot be forged from elsewhere, nor guessed at speed ---------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "http://evil.example"}, {"Referer": "http://evil.example/page"}, {},
+     {"Origin": "null"}],
+    ids=["other origin", "other referer", "no origin nor referer", "opaque origin"],
+)  # fmt: skip
+def test_a_cross_site_login_or_logout_is_refused(console: Console, headers: dict) -> None:  # type: ignore[type-arg]
+    answer = requests.post(f"{console.url}/login", data={"token": ADMIN}, headers=headers,
+                           allow_redirects=False, timeout=30)  # fmt: skip
+    assert answer.status_code == 403 and "refused" in answer.text
+    assert "set-cookie" not in {k.lower() for k in answer.headers}, "no session was opened"
+    cookies = login_cookies(console, READ)
+    out = requests.post(f"{console.url}/logout", cookies=cookies, headers=headers,
+                        allow_redirects=False, timeout=30)  # fmt: skip
+    assert out.status_code == 403
+    assert requests.get(console.url, cookies=cookies, timeout=30).status_code == 200, (
+        "a page elsewhere cannot log a person out"
+    )
+
+
+def test_wrong_tokens_are_throttled_per_client_without_locking_out_the_right_one(
+    console: Console,
+) -> None:
+    tries = [
+        requests.post(f"{console.url}/login", data={"token": f"guess-{n}"},
+                      headers={"Origin": console.url}, allow_redirects=False, timeout=30)
+        for n in range(8)
+    ]  # fmt: skip
+    codes = [t.status_code for t in tries]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+    assert int(tries[-1].headers["Retry-After"]) >= 1
+    assert "try again in" in tries[-1].text
+    # the same client is refused before its token is even read, right or wrong
+    right = requests.post(f"{console.url}/login", data={"token": READ},
+                          headers={"Origin": console.url}, allow_redirects=False,
+                          timeout=30)  # fmt: skip
+    assert right.status_code == 429

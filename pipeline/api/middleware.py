@@ -58,12 +58,13 @@ SECURITY_HEADERS = [
      b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # nothing leaves; Origin is sent to us (login)
 ]  # fmt: skip
 
 
 class SecurityHeaders:
-    """Every answer, page or JSON, says: no framing, no sniffing, no inline script, no referrer."""
+    """Every answer, page or JSON, says: no framing, no sniffing, no inline script, no referrer
+    to other sites (same-origin: the console's own forms carry their Origin, which login checks)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

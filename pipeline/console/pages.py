@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from pipeline.console.escaping import path_segment, utc_time, web_link
 from pipeline.console.sessions import SessionStore
+from pipeline.console.throttle import LoginThrottle
 from pipeline.errors import LogInsightsError, RefusedQueryError
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
@@ -65,6 +66,7 @@ class ConsoleDeps:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     sessions: SessionStore = field(default_factory=SessionStore)
     time_zone: str = "America/New_York"  # of firstAttemptedImport (Settings.time_zone)
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 class Console:
@@ -102,6 +104,21 @@ class Console:
         if any(hmac.compare_digest(given, t) for t in self.deps.read_tokens):
             return "read"
         return None
+
+    def cross_site(self, request: Request) -> str | None:
+        """Why a sign-in or sign-out POST is refused as not from this console's own page, or
+        None. Browsers send ``Origin`` with every POST (``Referer`` where a policy hides it);
+        one naming another site, or neither header at all, is refused: a page elsewhere cannot
+        log a person in as the attacker (login CSRF) nor out."""
+        own = request.headers.get("host", "").lower()
+        for header in ("origin", "referer"):
+            given = request.headers.get(header)
+            if given:
+                parts = urlsplit(given)
+                if parts.scheme in ("http", "https") and parts.netloc.lower() == own:
+                    return None
+                return f"refused: the form was sent from another site ({header} {given[:80]!r})"
+        return "refused: the form came without Origin or Referer; log in from this console's page"
 
     def may_act(self, request: Request, token: str) -> str | None:
         """Why an action is refused, or None when the caller may act."""

@@ -53,8 +53,22 @@ async def login_form(request: Request, console: Console = Of) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request, token: str = Form(""), console: Console = Of) -> Response:
+    refused = console.cross_site(request)
+    if refused:
+        return console.login_page(request, refused, 403)
+    client = request.client.host if request.client else ""
+    logins = console.deps.logins
+    wait = logins.retry_after(client)
+    if wait:
+        page = console.login_page(
+            request, f"Too many wrong tokens from here; try again in {wait:.0f} s.", 429
+        )
+        page.headers["Retry-After"] = str(max(1, round(wait)))
+        return page
+    await logins.wait_turn()
     role = console.token_role(token)
     if role is None:
+        logins.failed(client)
         return console.login_page(request, "That token is not valid here.", 401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -70,6 +84,9 @@ async def login(request: Request, token: str = Form(""), console: Console = Of) 
 
 @router.post("/logout")
 async def logout(request: Request, console: Console = Of) -> Response:
+    refused = console.cross_site(request)
+    if refused:
+        return console.login_page(request, refused, 403)
     console.deps.sessions.close(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
