@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     api_header_timeout_seconds: float = Field(
         10.0, gt=0, description="Longest wait for a request's headers on a connection."
     )
+    api_max_header_bytes: int = Field(
+        32 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="Bytes of request line and headers a request may send (431 past it).",
+    )
+    api_max_headers: int = Field(
+        100, ge=10, le=1000, description="Headers a request may send (431 past them)."
+    )
     api_max_concurrency: int = Field(
         256, ge=1, description="Connections one serve process holds at once; past it, 503."
     )

@@ -651,3 +651,54 @@ def test_a_body_that_stalls_or_vanishes_gets_no_500_and_the_api_carries_on(
     vanished.close()
     time.sleep(0.3)
     assert ask(bounded_api, SEED_REQUEST).status_code == 200
+
+
+# -- issue 28: one client cannot slow the others ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(
+            b"X-H%d: v\r\n" % n for n in range(150)) + b"\r\n", b"431"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n", b"431"),
+        (b"GET /healthz?" + b"q" * 9_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+    ],
+    ids=["150 headers", "a 40 KB header", "a 9 KB request line"],
+)  # fmt: skip
+def test_too_many_or_too_large_headers_are_refused_at_once(
+    bounded_api: str, head: bytes, status: bytes
+) -> None:
+    connection = raw_connection(bounded_api)
+    connection.sendall(head)
+    reply = connection.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 " + status), reply[:60]
+    assert b"Traceback" not in reply
+    connection.close()
+    assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200
+
+
+def test_a_header_streamed_without_end_is_cut_off_while_others_are_answered(
+    bounded_api: str,
+) -> None:
+    """The attack pass's 75 MB header: the server stops reading it within its byte budget
+    (the stream is cut off, never parsed to the end), and another client's requests, made
+    while it streams, are answered."""
+    flood = raw_connection(bounded_api)
+    flood.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: ")
+    sent, cut_off = 0, False
+    answered = []
+    chunk = b"z" * 16_384
+    while sent < 8_000_000:  # bounded: 8 MB at most
+        try:
+            flood.sendall(chunk)
+        except OSError:  # reset or broken pipe: the server hung up
+            cut_off = True
+            break
+        sent += len(chunk)
+        if sent % (16_384 * 8) == 0:
+            answered.append(requests.get(f"{bounded_api}/healthz", timeout=10).status_code)
+    flood.close()
+    assert cut_off and sent < 1_000_000, f"the server read {sent} bytes of one header"
+    assert all(code == 200 for code in answered)
+    assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200

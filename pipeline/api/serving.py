@@ -1,10 +1,14 @@
 """How ``serve`` runs the app: uvicorn with bounds for clients that are slow on purpose.
 
 uvicorn closes idle keep-alive connections and can cap concurrent connections
-(``limit_concurrency``, a 503 past it), but waits forever for headers that trickle in, and a
-handful of such connections would hold a process's sockets open. ``SlowHeadersProtocol`` gives
-every connection ``header_timeout`` seconds to deliver a request's headers (again after each
-response); bodies are bounded by the app (``read_bounded``).
+(``limit_concurrency``, a 503 past it), but waits forever for headers that trickle in, and
+accepts any number and size of them: a handful of such connections would hold a process's
+sockets open, and one streaming a header of many megabytes keeps the event loop parsing it
+while every other client waits. ``SlowHeadersProtocol`` gives every connection
+``header_timeout`` seconds to deliver a request's headers (again after each response), at most
+``max_header_bytes`` for the request line and headers together (431 past it, before the parser
+sees more), at most ``max_headers`` headers and ``max_url_bytes`` of request line (414); bodies
+are bounded by the app (``read_bounded``).
 """
 
 from __future__ import annotations
@@ -22,15 +26,70 @@ class SlowHeadersProtocol(HttpToolsProtocol):
     """HTTP/1.1 (httptools) that hangs up on a connection whose headers do not arrive in time."""
 
     header_timeout = 10.0
+    max_header_bytes = 32 * 1024
+    max_headers = 100
+    max_url_bytes = 8 * 1024
     _header_timer: asyncio.TimerHandle | None = None
+    _reading_headers = True
+    _header_bytes = 0
+    _refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._reading_headers:
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes + 65_536:  # a body may share the read
+                self._refuse(431, "Request Header Fields Too Large")
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        self._reading_headers, self._header_bytes = True, 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.max_url_bytes:
+            self._refuse(414, "URI Too Long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        size = sum(len(n) + len(v) + 4 for n, v in self.headers) + len(self.url)
+        if len(self.headers) > self.max_headers or size > self.max_header_bytes:
+            self._refuse(431, "Request Header Fields Too Large")
+
     def on_headers_complete(self) -> None:
         self._disarm()
+        self._reading_headers = False
+        if self._refused:
+            return
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer at once and hang up: nothing more of this connection is read or parsed."""
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        self._disarm()
+        body = f"{reason}: at most {self.max_headers} headers and {self.max_header_bytes} bytes"
+        self.transport.write(
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
+        )
+        self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -59,7 +118,11 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int) -> uvic
     protocol = type(
         "SlowHeadersProtocol",
         (SlowHeadersProtocol,),
-        {"header_timeout": settings.api_header_timeout_seconds},
+        {
+            "header_timeout": settings.api_header_timeout_seconds,
+            "max_header_bytes": settings.api_max_header_bytes,
+            "max_headers": settings.api_max_headers,
+        },
     )
     return uvicorn.Config(
         app,
