@@ -702,3 +702,19 @@ def test_a_header_streamed_without_end_is_cut_off_while_others_are_answered(
     assert cut_off and sent < 1_000_000, f"the server read {sent} bytes of one header"
     assert all(code == 200 for code in answered)
     assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200
+
+
+def test_solrs_own_refusal_is_a_403_not_an_outage_to_retry(solr: SolrUnderTest) -> None:
+    """Behind the guard, Solr's permissions refuse what the reader may not do. Here the API
+    logs in as the indexer (which may only /update): Solr answers 403, and so does the API,
+    without Retry-After; an outage is a 503 with it."""
+    from conftest import SOLR_INDEXER
+
+    settings = api_settings(
+        solr.url, solr_reader_user=SOLR_INDEXER.user, solr_reader_password=SOLR_INDEXER.password
+    )
+    with served(create_app(settings)) as url:
+        answer = ask(url, SEED_REQUEST)
+    assert answer.status_code == 403, answer.text
+    assert "Retry-After" not in answer.headers
+    assert "refused" in answer.json()["error"]["msg"] and "Traceback" not in answer.text

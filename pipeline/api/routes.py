@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.metrics import ApiMetrics
-from pipeline.api.solr_query import SEED_REQUEST, UNAUTHORIZED, SolrQueryEndpoint, error_response
+from pipeline.api.solr_query import (
+    SEED_REQUEST,
+    UNAUTHORIZED,
+    SolrQueryEndpoint,
+    access_refused,
+    error_response,
+)
 from pipeline.errors import (
     LogInsightsError,
     RefusedQueryError,
@@ -238,8 +244,10 @@ async def refused(request: Request, err: Exception) -> JSONResponse:
 
 async def solr_down(request: Request, err: Exception) -> JSONResponse:
     services = services_of(request)
-    kind = "access" if isinstance(err, SolrAccessError) else "unavailable"
-    services.metrics.solr_errors.labels(kind).inc()
+    if isinstance(err, SolrAccessError):
+        services.metrics.solr_errors.labels("access").inc()
+        return access_refused(err, services.retry_after)
+    services.metrics.solr_errors.labels("unavailable").inc()
     return error_response(503, scrub(str(err)), headers=services.retry_after)
 
 

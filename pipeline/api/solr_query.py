@@ -117,9 +117,11 @@ class SolrQueryEndpoint:
         except RefusedQueryError as err:
             self.metrics.refused.labels("guard").inc()
             return error_response(400, scrub(str(err)), key=scrub(err.key))
+        except SolrAccessError as err:
+            self.metrics.solr_errors.labels("access").inc()
+            return access_refused(err, self.retry_after)
         except SolrUnavailableError as err:
-            refused = isinstance(err, SolrAccessError)
-            self.metrics.solr_errors.labels("access" if refused else "unavailable").inc()
+            self.metrics.solr_errors.labels("unavailable").inc()
             return error_response(503, scrub(str(err)), headers=self.retry_after)
         except LogInsightsError as err:
             return error_response(400, scrub(str(err)))
@@ -174,12 +176,26 @@ class SolrQueryFirst:
         await self.app(scope, receive, send)
 
 
+def access_refused(err: SolrAccessError, retry_after: dict[str, str]) -> JSONResponse:
+    """Solr's 403 is its permissions refusing what was asked (defence in depth behind the
+    guard): a refusal, never an outage to retry. Its 401 is loginsights' own credentials
+    failing (a restarting node, a rotated password): unavailable, try again."""
+    if err.status == 403:
+        return error_response(
+            403,
+            "Solr's own permissions refused this request for the reader (it may only /search "
+            "the allowed cores); nothing to retry: ask for less",
+        )
+    return error_response(503, scrub(str(err)), headers=retry_after)
+
+
 __all__ = [
     "PATH",
     "SEED_REQUEST",
+    "UNAUTHORIZED",
     "SolrQueryEndpoint",
     "SolrQueryFirst",
-    "UNAUTHORIZED",
+    "access_refused",
     "bearer_token",
     "error_response",
 ]
