@@ -285,3 +285,29 @@ def test_an_unreachable_zookeeper_is_named_in_the_error() -> None:
 
     with pytest.raises(SolrUnavailableError, match="ZooKeeper at 127.0.0.1:9 could not be"):
         LiveNodes("127.0.0.1:9", "logInsights", timeout=2)
+
+
+# -- issue 28: no stack trace reaches a client; a handler not allowed is a 4xx ----------------
+
+
+@pytest.mark.parametrize("path", ["/logInsights/sql?stmt=select+1", "/logInsights/stream",
+                                  "/logInsights/graph"])  # fmt: skip
+@pytest.mark.parametrize("who", ["reader", "admin"])
+def test_streaming_handlers_do_not_exist_and_answer_without_a_trace(
+    solr: SolrUnderTest, path: str, who: str
+) -> None:
+    account = SOLR_READER if who == "reader" else SOLR_ADMIN
+    answer = knock(solr, "GET", path, account.auth)
+    assert answer.status_code in (403, 404), (answer.status_code, answer.text[:200])
+    assert "trace" not in answer.text and "at org.apache" not in answer.text
+
+
+def test_a_query_solr_cannot_run_answers_without_a_stack_trace(solr: SolrUnderTest) -> None:
+    answer = requests.get(
+        f"{solr.url}/logInsights/search",
+        params={"q": "{!func}div(unknownfield_xyz,0)", "wt": "json"},
+        auth=SOLR_READER.auth,
+        timeout=30,
+    )
+    assert answer.status_code >= 400
+    assert "trace" not in answer.json().get("error", {}), "solr.hideStackTrace"

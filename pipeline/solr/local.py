@@ -294,6 +294,7 @@ class LocalSolr:
             self.java,
             f"-Xmx{self.heap}",
             f"-Dloginsights.autoDeletePeriodSeconds={self.auto_delete_period_seconds}",
+            "-Dsolr.hideStackTrace=true",  # no Java stack trace in any answer
             f"-Dsolr.log.dir={run_dir}",
             "-Dsolr.install.dir=" + str(run_dir),
             "-cp",
