@@ -536,3 +536,41 @@ def test_references_point_only_at_query_parameters_and_transformers_do_not_repea
     many = ",".join(f"a{n}:[docid]" for n in range(11))
     assert refused_key({"params": {"q": "*:*", "fl": many}}) == "fl"
     assert passes({"params": {"q": "{!edismax v=$fq}", "fq": "shop:a"}})
+
+
+# -- issue 28: every count as Solr will compute it ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "gap",
+    ["+1YEAR-12MONTHS+1SECOND", "+1MONTH-4WEEKS+1SECOND".replace("4WEEKS", "28DAYS"),
+     "+1MONTH-1MONTH+1MINUTE", "+2MONTHS-59DAYS"],
+)  # fmt: skip
+def test_a_gap_mixing_signs_is_counted_with_the_calendar_not_an_average(gap: str) -> None:
+    """Counted with months of 28 days whatever their sign, these looked like gaps of days or
+    weeks; stepped with the calendar, they are seconds or minutes long somewhere in the year:
+    far past the bucket cap, and refused."""
+    facet = {"t": {"type": "range", "field": "timestamp", "start": "NOW-1YEAR", "end": "NOW",
+                   "gap": gap}}  # fmt: skip
+    assert refused_key({"facet": facet}) == "facet.t.gap"
+
+
+@pytest.mark.parametrize("gap", ["+29DAYS-1MONTH", "+1MONTH-30DAYS", "+1DAY-24HOURS"])
+def test_a_gap_that_stops_moving_forward_is_refused_not_counted_as_one(gap: str) -> None:
+    facet = {"t": {"type": "range", "field": "timestamp", "start": "NOW-1YEAR", "end": "NOW",
+                   "gap": gap}}  # fmt: skip
+    with pytest.raises(RefusedQueryError, match="does not move forward"):
+        guard_request({"json": {"facet": facet}}, allowed_cores=("logInsights",))
+
+
+def test_calendar_gaps_count_as_many_buckets_as_solr_makes() -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.search.ranges import count_buckets
+
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    assert count_buckets("NOW-1YEAR", "NOW", "+1MONTH", now=now, cap=10_000) == 12
+    assert count_buckets("NOW/YEAR", "NOW/YEAR+1YEAR", "+1DAY", now=now, cap=10_000) == 365
+    assert count_buckets("2024-01-31T00:00:00Z", "2024-12-31T00:00:00Z", "+1MONTH",
+                         now=now, cap=10_000) == 12  # Jan 31, Feb 29, Mar 29 ... Dec 29  # fmt: skip
+    assert count_buckets(0, 100, 7, now=now, cap=10_000) == 15

@@ -13,11 +13,19 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import RefusedQueryError
 from pipeline.search.params import Kind
-from pipeline.search.ranges import NotARangeValue, bucket_count, gap_size, seconds_or_number
+from pipeline.search.ranges import (
+    EndlessRange,
+    NotARangeValue,
+    count_buckets,
+    date_of,
+    gap_size,
+    seconds_or_number,
+)
 
 
 @dataclass(frozen=True)
@@ -112,30 +120,56 @@ class RequestBudget:
     def range_buckets(
         self, start: tuple[str, Any], end: tuple[str, Any], gap: tuple[str, Any]
     ) -> int:
-        numbers = []
-        for (key, value), read in (
-            (start, lambda v: seconds_or_number(v, now=self.now)),
-            (end, lambda v: seconds_or_number(v, now=self.now)),
-            (gap, gap_size),
-        ):
-            try:
-                numbers.append(read(value))
-            except NotARangeValue as err:
-                raise RefusedQueryError(
-                    f"{key}={value!r} is not a number, a positive gap or Solr date math such "
-                    "as NOW-7DAYS or +1DAY",
-                    key=key,
-                ) from err
-        low, high, step = numbers
-        count = bucket_count(low, high, step)
-        if count > self.limits.max_facet_limit:
-            about = f"about {int(count)}" if math.isfinite(count) else "more than any number of"
+        cap = self.limits.max_facet_limit
+        try:
+            count = count_buckets(
+                start[1], end[1], gap[1], now=datetime.fromtimestamp(self.now, UTC), cap=cap
+            )
+        except EndlessRange as err:
             raise RefusedQueryError(
-                f"the range facet asks for {about} buckets, more than "
-                f"{self.limits.max_facet_limit}; use a larger {gap[0]} or a shorter range",
+                f"{gap[0]}={gap[1]!r} does not move forward at every step ({err}); use a gap "
+                "that does, such as +1DAY or +1MONTH",
+                key=gap[0],
+            ) from err
+        except NotARangeValue as err:
+            key, value = next(
+                ((k, v) for k, v in (start, end, gap) if _unreadable(k, v, gap[0], self.now)),
+                gap,
+            )
+            raise RefusedQueryError(
+                f"{key}={value!r} is not a number, a positive gap or Solr date math such "
+                "as NOW-7DAYS or +1DAY",
+                key=key,
+            ) from err
+        if count > cap:
+            raise RefusedQueryError(
+                f"the range facet asks for more than {cap} buckets; use a larger {gap[0]} or a "
+                "shorter range",
                 key=gap[0],
             )
-        return int(count)
+        return count
+
+
+def _unreadable(key: str, value: Any, gap_key: str, now: float) -> bool:
+    """Which of a range's three values is the one Solr could not read."""
+    try:
+        if key != gap_key:
+            seconds_or_number(value, now=now)
+        elif isinstance(value, str) and value.strip()[:1] in "+-" and not _number(value):
+            date_of("NOW" + value.strip(), datetime.fromtimestamp(now, UTC))
+        else:
+            gap_size(value)
+    except NotARangeValue:
+        return True
+    return False
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def strings(value: Any) -> Iterator[str]:
