@@ -572,5 +572,30 @@ def test_calendar_gaps_count_as_many_buckets_as_solr_makes() -> None:
     assert count_buckets("NOW-1YEAR", "NOW", "+1MONTH", now=now, cap=10_000) == 12
     assert count_buckets("NOW/YEAR", "NOW/YEAR+1YEAR", "+1DAY", now=now, cap=10_000) == 365
     assert count_buckets("2024-01-31T00:00:00Z", "2024-12-31T00:00:00Z", "+1MONTH",
-                         now=now, cap=10_000) == 12  # Jan 31, Feb 29, Mar 29 ... Dec 29  # fmt: skip
+                         now=now, cap=10_000) == 12  # Jan 31, Feb 29 ... Dec 29  # fmt: skip
     assert count_buckets(0, 100, 7, now=now, cap=10_000) == 15
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"rows": 1000, "group": "true", "group.field": "shop", "group.limit": 1000},
+         "group.limit"),
+        ({"rows": 10, "group": "true", "group.query": [f"shop:s{n}" for n in range(100)],
+          "group.limit": 100}, "group.limit"),
+        ({"rows": 1000, "mlt": "true", "mlt.fl": "errorMessage", "mlt.count": 1000}, "mlt.count"),
+        ({"rows": 1000, "expand": "true", "expand.rows": 1000}, "expand.rows"),
+    ],
+    ids=["groups x group.limit", "group.query x group.limit", "rows x mlt.count",
+         "rows x expand.rows"],
+)  # fmt: skip
+def test_products_of_counts_are_refused_before_solr_builds_them(
+    params: dict[str, Any], key: str
+) -> None:
+    """Each count alone is within its cap; what Solr would build is their product."""
+    assert refused_key({"params": params}) == key
+
+
+def test_a_modest_grouped_search_passes() -> None:
+    assert passes({"params": {"q": "*:*", "rows": 20, "group": "true", "group.field": "shop",
+                              "group.limit": 5}})  # fmt: skip

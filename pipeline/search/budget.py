@@ -36,6 +36,7 @@ class QueryLimits:
     max_facet_limit: int = 1000
     max_start: int = 100_000
     max_nested_buckets: int = 10_000
+    max_documents: int = 5000  # rows x groups x group.limit, rows x mlt.count, rows x expand.rows
 
     def cap(self, kind: Kind) -> tuple[int, str]:
         """The cap of a counted kind and what to do instead of asking for more."""
@@ -85,6 +86,40 @@ class RequestBudget:
                 raise RefusedQueryError(f"{key}={number} is outside 0..{cap}; {instead}", key=key)
             largest = max(largest, number)
         return largest
+
+    def documents(self, params: dict[str, Any], *, limit: Any = None) -> int:
+        """Documents one answer may carry, counted as Solr builds them: a page of ``rows``
+        results; grouped, ``rows`` groups per group.field and one per group.query, each with
+        group.limit documents; more-like-this, mlt.count for each result; expand, expand.rows
+        for each. Refused above ``max_documents`` before Solr builds any of it."""
+
+        def number(key: str, default: int, kind: Kind = Kind.ROWS) -> int:
+            return self.count(key, params[key], kind) if key in params else default
+
+        rows = self.count("limit", limit, Kind.ROWS) if limit is not None else number("rows", 10)
+        on = {name: str(params.get(name, "")).lower() in ("true", "on", "1")
+              for name in ("group", "mlt", "expand")}  # fmt: skip
+        total, why = rows, f"rows={rows}"
+        if on["group"]:
+            groups = rows * len(list(strings(params.get("group.field", []))))
+            groups += len(list(strings(params.get("group.query", []))))
+            group_limit = number("group.limit", 1)
+            total = groups * max(1, group_limit)
+            why = f"{groups} groups x group.limit={group_limit}"
+        if on["mlt"]:
+            total += rows * number("mlt.count", 5)
+            why += f" + rows x mlt.count={number('mlt.count', 5)}"
+        if on["expand"]:
+            total += rows * number("expand.rows", 5)
+            why += f" + rows x expand.rows={number('expand.rows', 5)}"
+        if total > self.limits.max_documents:
+            key = "group.limit" if on["group"] else "mlt.count" if on["mlt"] else "expand.rows"
+            raise RefusedQueryError(
+                f"the answer would carry up to {total} documents ({why}), more than "
+                f"{self.limits.max_documents}; ask for fewer rows, groups or similar documents",
+                key=key,
+            )
+        return total
 
     def classic_ranges(self, params: dict[str, Any]) -> None:
         """facet.range=<field> with start/end/gap given globally or as f.<field>.facet.range.*."""

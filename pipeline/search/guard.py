@@ -140,6 +140,7 @@ class _RequestCheck:
             self.param(key, param)
         self.budget.classic_ranges(params)
         self.budget.classic_facets(params)
+        self.budget.documents(params, limit=value.get("limit"))
 
     # -- request parameters, by name --------------------------------------------------------
 
