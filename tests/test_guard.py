@@ -599,3 +599,29 @@ def test_products_of_counts_are_refused_before_solr_builds_them(
 def test_a_modest_grouped_search_passes() -> None:
     assert passes({"params": {"q": "*:*", "rows": 20, "group": "true", "group.field": "shop",
                               "group.limit": 5}})  # fmt: skip
+
+
+# -- issue 28: every key at every level is read -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["qt", "wt", "json.wrf", "shards", "shards.qt", "start", "rows", "fl", "facet.limit",
+             "[core]", "a b", "x" * 65, "", "0abc", "f.shop.facet.limit"],
+)  # fmt: skip
+def test_a_named_query_may_not_be_named_as_a_parameter_or_a_path(name: str) -> None:
+    key = refused_key({"queries": {name: "shop:a"}, "params": {"q": "*:*"}})
+    assert key.startswith("queries.")
+
+
+@pytest.mark.parametrize("name", ["json.wrf", "[core]", "a.b", "x y", "x" * 65])
+def test_a_facet_name_is_a_plain_word_at_every_level(name: str) -> None:
+    inner = {"type": "terms", "field": "shop", "facet": {name: "unique(shop)"}}
+    key = refused_key({"facet": {"outer": inner}})
+    assert key.startswith("facet.outer.facet")
+    assert refused_key({"facet": {name: "unique(shop)"}}).startswith("facet")
+
+
+def test_plain_names_pass() -> None:
+    assert passes({"queries": {"open_ones": "resolved:false"},
+                   "facet": {"by_shop": {"type": "terms", "field": "shop",
+                                         "facet": {"shops2": "unique(shop)"}}}})  # fmt: skip

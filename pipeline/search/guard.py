@@ -31,6 +31,7 @@ from pipeline.search.params import (
     JSON_REQUEST_KEYS,
     SAFE_PARSERS,
     SAFE_QUERY_ARGUMENTS,
+    WHY_REFUSED,
     Kind,
     param_kind,
     why_refused,
@@ -90,6 +91,26 @@ def _core_name(core: Any, allowed: tuple[str, ...]) -> str:
     return core
 
 
+LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def label(name: Any, where: str, *, parameter_names: bool = False) -> None:
+    """A name the caller gives (a named query, a facet): a plain word, never a path, a dotted
+    parameter or (for named queries, which Solr keeps among the request's parameters) the name
+    of a parameter, so that no key becomes a parameter the guard did not read."""
+    if not isinstance(name, str) or not LABEL.fullmatch(name):
+        raise RefusedQueryError(
+            f"the name {str(name)[:40]!r} in {where} is not allowed; name it with letters, digits "
+            "and '_' (at most 64, starting with a letter)",
+            key=f"{where}.{str(name)[:40]}",
+        )
+    if parameter_names and (param_kind(name) is not None or name in WHY_REFUSED):
+        raise RefusedQueryError(
+            f"the name {name!r} in {where} is a Solr request parameter's; choose another name",
+            key=f"{where}.{name}",
+        )
+
+
 class _RequestCheck:
     """Walks one ``json`` value; each method checks one part of Solr's JSON Request API."""
 
@@ -121,6 +142,7 @@ class _RequestCheck:
                     "'queries' must be an object of named queries", key="queries"
                 )
             for name, query in queries.items():
+                label(name, "queries", parameter_names=True)
                 self.query_dsl(query, f"queries.{name}")
         if "fields" in value:
             for fields in strings(value["fields"]):
@@ -231,6 +253,7 @@ class _RequestCheck:
                 key=where,
             )
         for name, facet in value.items():
+            label(name, where)
             path = f"{where}.{name}"
             if isinstance(facet, str):
                 check_text(facet, path)
