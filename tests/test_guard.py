@@ -625,3 +625,31 @@ def test_plain_names_pass() -> None:
     assert passes({"queries": {"open_ones": "resolved:false"},
                    "facet": {"by_shop": {"type": "terms", "field": "shop",
                                          "facet": {"shops2": "unique(shop)"}}}})  # fmt: skip
+
+
+# -- issue 28: Solr's work is bounded: function queries run for every document -----------------
+
+LONG = "x" * 20_000
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "*:*", "facet": "true",
+         "facet.query": f'{{!frange l=0 u=1}}strdist("{LONG}",errorMessage,edit)'},
+        {"q": f"{{!func}}strdist('{'y' * 300}',errorMessage,edit)"},
+        {"q": "*:*", "sort": f'strdist("{"z" * 300}",errorMessage,edit) desc'},
+        {"q": "*:*", "facet": "true",
+         "facet.query": "{!frange l=0 u=1}strdist($q,errorMessage,edit)"},
+        {"q": "*:*", "fl": 'id,d:strdist("' + "w" * 300 + '",errorMessage,edit)'},
+    ],
+    ids=["frange over a 20,000-character argument", "func with a long literal",
+         "a function sort", "a function reading a $reference", "a function pseudo-field"],
+)  # fmt: skip
+def test_function_queries_are_bounded_before_solr_runs_them(params: dict[str, Any]) -> None:
+    with pytest.raises(RefusedQueryError, match="function"):
+        guard_request({"json": {"params": params}}, allowed_cores=CORES)
+
+
+def test_a_short_function_query_passes() -> None:
+    assert passes({"params": {"q": "{!frange l=1 u=3}attempts", "sort": "timestamp desc"}})

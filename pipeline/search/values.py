@@ -32,6 +32,14 @@ REFERENCE = re.compile(r"\$([A-Za-z_][\w.]*)")
 MAX_NESTING = 12
 MAX_BRACKET_DEPTH = 40
 MAX_TRANSFORMERS = 10  # [value …] repeated 500 times made one request answer 200 MB
+# Function queries cost per document: strdist over a 20,000-character argument took seconds of
+# Solr's CPU per facet query. Their text and each quoted argument are bounded, and an argument
+# may not be a $reference (whose value the function would read unbounded).
+FUNCTION_PARSERS = frozenset({"func", "frange", "boost"})
+FUNCTION_PLACES = frozenset({"bf", "boost", "sort"})
+MAX_FUNCTION_CHARS = 1024
+MAX_FUNCTION_ARGUMENT = 256
+QUOTED = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'((?:[^'\\]|\\.)*)'")
 
 
 def check_well_formed(value: Any, key: str, *, depth: int) -> None:
@@ -108,12 +116,44 @@ def check_text(text: str, where: str) -> None:
             )
     # Read as written (quotes keep their escapes) and with every backslash removed (as the
     # escaped forms above may be read): both readings must be allowed.
+    functions = where.rsplit(".", 1)[-1] in FUNCTION_PLACES or (
+        where.endswith(("fl", "fields")) and "(" in plain
+    )
     for reading in dict.fromkeys((_decoded(text), plain)):
         for params in local_params(reading, where):
             _allowed_local_params(params, where)
+            functions |= any(  # the bare first word, or type=
+                (value is None and key in FUNCTION_PARSERS)
+                or (key == "type" and value in FUNCTION_PARSERS)
+                for key, value in params
+            )
+    if functions:
+        _bounded_function(plain, where)
     if _bracket_depth(plain) > MAX_BRACKET_DEPTH:
         raise RefusedQueryError(
             f"{where} nests brackets more than {MAX_BRACKET_DEPTH} deep; simplify the query",
+            key=where,
+        )
+
+
+def _bounded_function(text: str, where: str) -> None:
+    if len(text) > MAX_FUNCTION_CHARS:
+        raise RefusedQueryError(
+            f"{where} is a function query of {len(text)} characters, more than "
+            f"{MAX_FUNCTION_CHARS}; functions run for every document: keep them short",
+            key=where,
+        )
+    for match in QUOTED.finditer(text):
+        argument = match.group(1) if match.group(1) is not None else match.group(2)
+        if len(argument) > MAX_FUNCTION_ARGUMENT:
+            raise RefusedQueryError(
+                f"{where} gives a function an argument of {len(argument)} characters, more "
+                f"than {MAX_FUNCTION_ARGUMENT}; functions run for every document",
+                key=where,
+            )
+    if REFERENCE.search(text):
+        raise RefusedQueryError(
+            f"{where} gives a function a $reference; write the (short) value itself",
             key=where,
         )
 
