@@ -653,3 +653,20 @@ def test_function_queries_are_bounded_before_solr_runs_them(params: dict[str, An
 
 def test_a_short_function_query_passes() -> None:
     assert passes({"params": {"q": "{!frange l=1 u=3}attempts", "sort": "timestamp desc"}})
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ({"params": {"q": "*:*", "facet": "true",
+                     "facet.query": [f"shop:s{n}" for n in range(51)]}}, "facet.query"),
+        ({"params": {"q": "*:*", "fq": [f"shop:s{n}" for n in range(51)]}}, "fq"),
+        ({"facet": {f"q{n}": {"type": "query", "q": "shop:x"} for n in range(51)}}, "facet.q50"),
+        ({"filter": [f"shop:s{n}" for n in range(51)]}, "filter"),
+    ],
+    ids=["facet queries", "filters", "query facets", "JSON filters"],
+)  # fmt: skip
+def test_the_queries_a_request_runs_besides_its_own_are_capped(value: Any, key: str) -> None:
+    """Each filter or facet query searches the whole core, and facet queries run on past
+    timeAllowed: found by this round's own attack pass (500 facet queries passed)."""
+    assert refused_key(value) == key

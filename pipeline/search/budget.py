@@ -37,6 +37,7 @@ class QueryLimits:
     max_start: int = 100_000
     max_nested_buckets: int = 10_000
     max_documents: int = 5000  # rows x groups x group.limit, rows x mlt.count, rows x expand.rows
+    max_queries: int = 50  # filters and facet queries a request runs besides its query
 
     def cap(self, kind: Kind) -> tuple[int, str]:
         """The cap of a counted kind and what to do instead of asking for more."""
@@ -57,6 +58,7 @@ class RequestBudget:
         self.limits = limits
         self.now = time.time()
         self.spent = 0  # buckets of every facet, pivot and range of the request, added up
+        self.queries = 0  # filters and facet queries, each a search of the whole core
 
     def spend(self, buckets: int, key: str) -> None:
         """Sibling facets add up: the whole request's buckets are capped, not each chain's."""
@@ -66,6 +68,17 @@ class RequestBudget:
                 f"the request's facets, pivots and ranges ask for up to {self.spent} buckets in "
                 f"all (at {key}), more than {self.limits.max_nested_buckets}; ask for fewer "
                 "facets or lower their limits",
+                key=key,
+            )
+
+    def run_queries(self, count: int, key: str) -> None:
+        """Each filter and facet query searches the whole core (and facet queries do not stop at
+        timeAllowed): the request's are added up and capped."""
+        self.queries += count
+        if self.queries > self.limits.max_queries:
+            raise RefusedQueryError(
+                f"the request runs {self.queries} filters and facet queries (at {key}), more "
+                f"than {self.limits.max_queries}; combine them (OR) or ask in several requests",
                 key=key,
             )
 

@@ -135,6 +135,9 @@ class _RequestCheck:
         for key in ("query", "filter"):
             if key in value:
                 self.query_dsl(value[key], key)
+        if "filter" in value:
+            filters = value["filter"]
+            self.budget.run_queries(len(filters) if isinstance(filters, list) else 1, "filter")
         if "queries" in value:
             queries = value["queries"]
             if not isinstance(queries, dict):
@@ -160,6 +163,8 @@ class _RequestCheck:
             )
         for key, param in params.items():
             self.param(key, param)
+            if key in ("fq", "facet.query"):
+                self.budget.run_queries(len(list(strings(param))), key)
         self.budget.classic_ranges(params)
         self.budget.classic_facets(params)
         self.budget.documents(params, limit=value.get("limit"))
@@ -277,6 +282,7 @@ class _RequestCheck:
             )
         elif facet.get("type") == "query":
             own = 1
+            self.budget.run_queries(outer, where)
         else:
             own = self.budget.count(f"{where}.limit", facet.get("limit", 10), Kind.BUCKETS)
         for key in ("limit", "offset", "overrequest"):
