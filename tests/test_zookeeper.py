@@ -44,6 +44,8 @@ def test_an_anonymous_client_connects_but_reads_and_writes_nothing(solr: SolrUnd
             anonymous.create(f"/beside-{uuid.uuid4().hex[:6]}", b"")  # nor beside the chroot
         with pytest.raises(NoAuthError):
             anonymous.delete(f"/{chroot}/security.json")
+        with pytest.raises(NoAuthError):  # found by this round's attack pass
+            anonymous.create(f"/zookeeper/quota/{chroot}", b"")
     finally:
         anonymous.stop()
 

@@ -137,6 +137,8 @@ def put_security_json(
             _ensure(root, "/" + chroot, acl)
         if acl is not None:
             root.set_acls("/", acl("/"))
+            # ZooKeeper's own quota node is open to anyone: a hard quota could stop Solr
+            root.set_acls("/zookeeper/quota", acl("/"))
     except KazooException as err:
         raise _refused(zk_host, err) from err
     finally:

@@ -236,6 +236,8 @@ public final class SolrLauncher {
     }
     try (SolrZkClient root = zkClient(zk.getZkHost())) {
       root.setACL("/", root.getZkACLProvider().getACLsToAdd("/"), true);
+      // ZooKeeper's own quota node is open to anyone (a hard quota could stop Solr's writes)
+      root.setACL("/zookeeper/quota", root.getZkACLProvider().getACLsToAdd("/"), true);
     }
   }
 
