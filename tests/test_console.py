@@ -426,3 +426,22 @@ def test_wrong_tokens_are_throttled_per_client_without_locking_out_the_right_one
                           headers={"Origin": console.url}, allow_redirects=False,
                           timeout=30)  # fmt: skip
     assert right.status_code == 429
+
+
+def test_the_pager_links_are_readable_on_the_page(
+    browser: object, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 30: the header's white link colour also painted Next and Last, white on near-white;
+    a test that clicks them passes anyway, so their colour is held to the page's."""
+    from pipeline.console import pages
+
+    monkeypatch.setattr(pages, "PAGE", 4)
+    page = logged_in(browser, console, READ)
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    link = page.locator("nav.pages a").first
+    assert link.is_visible()
+    color = link.evaluate("a => getComputedStyle(a).color")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert color not in ("rgb(255, 255, 255)", background), color
+    page.screenshot(path=str(console.screens / "pager.png"), full_page=True)
+    page.close()
