@@ -47,9 +47,12 @@ def documented_request(
     rows: int | None = None,
     sort: str | None = None,
     start: int | None = None,
+    fl: str | None = None,
 ) -> dict[str, Any]:
     """The ``json`` value of a documented request; only the keys given are present."""
     params: dict[str, Any] = {"q": q}
+    if fl:
+        params["fl"] = fl
     if fq:
         params["fq"] = list(fq) if len(fq) > 1 else fq[0]
     if rows is not None:

@@ -308,3 +308,21 @@ def _command(path: tuple[str, ...]) -> click.Command:
 def test_version_is_printed() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("loginsights ")
+
+
+def test_show_names_an_unknown_shop_instead_of_the_order(tmp_path: Path) -> None:
+    """Issue 30: `show 1 --shop nope` said "no order '1'"."""
+    result = CliRunner().invoke(
+        main, ["--ledger", str(tmp_path / "l.sqlite3"), "show", "1", "--shop", "nope"]
+    )
+    assert result.exit_code == 1
+    assert "no shop 'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_query_asks_for_the_fields_given_with_fl() -> None:
+    from pipeline.query import documented_request
+
+    assert documented_request("*:*", fl="shopifyOrderName,errorCode") == {
+        "params": {"q": "*:*", "fl": "shopifyOrderName,errorCode"}
+    }
+    assert "fl" not in documented_request("*:*")["params"], "the documented request unchanged"

@@ -27,6 +27,11 @@ from pipeline.wiring import Wiring
 @click.option("--fq", multiple=True, help="Filter query; repeat for several.")
 @click.option("--rows", type=int, help="How many documents [Solr's default: 10].")
 @click.option("--sort", help="For example 'timestamp desc'.")
+@click.option(
+    "--fl",
+    help="Fields to show, e.g. 'shopifyOrderName,errorCode,attempts' [the documented fields]; "
+    "the extra fields (orderId, platform, attempts, errorCode, resolved, ...) only when asked.",
+)
 @click.option("--core", default="logInsights", show_default=True, help="The coreName.")
 @json_option
 @click.pass_obj
@@ -37,6 +42,7 @@ def query(
     fq: tuple[str, ...],
     rows: int | None,
     sort: str | None,
+    fl: str | None,
     core: str,
     as_json: bool,
 ) -> None:
@@ -46,8 +52,9 @@ def query(
     Example:
       loginsights query 'docType:SHOPIFY_ORDER'
       loginsights query 'docType:SHOPIFY_ORDER' --fq 'timestamp:[NOW-1DAY TO *]' --json
+      loginsights query 'errorCode:missing_address' --fl shopifyOrderName,errorCode,attempts
     """
-    request = documented_request(q, fq=fq, rows=rows, sort=sort)
+    request = documented_request(q, fq=fq, rows=rows, sort=sort, fl=fl)
     answer = Wiring(settings, os.environ).search.run(request, core)
     if as_json:
         click.echo(answer.text.strip())

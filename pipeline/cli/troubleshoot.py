@@ -329,8 +329,15 @@ def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -
       loginsights show '#1001'
       loginsights show 450789469 --shop hc-demo --json
     """
-    ledger = Wiring(settings, os.environ).ledger
+    wiring = Wiring(settings, os.environ)
+    ledger = wiring.ledger
     stories = describe_order(ledger, order, shop=shop_name)
+    if not stories and shop_name is not None and shop_name not in ledger.checkpoints():
+        known = sorted(set(ledger.checkpoints()))
+        raise click.ClickException(
+            f"no shop {shop_name!r} in the ledger ({ledger.path}); "
+            + (f"its shops are {', '.join(known)}" if known else "it holds no shop yet")
+        )
     if not stories:
         raise click.ClickException(
             f"no order {order!r} in the ledger ({ledger.path}); check the id or name, or import "
