@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -150,7 +151,23 @@ class ShopConfig(BaseModel):
         return [self.access_token_env] if self.access_token_env else []
 
 
-def load_shops(path: Path) -> dict[str, ShopConfig]:
+@dataclass(frozen=True)
+class ShopsFile:
+    """The shops file as read: the shops that can be worked, and each table that cannot be read
+    with what is wrong with it (one misspelt key stops that shop, never the others)."""
+
+    shops: dict[str, ShopConfig]
+    broken: dict[str, str] = field(default_factory=dict)
+    platforms: dict[str, str] = field(default_factory=dict)  # of the broken, where readable
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.shops, *self.broken]
+
+
+def read_shops_file(path: Path) -> ShopsFile:
+    """Every table of the shops file; a file that cannot be read at all is an error, a table
+    that cannot be read is a broken shop."""
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as err:
@@ -160,23 +177,36 @@ def load_shops(path: Path) -> dict[str, ShopConfig]:
         ) from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
-    shops = {}
+    shops: dict[str, ShopConfig] = {}
+    broken: dict[str, str] = {}
+    platforms: dict[str, str] = {}
     tables = data.get("shops") or {}
     if not isinstance(tables, dict):
         raise ConfigurationError(f"{path}: 'shops' must hold [shops.<name>] tables")
     for name, table in tables.items():
         if not isinstance(table, dict):
-            raise ConfigurationError(
+            broken[name] = (
                 f"{path}, shop {name!r}: expected a [shops.{name}] table, found {table!r}"
             )
+            continue
         try:
             shops[name] = ShopConfig.model_validate({**table, "name": name})
         except ValidationError as err:
             problems = "; ".join(_problem(e) for e in err.errors())
-            raise ConfigurationError(f"{path}, shop {name!r}: {problems}") from err
-    if not shops:
+            broken[name] = f"{path}, shop {name!r}: {problems}"
+            platforms[name] = str(table.get("platform", "?"))
+    if not shops and not broken:
         raise ConfigurationError(f"{path} defines no [shops.<name>] tables")
-    return shops
+    return ShopsFile(shops, broken, platforms)
+
+
+def load_shops(path: Path) -> dict[str, ShopConfig]:
+    """The shops that can be worked (a broken table is left out: ``read_shops_file`` says
+    why); a file without one that can be worked is an error naming what is wrong."""
+    found = read_shops_file(path)
+    if not found.shops:
+        raise ConfigurationError(next(iter(found.broken.values())))
+    return found.shops
 
 
 def _problem(error: Any) -> str:
@@ -189,7 +219,11 @@ def _problem(error: Any) -> str:
     return f"{where}: {error['msg']}"
 
 
-def shop_named(shops: Mapping[str, ShopConfig], name: str) -> ShopConfig:
+def shop_named(
+    shops: Mapping[str, ShopConfig], name: str, broken: Mapping[str, str] | None = None
+) -> ShopConfig:
+    if broken and name in broken:
+        raise ConfigurationError(f"shop {name!r} cannot be worked: {broken[name]}")
     if name not in shops:
         raise ConfigurationError(
             f"no shop {name!r} in the shops file; known: {', '.join(sorted(shops))}"
@@ -206,7 +240,9 @@ def version_warning(shop: ShopConfig, today: date) -> str | None:
 
 __all__ = [
     "ShopConfig",
+    "ShopsFile",
     "load_shops",
+    "read_shops_file",
     "shop_named",
     "version_warning",
 ]

@@ -27,7 +27,7 @@ from pipeline.query import LogInsightsQuery
 from pipeline.reports import Arrival
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
-from pipeline.shops import ShopConfig, load_shops, shop_named, version_warning
+from pipeline.shops import ShopConfig, ShopsFile, read_shops_file, shop_named, version_warning
 from pipeline.solr.accounts import SolrRole
 from pipeline.solr.zookeeper import live_nodes
 from pipeline.webhooks import WebhookInbox, WebhookShop, WebhookState, webhook_states
@@ -91,13 +91,22 @@ class Wiring:
         return OutboxFlusher(self.ledger, self.index, batch_size=self.settings.index_batch_size)
 
     @cached_property
+    def shops_file(self) -> ShopsFile:
+        return read_shops_file(self.settings.shops_file)
+
+    @property
     def shops(self) -> dict[str, ShopConfig]:
-        return load_shops(self.settings.shops_file)
+        """The shops that can be worked; a table that cannot be read is in ``broken_shops``."""
+        return self.shops_file.shops
+
+    @property
+    def broken_shops(self) -> dict[str, str]:
+        return self.shops_file.broken
 
     def context(self, shop: ShopConfig | str) -> ShopContext:
         """One shop of the shops file, its connector built once (credentials from the
         environment): what reconciliation and the troubleshooting flows are handed."""
-        config = shop_named(self.shops, shop) if isinstance(shop, str) else shop
+        config = shop_named(self.shops, shop, self.broken_shops) if isinstance(shop, str) else shop
         with self._building:
             if config.name in self._contexts:
                 return self._contexts[config.name]
@@ -135,7 +144,17 @@ class Wiring:
     ) -> list[ImportWorker]:
         """Workers for the named shops (all of them when none are named); a shop that cannot be
         configured is reported in the ledger and skipped, the others run."""
-        chosen = [shop_named(self.shops, name) for name in shop_names] or list(self.shops.values())
+        broken = {
+            name: problem
+            for name, problem in self.broken_shops.items()
+            if not shop_names or name in shop_names
+        }
+        for name, problem in broken.items():  # like a missing secret: BROKEN, the others run
+            log.error("%s: cannot be worked, skipped until it is fixed: %s", name, problem)
+            self.ledger.report_problem(name, problem, worker=default_worker_name())
+        chosen = [shop_named(self.shops, name) for name in shop_names if name not in broken] or (
+            [] if shop_names else list(self.shops.values())
+        )
         for shop in chosen:
             warning = version_warning(shop, self.clock().date())
             if warning:

@@ -71,3 +71,31 @@ def test_when_no_shop_can_be_worked_run_says_so(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, broken=("shopify", "BROKEN_TOKEN"))
     with pytest.raises(ConfigurationError, match="no shop of the shops file can be worked"):
         Wiring(settings, {}).workers([], stop=threading.Event())
+
+
+def test_a_misspelt_key_breaks_that_shop_only(tmp_path: Path) -> None:
+    """Issue 30: one misspelt key in one shop's table stopped run, shops check and the import
+    of every other shop."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    settings = settings_for(tmp_path, good=("shopify", "GOOD_TOKEN"))
+    with settings.shops_file.open("a") as shops:  # type: ignore[union-attr]
+        shops.write('\n[shops.typo]\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+                    'acess_token_env = "TYPO_TOKEN"\n')  # fmt: skip
+    environ = {"GOOD_TOKEN": "shpat_good_000"}
+    with Wiring(settings, environ) as wiring:
+        workers = wiring.workers([], stop=threading.Event())
+        assert [w.shop.name for w in workers] == ["good"]
+        problem = wiring.ledger.shop_problems()["typo"]["problem"]
+        assert "acess_token_env" in str(problem), "named, with the key that is wrong"
+        with pytest.raises(ConfigurationError, match="'typo' cannot be worked"):
+            wiring.context("typo")
+        assert wiring.context("good").name == "good", "the others are worked"
+    checked = CliRunner().invoke(
+        main, ["--shops-file", str(settings.shops_file), "shops", "check", "--json"],
+        env=environ,
+    )  # fmt: skip
+    assert checked.exit_code == 1, "a shop that cannot be worked is a non-zero check"
+    assert '"shop": "typo"' in checked.output and '"shop": "good"' in checked.output

@@ -15,7 +15,7 @@ from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
 from pipeline.settings import Settings
 from pipeline.shop_lag import shop_lag_report
-from pipeline.shops import load_shops
+from pipeline.shops import read_shops_file
 from pipeline.wiring import Wiring
 
 
@@ -95,7 +95,7 @@ def workers(settings: Settings, as_json: bool) -> None:
       loginsights workers --json
     """
     try:
-        names = list(load_shops(settings.shops_file))
+        names = read_shops_file(settings.shops_file).names
     except ConfigurationError:
         names = []  # no shops file here: show what the ledger knows
     with Wiring(settings, os.environ) as wiring:

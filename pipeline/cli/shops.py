@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import click
 
 from pipeline.cli.group import json_option, json_record, library_errors, main
-from pipeline.connectors import check_shops
+from pipeline.connectors import ShopCheck, check_shops
 from pipeline.settings import Settings
-from pipeline.shops import load_shops
+from pipeline.shops import read_shops_file
 
 
 @main.group()
@@ -37,7 +37,13 @@ def shops_check(settings: Settings, as_json: bool) -> None:
       loginsights shops check
       loginsights --shops-file /etc/loginsights/shops.toml shops check --json
     """
-    checks = check_shops(load_shops(settings.shops_file), os.environ, datetime.now(UTC).date())
+    shops_file = read_shops_file(settings.shops_file)
+    checks = check_shops(shops_file.shops, os.environ, datetime.now(UTC).date())
+    checks += [
+        ShopCheck(shop=name, platform=shops_file.platforms.get(name, "?"), api_version="",
+                  ready=False, problem=problem, warning=None)
+        for name, problem in shops_file.broken.items()
+    ]  # fmt: skip
     if as_json:
         click.echo(json_record([asdict(check) for check in checks]))
     else:

@@ -31,7 +31,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.models import DocType, ErrorCode, Platform
 from pipeline.reports import Outcome
 from pipeline.settings import Settings
-from pipeline.shops import load_shops
+from pipeline.shops import read_shops_file
 from pipeline.troubleshooting import (
     OrderOutcome,
     describe_order,
@@ -194,7 +194,7 @@ def _known_shop(ctx: click.Context, _: click.Parameter, name: str | None) -> str
     settings: Settings = ctx.obj
     known: set[str] = set()
     with contextlib.suppress(ConfigurationError):  # a reader without the shops file
-        known |= set(load_shops(settings.shops_file))
+        known |= set(read_shops_file(settings.shops_file).names)
     known |= set(Wiring(settings, os.environ).ledger.checkpoints())
     if name not in known:
         raise click.BadParameter(
