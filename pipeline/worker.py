@@ -318,6 +318,7 @@ class ImportWorker:
         end: datetime,
         *,
         on_order: Callable[[str], None] | None = None,
+        on_window: Callable[[WindowReport], None] | None = None,
     ) -> list[WindowReport]:
         """Import an explicit range; the checkpoint follows only if the range touches it.
 
@@ -336,6 +337,8 @@ class ImportWorker:
             reports.append(
                 self.import_window(window, on_order=on_order, advance_checkpoint=contiguous)
             )
+            if on_window:
+                on_window(reports[-1])
         return reports
 
 

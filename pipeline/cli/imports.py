@@ -82,23 +82,28 @@ def import_orders(
     worker = wiring.worker(shop_name)
     shop, ledger = worker.shop, wiring.ledger
     reports: list[WindowReport] = []
+    span: tuple[datetime, datetime] | None = None
+    if start or end:  # checked before anything is said of importing
+        if not (start and end):
+            raise click.UsageError("--from and --to go together")
+        span = (_in_zone(start, "--from", shop.time_zone), _in_zone(end, "--to", shop.time_zone))
+        try:
+            worker.check_range(*span)
+        except ConfigurationError as err:
+            raise click.BadParameter(str(err), param_hint="'--to'") from err
     with click.progressbar(length=0, label=f"importing {shop_name}", file=sys.stderr) as bar:
 
         def tick(_: str) -> None:
             bar.update(1)
 
-        if start or end:
-            if not (start and end):
-                raise click.UsageError("--from and --to go together")
-            begin = _in_zone(start, "--from", shop.time_zone)
-            finish = _in_zone(end, "--to", shop.time_zone)
-            try:
-                worker.check_range(begin, finish)
-            except ConfigurationError as err:
-                raise click.BadParameter(str(err), param_hint="'--to'") from err
-            reports = worker.import_range(begin, finish, on_order=tick)
+        def said(report: WindowReport) -> None:  # each window as it ends, not all at the end
+            if not as_json:
+                click.echo(_window_line(report))
+
+        if span is not None:
+            reports = worker.import_range(*span, on_order=tick, on_window=said)
         else:
-            reports = worker.catch_up(on_order=tick)
+            reports = worker.catch_up(on_order=tick, on_window=said)
         looked = worker.look_again()
     flushed = wiring.flusher.flush()
     waiting_now = ledger.waiting_counts(shop_name).get(shop_name, {})
@@ -123,8 +128,6 @@ def import_orders(
     if as_json:
         click.echo(json.dumps(totals))
         return
-    for report in reports:
-        click.echo(_window_line(report))
     click.echo(
         f"{shop_name}: {totals['imported']} imported, {totals['failed']} failed, "
         f"{totals['alreadyImported']} already imported; checkpoint {totals['checkpoint']}"
