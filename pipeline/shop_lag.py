@@ -50,4 +50,19 @@ def shop_lag_report(
     return rows
 
 
-__all__ = ["LATENCY_SPAN", "percentile", "shop_lag_report"]
+def duration_words(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``: one way to write a duration."""
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+__all__ = ["duration_words", "LATENCY_SPAN", "percentile", "shop_lag_report"]

@@ -445,3 +445,21 @@ def test_the_pager_links_are_readable_on_the_page(
     assert color not in ("rgb(255, 255, 255)", background), color
     page.screenshot(path=str(console.screens / "pager.png"), full_page=True)
     page.close()
+
+
+def test_every_time_on_a_page_is_written_one_way(browser: object, console: Console) -> None:
+    """Issue 30: "First attempt" read December 5, 2026 7:47:57 PM America/New_York and "Last
+    attempt" 2026-12-06 00:47:57 UTC. Now both (and every other) in the console's zone, with
+    its abbreviation."""
+    import re
+
+    page = logged_in(browser, console, READ)
+    page.goto(f"{console.url}/?q=shop:{console.shop}")
+    row = page.locator("table:has(th:text('First attempt')) tbody tr").first
+    cells = row.locator("td").all_inner_texts()
+    times = [c for c in cells if re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", c)]
+    assert len(times) == 2, cells
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T", t.strip()) for t in times)
+    assert "UTC" not in page.locator("main").inner_text()
+    page.screenshot(path=str(console.screens / "times.png"), full_page=True)
+    page.close()

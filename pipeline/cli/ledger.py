@@ -14,7 +14,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
 from pipeline.settings import Settings
-from pipeline.shop_lag import shop_lag_report
+from pipeline.shop_lag import duration_words, shop_lag_report
 from pipeline.shops import read_shops_file
 from pipeline.wiring import Wiring
 
@@ -106,7 +106,13 @@ def workers(settings: Settings, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(
-        "shop", "worker", "lease until", "checkpoint", "lag", "waited p50/p99 (1 h)", "problem"
+        "shop",
+        "worker",
+        "lease until",
+        "checkpoint",
+        "behind by",
+        "orders of the last hour waited",
+        "problem",
     )
     for row in rows:
         lag, p50, p99 = row["lagSeconds"], row["latencyP50Seconds"], row["latencyP99Seconds"]
@@ -115,8 +121,10 @@ def workers(settings: Settings, as_json: bool) -> None:
             row["worker"] or "-",
             row["leaseExpiresAt"] or "-",
             row["checkpoint"] or "never imported",
-            "-" if lag is None else f"{lag / 60:.1f} min",
-            "-" if p50 is None or p99 is None else f"{p50:.0f} s / {p99:.0f} s",
+            "-" if lag is None else duration_words(lag),
+            "-"
+            if p50 is None or p99 is None
+            else f"half under {duration_words(p50)}, 99 in 100 under {duration_words(p99)}",
             f"BROKEN: {row['problem']}" if row["problem"] else "-",
         )
     console.print(table)

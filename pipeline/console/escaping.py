@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -29,15 +30,16 @@ def path_segment(value: Any) -> str:
     return text.replace(".", "%2E") if text in (".", "..") else text
 
 
-def utc_time(value: Any) -> str:
-    """One format for every time the console shows in UTC: ``2026-12-01 10:15:12 UTC``."""
+def zoned_time(value: Any, zone: str) -> str:
+    """The one way the console writes a time a person reads: in its zone, with the zone's
+    abbreviation, ``2026-12-05 19:47:57 EST`` (ISO-8601 stays for machines: CSV and JSON)."""
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return str(value or "")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def spreadsheet_cell(value: Any) -> Any:
@@ -48,4 +50,4 @@ def spreadsheet_cell(value: Any) -> Any:
     return value
 
 
-__all__ = ["path_segment", "spreadsheet_cell", "utc_time", "web_link"]
+__all__ = ["path_segment", "spreadsheet_cell", "web_link", "zoned_time"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.ledger import Ledger
-from pipeline.shop_lag import shop_lag_report
+from pipeline.shop_lag import duration_words, shop_lag_report
 
 
 def shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
@@ -25,9 +25,9 @@ def shop_health(ledger: Ledger | None) -> list[dict[str, Any]]:
                 "checkpoint": datetime.fromisoformat(row["checkpoint"]).isoformat(
                     timespec="seconds"
                 ),
-                "lag_minutes": round(row["lagSeconds"] / 60),
+                "lag": duration_words(row["lagSeconds"]),
                 "waited": _waited(row["latencyP50Seconds"], row["latencyP99Seconds"]),
-                "reconciled": last.isoformat(timespec="seconds") if last else "never",
+                "reconciled": last.isoformat(timespec="seconds") if last else None,
             }
         )
     return rows
@@ -64,14 +64,14 @@ def report_groups(ledger: Ledger | None) -> list[dict[str, Any]]:
 
 
 def _waited(p50: float | None, p99: float | None) -> str:
-    """How long orders waited, in words for the shop table: "12 s / 95 s", or "none"."""
+    """How long the last hour's orders waited from creation to stored (or failure recorded),
+    in words a person reads without a tooltip."""
     if p50 is None or p99 is None:
-        return "no orders"
-    return f"{_duration(p50)} / {_duration(p99)}"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+        return "no orders in the last hour"
+    return (
+        f"orders waited: half under {duration_words(p50)}, 99 in 100 under "
+        f"{duration_words(p99)} (last hour)"
+    )
 
 
 __all__ = ["reconciliation_reports", "report_groups", "shop_health"]

@@ -22,7 +22,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from pipeline.console.escaping import path_segment, utc_time, web_link
+from pipeline.console.escaping import path_segment, web_link, zoned_time
 from pipeline.console.sessions import SessionStore
 from pipeline.console.throttle import LoginThrottle
 from pipeline.errors import LogInsightsError, RefusedQueryError
@@ -40,7 +40,7 @@ COOKIE = "loginsights_session"
 FACETS = ("errorCode", "shop", "platform", "docType", "resolved")
 FIELDS = (
     "document-id,site,shopifyOrderName,shop,orderId,platform,docType,errorCode,errorMessage,"
-    "firstAttemptedImport,timestamp,attempts,resolved"
+    "firstAttemptedImport,firstAttemptedAt,timestamp,attempts,resolved"
 )
 PAGE = 50
 REASON_WORDS = {
@@ -76,7 +76,9 @@ class Console:
         self.deps = deps
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters.update(
-            web_link=web_link, path_segment=path_segment, utc_time=utc_time
+            web_link=web_link,
+            path_segment=path_segment,
+            shown_time=lambda value: zoned_time(value, deps.time_zone),
         )
         open_console = not deps.read_tokens and not deps.admin_tokens  # loopback, no tokens
         self.local_session = deps.sessions.open("admin") if open_console else ""
