@@ -559,3 +559,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if names & SERVER_FIXTURES or params.get("ledger") == "postgresql":
             item.add_marker(pytest.mark.slow)
+
+
+def assert_closed_to_anonymous(hosts: str, path: str) -> None:
+    """An anonymous ZooKeeper client (no chroot: with one it could not even start, since it
+    may not read it) can neither read ``path`` nor write it nor create beside it."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    anonymous = KazooClient(hosts)
+    anonymous.start(timeout=10)
+    try:
+        with pytest.raises(NoAuthError):
+            anonymous.get(path)
+        with pytest.raises(NoAuthError):
+            anonymous.set(path, b"changed")
+        with pytest.raises(NoAuthError):
+            anonymous.create(path.rsplit("/", 1)[0] + "/evil", b"")
+    finally:
+        anonymous.stop()

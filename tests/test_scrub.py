@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import json
 import logging
 import re
+from collections.abc import Iterator
 from urllib.parse import quote, quote_plus, unquote_plus
 
 import click
@@ -63,20 +65,27 @@ def test_ordinary_messages_are_left_alone() -> None:
     assert Scrubber()(message) == message
 
 
-def test_log_records_are_scrubbed_arguments_and_tracebacks_included() -> None:
+@contextlib.contextmanager
+def scrubbed_log(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose handler carries the scrubbing filter, and what it wrote."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ScrubbingFilter())
-    logger = logging.getLogger("test.scrub")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     try:
+        yield logger, stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_log_records_are_scrubbed_arguments_and_tracebacks_included() -> None:
+    with scrubbed_log("test.scrub") as (logger, stream):
         logger.warning("shop answered %s", "Authorization: Bearer abcdefghijklmnop")
         try:
             raise RuntimeError("X-Shopify-Access-Token: shpat_0123456789abcdef")
         except RuntimeError:
             logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
     assert "abcdefghijklmnop" not in stream.getvalue()
     assert "shpat_0123456789abcdef" not in stream.getvalue()
     assert "shop answered" in stream.getvalue()
@@ -195,15 +204,8 @@ def test_every_sink_scrubs_every_encoding(sink: str, encoding: str) -> None:
             command()
         shown = caught.value.message
     elif sink == "log":
-        stream = io.StringIO()
-        handler = logging.StreamHandler(stream)
-        handler.addFilter(ScrubbingFilter())
-        logger = logging.getLogger("test.scrub.sinks")
-        logger.addHandler(handler)
-        try:
+        with scrubbed_log("test.scrub.sinks") as (logger, stream):
             logger.warning("import failed: %s", body)
-        finally:
-            logger.removeHandler(handler)
         shown = stream.getvalue()
     elif sink == "solr document":
         from datetime import UTC, datetime

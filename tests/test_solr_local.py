@@ -13,6 +13,7 @@ from conftest import (
     TEST_ACCOUNTS,
     SolrUnderTest,
     admin_auth,
+    assert_closed_to_anonymous,
     free_port,
     select,
     wait_for,
@@ -135,7 +136,8 @@ def test_two_cloud_nodes_share_the_collection_across_a_restart(tmp_path: Path, s
     restarted, installed = local.start(mode="cloud", nodes=2, port=port)
     try:
         assert installed.created is False
-        _assert_closed_to_anonymous(restarted.zk_host, left_open)
+        hosts, _, chroot = restarted.zk_host.partition("/")
+        assert_closed_to_anonymous(hosts, f"/{chroot}{left_open}")
         found = wait_for(
             lambda: select(restarted.urls[1], q=f"shop:{shop}")["response"]["numFound"],
             seconds=30,
@@ -159,22 +161,6 @@ def _leave_a_znode_open(zk_host: str, local: LocalSolr) -> str:
     finally:
         admin.stop()
     return "/left-open"
-
-
-def _assert_closed_to_anonymous(zk_host: str, path: str) -> None:
-    from kazoo.client import KazooClient
-    from kazoo.exceptions import NoAuthError
-
-    hosts, _, chroot = zk_host.partition("/")
-    anonymous = KazooClient(hosts)  # with the chroot it could not even start: it may not read it
-    anonymous.start(timeout=10)
-    try:
-        with pytest.raises(NoAuthError):
-            anonymous.get(f"/{chroot}{path}")
-        with pytest.raises(NoAuthError):
-            anonymous.set(f"/{chroot}{path}", b"changed")
-    finally:
-        anonymous.stop()
 
 
 def test_a_busy_port_is_refused_with_a_clear_error(tmp_path: Path) -> None:

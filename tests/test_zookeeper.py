@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import SolrUnderTest
+from conftest import SolrUnderTest, assert_closed_to_anonymous
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import OPEN_ACL_UNSAFE
@@ -84,14 +84,7 @@ def test_znodes_left_open_are_closed_when_security_json_is_put_again(solr: SolrU
     finally:
         admin.stop()
     put_security_json(hosts + chroot, {"authentication": {}}, credentials=creds)
-    anonymous = client(hosts)
-    try:
-        with pytest.raises(NoAuthError):
-            anonymous.get(f"{chroot}/security.json")
-        with pytest.raises(NoAuthError):
-            anonymous.create(f"{chroot}/evil", b"")
-    finally:
-        anonymous.stop()
+    assert_closed_to_anonymous(hosts, f"{chroot}/security.json")
 
 
 def test_the_credentials_file_is_private_and_never_printed(solr: SolrUnderTest) -> None:
