@@ -116,11 +116,16 @@ def other(solr: SolrUnderTest) -> Iterator[str]:
     )
 
 
-def search_directly(solr: SolrUnderTest, **params: str) -> requests.Response:
-    """A request straight to Solr's /search, as if it had got past the API."""
-    return requests.post(
-        f"{solr.url}/logInsights/search", data=params, timeout=30, auth=SOLR_READER.auth
-    )
+def search_directly(
+    solr: SolrUnderTest, handler: str = "search", **params: str
+) -> requests.Response:
+    """A request straight to one of Solr's search handlers, as if it had got past the API
+    (/search as the reader; /select, the admin UI's default, and /query as the admin)."""
+    auth = SOLR_READER.auth if handler == "search" else admin_auth()
+    return requests.post(f"{solr.url}/logInsights/{handler}", data=params, timeout=30, auth=auth)
+
+
+HANDLERS = ["search", "select", "query"]
 
 
 def bypasses(other: str) -> list[dict[str, str]]:
@@ -145,12 +150,13 @@ def bypasses(other: str) -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("handler", HANDLERS)
 def test_search_handler_never_leaves_the_collection_or_writes(
-    solr: SolrUnderTest, other: str, index: LogInsightsIndex, shop: str
+    solr: SolrUnderTest, other: str, index: LogInsightsIndex, shop: str, handler: str
 ) -> None:
     record_seed_failure(index, shop)
     for params in bypasses(other):
-        response = search_directly(solr, **params)
+        response = search_directly(solr, handler, **params)
         assert MARK not in response.text, params
         assert response.status_code < 500, (params, response.text[:300])
         if response.status_code == 200:
@@ -166,11 +172,12 @@ def test_search_handler_never_leaves_the_collection_or_writes(
     ), "nothing was written to the other collection"
 
 
-def test_search_handler_turns_macros_and_debugging_off(solr: SolrUnderTest) -> None:
-    macro = search_directly(solr, q="${a}", a="*:*", expandMacros="true", rows="0")
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_search_handler_turns_macros_and_debugging_off(solr: SolrUnderTest, handler: str) -> None:
+    macro = search_directly(solr, handler, q="${a}", a="*:*", expandMacros="true", rows="0")
     assert macro.json()["responseHeader"]["params"]["q"] == "${a}"
     assert macro.json().get("response", {}).get("numFound", 0) == 0 or macro.status_code == 400
-    debug = search_directly(solr, q="*:*", debug="all", debugQuery="true", rows="0")
+    debug = search_directly(solr, handler, q="*:*", debug="all", debugQuery="true", rows="0")
     assert debug.status_code == 200 and "debug" not in debug.json()
 
 
