@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         return self.solr_credentials_file or self.state_dir / "solr" / "credentials.json"
 
     @property
+    def people_path(self) -> Path:
+        """People's Solr accounts (operators), salted hashes only (0600)."""
+        return self.state_dir / "solr" / "people.json"
+
+    @property
     def zk_credentials_path(self) -> Path:
         return self.zk_credentials_file or self.state_dir / "solr" / "zk-credentials.properties"
 

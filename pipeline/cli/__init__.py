@@ -16,6 +16,7 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     shops,
     simulate,
     solr,
+    solr_users,
     troubleshoot,
     webhooks,
 )

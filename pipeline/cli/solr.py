@@ -14,6 +14,7 @@ from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrRole, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller
 from pipeline.solr.local import LocalSolr
+from pipeline.solr.people import People, people_security
 from pipeline.solr.zookeeper import put_security_json
 
 
@@ -210,6 +211,7 @@ def solr_secure(
         collection=settings.collection,
         searchable=settings.api_allowed_cores,
         standalone=standalone,
+        people=people_security(People(settings.people_path, None, None).all()),
     )
     if path is not None:
         write_private(path, json.dumps(security, indent=2))

@@ -47,6 +47,17 @@ DEFAULT_USERS: Mapping[SolrRole, str] = {
 # The paths each role may use on a collection; anything else needs admin (the last rule).
 UPDATE_PATHS = ("/update", "/update/json", "/update/json/docs")
 SEARCH_PATHS = ("/search",)
+# People (not services) who search failures in the admin UI: a role of its own, given to each
+# person's account (`loginsights solr users add NAME --role operator`). It may read, with GET
+# only, what the UI's dashboard, collection selector, Query, schema browser and Analysis pages
+# ask for, on the log collection; Solr's built-in "read" would also give /export and every
+# search handler, so paths are named instead.
+OPERATOR_ROLE = "operator"
+OPERATOR_COLLECTION_PATHS = (
+    "/select", "/admin/luke", "/admin/ping", "/admin/system", "/schema", "/schema/*",
+    "/analysis/field", "/analysis/document", "/config", "/config/overlay",
+)  # fmt: skip
+OPERATOR_NODE_PATHS = ("/admin/info/system", "/admin/info/health")
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,12 @@ class SolrAccounts:
         write_private(path, json.dumps(data, indent=2))
 
     def security_json(
-        self, *, collection: str, searchable: Iterable[str], standalone: bool = False
+        self,
+        *,
+        collection: str,
+        searchable: Iterable[str],
+        standalone: bool = False,
+        people: tuple[Mapping[str, str], Mapping[str, list[str]]] = ({}, {}),
     ) -> dict[str, Any]:
         """Solr's security.json for these accounts: only salted hashes, the rules in order.
 
@@ -154,12 +170,16 @@ class SolrAccounts:
                 "blockUnknown": True,
                 "forwardCredentials": False,
                 "realm": "loginsights",
-                "credentials": {a.user: solr_password_hash(a.auth[1]) for a in self},
+                "credentials": {
+                    **people[0],
+                    **{a.user: solr_password_hash(a.auth[1]) for a in self},
+                },
             },
             "authorization": {
                 "class": "solr.RuleBasedAuthorizationPlugin",
-                "user-role": {a.user: [a.role.value] for a in self},
+                "user-role": {**people[1], **{a.user: [a.role.value] for a in self}},
                 "permissions": [
+                    *operator_permissions(collection, standalone=standalone),
                     {
                         "name": "loginsights-search",
                         **scoped(cores),
@@ -176,6 +196,24 @@ class SolrAccounts:
                 ],
             },
         }
+
+
+def operator_permissions(collection: str, *, standalone: bool) -> list[dict[str, Any]]:
+    """What a person's operator account may do (GET only; everything else falls through to the
+    rules below, the last of which is the admin's)."""
+    roles = [OPERATOR_ROLE, SolrRole.ADMIN.value]
+    on_collection = {} if standalone else {"collection": [collection]}
+    node = {} if standalone else {"collection": None}
+    return [
+        {"name": "loginsights-ui-node", **node, "path": list(OPERATOR_NODE_PATHS),
+         "method": ["GET"], "role": roles},
+        {"name": "loginsights-ui-collections", **node, "path": "/admin/collections",
+         "params": {"action": ["LIST", "CLUSTERSTATUS"]}, "method": ["GET"], "role": roles},
+        {"name": "loginsights-ui-cores", **node, "path": "/admin/cores",
+         "params": {"action": ["STATUS"]}, "method": ["GET"], "role": roles},
+        {"name": "loginsights-ui-read", **on_collection, "path": list(OPERATOR_COLLECTION_PATHS),
+         "method": ["GET"], "role": roles},
+    ]  # fmt: skip
 
 
 def write_private(path: Path, text: str) -> None:
@@ -237,12 +275,14 @@ def resolve_accounts(
 
 __all__ = [
     "DEFAULT_USERS",
+    "OPERATOR_ROLE",
     "SEARCH_PATHS",
     "UPDATE_PATHS",
     "SolrAccount",
     "SolrAccounts",
     "SolrRole",
     "accounts_or_new",
+    "operator_permissions",
     "resolve_accounts",
     "solr_password_hash",
     "write_private",

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -28,10 +27,17 @@ from pipeline.errors import LocalSolrError, SolrError
 from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrAccounts, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller, Installation, wait_until_answering
+from pipeline.solr.launcher_process import (
+    LAUNCHER_CLASS,
+    is_launcher,
+    log_tail,
+    port_in_use,
+    wait_gone,
+)
+from pipeline.solr.people import People, people_security
 from pipeline.solr.transport import get_json
 from pipeline.solr.zk_credentials import ZkCredentials, credentials_or_new
 
-LAUNCHER_CLASS = "org.loginsights.solr.SolrLauncher"
 _STAMP = "loginsights-build.sha256"
 
 
@@ -123,8 +129,12 @@ class LocalSolr:
         return credentials_or_new(self.zk_credentials_path)
 
     def _write_security_json(self, run_dir: Path, mode: str) -> Path:
+        people = People(self.state_dir / "solr" / "people.json", None, None).all()
         security = self.ensure_accounts().security_json(
-            collection=self.collection, searchable=self.searchable, standalone=mode == "standalone"
+            collection=self.collection,
+            searchable=self.searchable,
+            standalone=mode == "standalone",
+            people=people_security(people),
         )
         path = run_dir / "security.json"
         write_private(path, json.dumps(security, indent=2))
@@ -188,7 +198,7 @@ class LocalSolr:
         if not ready.is_file():
             return None
         data = json.loads(ready.read_text())
-        if not _is_launcher(int(data["pid"])):
+        if not is_launcher(int(data["pid"])):
             ready.unlink(missing_ok=True)
             return None
         return RunningSolr(
@@ -228,7 +238,7 @@ class LocalSolr:
             solr = self._launch(mode=mode, nodes=nodes, port=port, timeout=timeout)
         elif mode == "cloud":
             for node_port in range(solr.port, solr.port + len(solr.urls)):
-                if not _port_in_use(node_port):
+                if not port_in_use(node_port):
                     self.node_control(port, node_port, "start", timeout=timeout)
         for url in solr.urls:
             wait_until_answering(url, deadline_seconds=timeout)
@@ -279,7 +289,7 @@ class LocalSolr:
 
     def _launch(self, *, mode: str, nodes: int, port: int, timeout: float) -> RunningSolr:
         for candidate in range(port, port + nodes):
-            if _port_in_use(candidate):
+            if port_in_use(candidate):
                 raise LocalSolrError(
                     f"port {candidate} on 127.0.0.1 is in use by another program; choose "
                     "another --port"
@@ -330,12 +340,13 @@ class LocalSolr:
             if process.poll() is not None:
                 raise LocalSolrError(
                     f"Solr exited during start-up (exit {process.returncode}); its log "
-                    f"{log_path} ends with:\n{_tail(log_path)}"
+                    f"{log_path} ends with:\n{log_tail(log_path)}"
                 )
             if time.monotonic() > deadline:
                 process.kill()
                 raise LocalSolrError(
-                    f"Solr did not start within {timeout:.0f}s; see {log_path}:\n{_tail(log_path)}"
+                    f"Solr did not start within {timeout:.0f}s; see {log_path}:\n"
+                    + log_tail(log_path)
                 )
             time.sleep(0.2)
         solr = self.running(port)
@@ -368,43 +379,14 @@ class LocalSolr:
             return False
         os.kill(solr.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _is_launcher(solr.pid):
+        while is_launcher(solr.pid):
             if time.monotonic() > deadline:
                 os.kill(solr.pid, signal.SIGKILL)
                 break
             time.sleep(0.2)
-        _wait_gone(solr.pid)
+        wait_gone(solr.pid)
         self._ready_file(port).unlink(missing_ok=True)
         return True
-
-
-def _is_launcher(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
-    return LAUNCHER_CLASS.encode() in cmdline and not zombie
-
-
-def _wait_gone(pid: int, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while _is_launcher(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 __all__ = ["LAUNCHER_CLASS", "LocalSolr", "LocalSolrStatus", "RunningSolr"]

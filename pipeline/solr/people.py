@@ -1,0 +1,136 @@
+"""Accounts for people, not only for services: each person who searches failures in the Solr
+admin UI logs in as themself, with the operator role, never as the admin.
+
+A person's account is kept in two places that agree: the running Solr (through its own
+authentication and authorization APIs, so no node restarts) and ``<state_dir>/solr/people.json``
+(0600, salted hashes only, in Solr's own form), which ``security.json`` is rendered with wherever
+loginsights installs it (the launcher at every start, ``solr secure``). Passwords are read from
+standard input by the CLI, never from the command line, and never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from pipeline.errors import ConfigurationError, SolrAccessError, SolrUnavailableError
+from pipeline.solr.accounts import (
+    OPERATOR_ROLE,
+    SolrAccount,
+    solr_password_hash,
+    write_private,
+)
+
+PERSON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._@-]{1,63}")
+ROLES = (OPERATOR_ROLE,)
+MIN_PASSWORD = 12
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str
+    password_hash: str  # Solr's form: base64(sha256(sha256(salt+password))) base64(salt)
+
+
+class People:
+    """The people file and the running Solr, changed together."""
+
+    def __init__(self, path: Path, solr_url: str | None, admin: SolrAccount | None) -> None:
+        self.path = path
+        self.solr_url = solr_url.rstrip("/") if solr_url else None
+        self.admin = admin
+
+    def all(self) -> list[Person]:
+        if not self.path.is_file():
+            return []
+        data = json.loads(self.path.read_text())
+        return [Person(name, v["role"], v["hash"]) for name, v in sorted(data.items())]
+
+    def add(self, name: str, role: str, password: SecretStr, *, replace: bool = False) -> Person:
+        """A new person (or, with ``replace``, a new password for one); True when Solr was
+        told at once (else at its next start or ``solr secure``)."""
+        check_person(name, role, password)
+        people = {p.name: p for p in self.all()}
+        if name in people and not replace:
+            raise ConfigurationError(
+                f"{name!r} has an account already; `loginsights solr users passwd {name}` "
+                "changes its password"
+            )
+        if replace and name not in people:
+            raise ConfigurationError(f"no person {name!r}; add one with `solr users add`")
+        person = Person(name, role, solr_password_hash(password.get_secret_value()))
+        self._api("authentication", {"set-user": {name: password.get_secret_value()}})
+        self._api("authorization", {"set-user-role": {name: [role]}})
+        people[name] = person
+        self._save(people)
+        return person
+
+    def remove(self, name: str) -> None:
+        people = {p.name: p for p in self.all()}
+        if name not in people:
+            raise ConfigurationError(
+                f"no person {name!r}; `loginsights solr users list` names them"
+            )
+        self._api("authorization", {"set-user-role": {name: None}})
+        self._api("authentication", {"delete-user": [name]})
+        del people[name]
+        self._save(people)
+
+    def _save(self, people: dict[str, Person]) -> None:
+        data = {p.name: {"role": p.role, "hash": p.password_hash} for p in people.values()}
+        write_private(self.path, json.dumps(data, indent=2))
+
+    def _api(self, api: str, command: dict[str, Any]) -> None:
+        """One command to Solr's security API; Solr not running here is no error (the file is
+        what the next start installs)."""
+        if self.solr_url is None or self.admin is None:
+            return
+        url = f"{self.solr_url}/admin/{api}"
+        try:
+            answer = requests.post(url, json=command, auth=self.admin.auth, timeout=30)
+        except requests.RequestException:
+            return
+        if answer.status_code in (401, 403):
+            raise SolrAccessError(
+                f"Solr refused the admin's change of {api} (HTTP {answer.status_code}); check "
+                "LOGINSIGHTS_SOLR_ADMIN_PASSWORD",
+                url=url,
+                status=answer.status_code,
+            )
+        if answer.status_code >= 400:
+            raise SolrUnavailableError(
+                f"Solr answered HTTP {answer.status_code} to the change of {api}: "
+                f"{answer.text[:200]}",
+                url=url,
+                status=answer.status_code,
+            )
+
+
+def check_person(name: str, role: str, password: SecretStr) -> None:
+    if not PERSON_NAME.fullmatch(name) or name.startswith("loginsights-"):
+        raise ConfigurationError(
+            f"{name!r} is not a person's user name: 2 to 64 letters, digits and . _ @ -, "
+            "starting with a letter (loginsights-… names are the services')"
+        )
+    if role not in ROLES:
+        raise ConfigurationError(f"role {role!r} is not one for people; use one of {list(ROLES)}")
+    if len(password.get_secret_value()) < MIN_PASSWORD:
+        raise ConfigurationError(f"the password is shorter than {MIN_PASSWORD} characters")
+
+
+def people_security(people: list[Person]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """What people add to security.json: their hashes and their roles."""
+    return (
+        {p.name: p.password_hash for p in people},
+        {p.name: [p.role] for p in people},
+    )
+
+
+__all__ = ["People", "Person", "check_person", "people_security"]
