@@ -45,7 +45,7 @@ FIELDS = (
 PAGE = 50
 REASON_WORDS = {
     "missing_imported_now": "was missing, imported now",
-    "missing_failed_now": "was missing, failed again",
+    "missing_failed_now": "was missing, its import failed (see its attempts)",
     "cancelled_at_platform_open_in_store": "cancelled at the platform, open in the store",
     "cancelled_in_store_open_at_platform": "cancelled in the store, open at the platform",
 }
