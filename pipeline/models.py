@@ -156,6 +156,19 @@ def human_time(moment: datetime, zone: ZoneInfo) -> str:
     )
 
 
+def zoned_time(value: Any, zone: str) -> str:
+    """The one way loginsights writes a time a person reads (console and CLI): in its zone,
+    with the zone's abbreviation, ``2026-12-05 19:47:57 EST`` (ISO-8601 stays for machines:
+    CSV and JSON)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def solr_time(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds, as Solr stores dates."""
     utc = moment.astimezone(UTC)
@@ -221,6 +234,7 @@ __all__ = [
     "next_version",
     "redact_url",
     "solr_time",
+    "zoned_time",
     "validate_time_zone",
     "validate_ttl",
 ]

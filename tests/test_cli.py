@@ -326,3 +326,31 @@ def test_query_asks_for_the_fields_given_with_fl() -> None:
         "params": {"q": "*:*", "fl": "shopifyOrderName,errorCode"}
     }
     assert "fl" not in documented_request("*:*")["params"], "the documented request unchanged"
+
+
+def test_failures_writes_times_with_their_zone_and_errors_whole(tmp_path: Path) -> None:
+    """Issue 30: `failures` printed a time with no zone and cut the error text mid-word."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from pipeline.documents import failure_renderer
+    from pipeline.ledger import Ledger
+    from pipeline.models import ErrorCode, FailedAttempt, Platform
+
+    ledger_path = tmp_path / "l.sqlite3"
+    moment = datetime(2026, 12, 6, 0, 47, 57, tzinfo=UTC)
+    message = ("Order #1001 (5500000000000) of shop hc-demo has no shipping address. Fix it in the "
+               "Shopify admin, then re-import it with `loginsights reimport --shop hc-demo "
+               "--order-id 5500000000000` afterwards")  # fmt: skip
+    with Ledger(ledger_path) as ledger:
+        ledger.record_failures(
+            [FailedAttempt(platform=Platform.SHOPIFY, shop="hc-demo", order_id="5500000000000",
+                           order_name="#1001", order_created_at=moment, attempted_at=moment,
+                           error_message=message, error_code=ErrorCode.MISSING_ADDRESS)],
+            render=failure_renderer("+60DAYS", ZoneInfo("UTC")),
+        )  # fmt: skip
+    result = CliRunner().invoke(main, ["--ledger", str(ledger_path), "failures"],
+                                env={"COLUMNS": "120"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2026-12-05 19:47:57 EST" in result.output, "the console's zone, with its abbreviation"
+    assert "afterwards" in result.output, "the error whole, wrapped, not cut"

@@ -28,7 +28,7 @@ from pipeline.cli.group import (
 )
 from pipeline.corrections import audit as audit_orders
 from pipeline.errors import ConfigurationError
-from pipeline.models import DocType, ErrorCode, Platform
+from pipeline.models import DocType, ErrorCode, Platform, zoned_time
 from pipeline.reports import Outcome
 from pipeline.settings import Settings
 from pipeline.shops import read_shops_file
@@ -272,8 +272,8 @@ def failures(
                 row["name"],
                 row["errorCode"],
                 str(row["attempts"]),
-                row["lastAttemptAt"][:19],
-                row["lastError"][:80],
+                zoned_time(row["lastAttemptAt"], settings.time_zone),
+                row["lastError"],  # whole, wrapped at words by the table
             )
         console.print(table)
         click.echo(f"{len(rows)} outstanding", err=True)

@@ -3,10 +3,8 @@ encoded, CSV cells that no spreadsheet will run, and times in one format with th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -30,18 +28,6 @@ def path_segment(value: Any) -> str:
     return text.replace(".", "%2E") if text in (".", "..") else text
 
 
-def zoned_time(value: Any, zone: str) -> str:
-    """The one way the console writes a time a person reads: in its zone, with the zone's
-    abbreviation, ``2026-12-05 19:47:57 EST`` (ISO-8601 stays for machines: CSV and JSON)."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value or "")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
 def spreadsheet_cell(value: Any) -> Any:
     """A CSV cell a spreadsheet shows as text: OWASP's advice for CSV injection, a leading
     quote before anything that starts with =, +, -, @, tab or a line break."""
@@ -50,4 +36,4 @@ def spreadsheet_cell(value: Any) -> Any:
     return value
 
 
-__all__ = ["path_segment", "spreadsheet_cell", "web_link", "zoned_time"]
+__all__ = ["path_segment", "spreadsheet_cell", "web_link"]

@@ -22,13 +22,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from pipeline.console.escaping import path_segment, web_link, zoned_time
+from pipeline.console.escaping import path_segment, web_link
 from pipeline.console.sessions import SessionStore
 from pipeline.console.throttle import LoginThrottle
 from pipeline.errors import LogInsightsError, RefusedQueryError
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
-from pipeline.models import DocType
+from pipeline.models import DocType, zoned_time
 from pipeline.query import AsyncLogInsightsQuery
 from pipeline.reports import Outcome
 from pipeline.scrub import scrub
