@@ -9,6 +9,7 @@ The CLI, the HTTP endpoint and scripts all go through here.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import requests
+from prometheus_client import Counter
 from yarl import URL
 
 from pipeline.errors import (
@@ -28,6 +30,7 @@ from pipeline.errors import (
 )
 from pipeline.models import redact_url
 from pipeline.solr.accounts import SolrAccount
+from pipeline.solr.tasks import CANCEL_PATH, TrackedSearch, cancel_outcome
 from pipeline.solr.transport import ACCESS_ADVICE, LiveNodeSource, SolrNodes
 
 DOCUMENTED_CORE = "logInsights"
@@ -237,8 +240,11 @@ class AsyncLogInsightsQuery(_SearchRequests):
         max_answer_bytes: int = 16 * 1024 * 1024,
         account: SolrAccount | None = None,
         live: LiveNodeSource | None = None,
+        cancellations: Counter | None = None,
     ) -> None:
         super().__init__(solr_url, allowed_cores=allowed_cores, timeout=timeout, live=live)
+        self._cancellations = cancellations
+        self._cancelling: set[asyncio.Task[str]] = set()
         self._headers = {"Authorization": basic_auth(account)} if account is not None else {}
         self._pool_size = pool_size
         self._urls: dict[str, URL] = {}
@@ -253,11 +259,20 @@ class AsyncLogInsightsQuery(_SearchRequests):
         )
 
     async def close(self) -> None:
+        await self.settle()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def run(self, json_value: dict[str, Any], core_name: str = DOCUMENTED_CORE) -> SolrAnswer:
+    async def run(
+        self,
+        json_value: dict[str, Any],
+        core_name: str = DOCUMENTED_CORE,
+        *,
+        cancellable: bool = False,
+    ) -> SolrAnswer:
+        """``cancellable``: Solr tracks the search, and one abandoned here (a timeout, the
+        caller gone) is cancelled in Solr (``pipeline/solr/tasks.py``)."""
         path = self._path(core_name)
         if self._session is None:
             await self.open()
@@ -267,15 +282,25 @@ class AsyncLogInsightsQuery(_SearchRequests):
         last: SolrUnavailableError | None = None
         for base in self._nodes.in_turn():
             url = base + path
+            task = TrackedSearch.new() if cancellable else None
+            target = self._parsed(url)
+            if task is not None:
+                target = target.with_query(task.params)
             try:
-                async with self._session.post(
-                    self._parsed(url), data=form, headers=FORM
-                ) as response:
+                async with self._session.post(target, data=form, headers=FORM) as response:
                     body = await self._bounded_body(response)
                     content_type = response.headers.get("content-type", "application/json")
                     status = response.status
+                if task is not None:
+                    body = task.unecho(body)
                 answer = self._answer(status, content_type, body, url)
+            except asyncio.CancelledError:
+                if task is not None:
+                    self._cancel_in_solr(base, core_name, task)
+                raise
             except (aiohttp.ClientError, TimeoutError) as err:
+                if task is not None:
+                    self._cancel_in_solr(base, core_name, task)
                 last = self._unreachable(err, url)
                 continue
             except SolrAccessError:
@@ -287,6 +312,41 @@ class AsyncLogInsightsQuery(_SearchRequests):
             return answer
         assert last is not None
         raise last
+
+    def _cancel_in_solr(self, base: str, core_name: str, task: TrackedSearch) -> None:
+        """Ask Solr to stop a search nobody waits for any more; in the background, so that the
+        caller's answer (a 503, or nothing for a caller gone) is not held up by it."""
+        cancelling = asyncio.get_running_loop().create_task(
+            self.cancel(base, core_name, task.query_uuid)
+        )
+        self._cancelling.add(cancelling)
+        cancelling.add_done_callback(self._cancelling.discard)
+
+    async def cancel(self, base: str, core_name: str, query_uuid: str) -> str:
+        """Cancel one tracked search: 'cancelled', 'finished' (Solr no longer runs it) or
+        'failed'; counted in ``loginsights_api_solr_cancellations_total``."""
+        url = f"{base}/{core_name}{CANCEL_PATH}"
+        outcome = "failed"
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        try:
+            async with self._session.get(
+                url,
+                params={"queryUUID": query_uuid},
+                timeout=aiohttp.ClientTimeout(total=min(self._timeout, 5.0)),
+            ) as response:
+                outcome = cancel_outcome(response.status, await response.read())
+        except (aiohttp.ClientError, TimeoutError):
+            outcome = "failed"
+        if self._cancellations is not None:
+            self._cancellations.labels(outcome).inc()
+        return outcome
+
+    async def settle(self) -> None:
+        """Wait for cancellations under way (tests, shutdown)."""
+        if self._cancelling:
+            await asyncio.gather(*self._cancelling, return_exceptions=True)
 
     def _parsed(self, url: str) -> URL:
         """Each node's URL parsed once (aiohttp parses a string URL on every request)."""

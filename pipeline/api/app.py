@@ -90,6 +90,7 @@ def create_app(
         max_answer_bytes=settings.api_max_response_bytes,
         account=settings.solr_account(SolrRole.READER),
         live=live_nodes(settings.zk_host, cores[0], settings.zk_credentials()),
+        cancellations=metrics.solr_cancellations,
     )
     read_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
     admin_tokens = [token.get_secret_value().encode() for token in settings.api_admin_tokens]

@@ -45,6 +45,13 @@ class ApiMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.solr_cancellations = Counter(
+            "loginsights_api_solr_cancellations",
+            "Costly searches the API stopped waiting for and asked Solr to cancel, by what Solr "
+            "said: cancelled, finished (already done) or failed.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.refused = Counter(
             "loginsights_api_refused",
             "Requests refused before reaching Solr, by reason.",

@@ -139,7 +139,7 @@ class SolrQueryEndpoint:
                 key="(body)",
             )
         guarded = guard_request(body, allowed_cores=self.cores, limits=self.limits)
-        answer = await self.query.run(guarded.json, guarded.core)
+        answer = await self.query.run(guarded.json, guarded.core, cancellable=guarded.cancellable)
         if answer.is_query_failure:
             return self._query_failed(answer)
         if not answer.ok:

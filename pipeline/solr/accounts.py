@@ -47,6 +47,9 @@ DEFAULT_USERS: Mapping[SolrRole, str] = {
 # The paths each role may use on a collection; anything else needs admin (the last rule).
 UPDATE_PATHS = ("/update", "/update/json", "/update/json/docs")
 SEARCH_PATHS = ("/search",)
+# The API cancels a costly search it abandoned (pipeline/solr/tasks.py); listing tasks stays
+# admin's, so the reader can cancel only a search whose UUID it made.
+CANCEL_PATHS = ("/tasks/cancel",)
 # People (not services) who search failures in the admin UI: a role of its own, given to each
 # person's account (`loginsights solr users add NAME --role operator`). It may read, with GET
 # only, what the UI's dashboard, collection selector, Query, schema browser and Analysis pages
@@ -184,6 +187,12 @@ class SolrAccounts:
                         "name": "loginsights-search",
                         **scoped(cores),
                         "path": list(SEARCH_PATHS),
+                        "role": [SolrRole.READER.value, SolrRole.ADMIN.value],
+                    },
+                    {
+                        "name": "loginsights-cancel",
+                        **scoped(cores),
+                        "path": list(CANCEL_PATHS),
                         "role": [SolrRole.READER.value, SolrRole.ADMIN.value],
                     },
                     {
