@@ -31,6 +31,7 @@ from pipeline.search.params import (
     JSON_REQUEST_KEYS,
     SAFE_PARSERS,
     SAFE_QUERY_ARGUMENTS,
+    SOLR_CONTROL_PARAMS,
     WHY_REFUSED,
     Kind,
     param_kind,
@@ -127,7 +128,9 @@ def label(name: Any, where: str, *, parameter_names: bool = False) -> None:
             "and '_' (at most 64, starting with a letter)",
             key=f"{where}.{str(name)[:40]}",
         )
-    if parameter_names and (param_kind(name) is not None or name in WHY_REFUSED):
+    if parameter_names and (
+        param_kind(name) is not None or name in WHY_REFUSED or name in SOLR_CONTROL_PARAMS
+    ):
         raise RefusedQueryError(
             f"the name {name!r} in {where} is a Solr request parameter's; choose another name",
             key=f"{where}.{name}",

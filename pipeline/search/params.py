@@ -229,6 +229,15 @@ WHY_REFUSED = {
     "zkHost": "it would reach another cluster",
     "solrUrl": "it would reach another host",
 }
+# Parameters Solr reads that this API does not serve: a name the caller gives (a named query,
+# which Solr keeps among the request's parameters) must not be one of them either.
+SOLR_CONTROL_PARAMS = frozenset({
+    "canCancel", "queryUUID", "queryID", "shortCircuit", "distrib", "isShard", "rid",
+    "disableRequestId", "timeAllowed", "cpuAllowed", "memAllowed", "partialResults",
+    "segmentTerminateEarly", "multiThreaded", "NOW", "TZ", "echoParams", "omitHeader", "indent",
+    "version", "cache", "preferLocalShards", "distrib.singlePass", "requestPurpose",
+    "minExactCount", "_stateVer_", "_forwardedCount", "ping", "commit", "optimize",
+})  # fmt: skip
 WHY_REFUSED_PREFIX = {
     "shards.": "it would send the search to other hosts or handlers",
     "stream.": "it would stream content into Solr",
