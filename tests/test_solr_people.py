@@ -17,23 +17,31 @@ from pydantic import SecretStr
 from pipeline.errors import ConfigurationError
 from pipeline.solr.people import People, people_security
 
-# (method, path) the admin UI asks for on those pages (Solr 9.10's webapp services), each 200
+# (method, path) the admin UI asks for on those pages, as Solr 9.10's webapp builds them: the
+# $resource services of js/angular/services.js called by MainController (every page: Cores.list,
+# System.get, Collections.list and .listaliases), IndexController (the dashboard), the collection
+# overview (Collections.status), QueryController (Query.query: sorted parameters, GET, the
+# default handler /select, q.op and indent preset), SchemaController (Luke.schema, Luke.raw,
+# Config.get; Luke.field for term info), AnalysisController (Luke.schema, Analysis.field) and
+# the collection menu's Ping. "_" is the cache-buster every service adds. Each must be 200.
 UI_READS = [
-    ("GET", "/admin/info/system?wt=json"),
-    ("GET", "/admin/info/health?wt=json"),
-    ("GET", "/admin/collections?action=LIST&wt=json"),
-    ("GET", "/admin/collections?action=CLUSTERSTATUS&wt=json"),
-    ("GET", "/admin/cores?action=STATUS&wt=json"),
-    ("GET", "/logInsights/select?q=*:*&wt=json"),
-    ("GET", "/logInsights/select?q=docType:SHOPIFY_ORDER&fq=resolved:false&sort=timestamp+desc"
-            "&facet=true&facet.field=errorCode&wt=json"),
-    ("GET", "/logInsights/admin/luke?wt=json&show=schema"),
-    ("GET", "/logInsights/admin/luke?wt=json&fl=errorCode&numTerms=10"),
-    ("GET", "/logInsights/schema/fields?wt=json"),
-    ("GET", "/logInsights/schema?wt=json"),
+    ("GET", "/admin/cores?indexInfo=false&wt=json&_=1"),
+    ("GET", "/admin/info/system?wt=json&_=1"),
+    ("GET", "/admin/collections?action=LIST&wt=json&_=1"),
+    ("GET", "/admin/collections?action=LISTALIASES&wt=json&_=1"),
+    ("GET", "/admin/collections?action=CLUSTERSTATUS&collection=logInsights&wt=json&_=1"),
+    ("GET", "/logInsights/select?_=1&indent=true&q=*%3A*&q.op=OR"),
+    ("GET", "/logInsights/select?_=1&facet=true&facet.field=errorCode&fq=resolved%3Afalse"
+            "&indent=true&q=docType%3ASHOPIFY_ORDER&q.op=OR&sort=timestamp%20desc"),
+    ("GET", "/logInsights/admin/luke?show=schema&wt=json&_=1"),
+    ("GET", "/logInsights/admin/luke?numTerms=0&wt=json&_=1"),
+    ("GET", "/logInsights/config?wt=json&_=1"),
+    ("GET", "/logInsights/admin/luke?fl=errorCode&numTerms=10&wt=json&_=1"),
     ("GET", "/logInsights/analysis/field?analysis.fieldname=errorMessage"
-            "&analysis.fieldvalue=no+shipping+address&wt=json"),
-    ("GET", "/logInsights/config?wt=json"),
+            "&analysis.fieldvalue=no+shipping+address&analysis.query=shipping&verbose_output=1"
+            "&analysis.showmatch=true&wt=json&_=1"),
+    ("GET", "/logInsights/admin/ping?wt=json&ts=1&_=1"),
+    ("GET", "/admin/info/health?wt=json"),
 ]  # fmt: skip
 # what an operator may never do: write, change configuration or security, read elsewhere
 FORBIDDEN = [

@@ -217,9 +217,11 @@ def operator_permissions(collection: str, *, standalone: bool) -> list[dict[str,
         {"name": "loginsights-ui-node", **node, "path": list(OPERATOR_NODE_PATHS),
          "method": ["GET"], "role": roles},
         {"name": "loginsights-ui-collections", **node, "path": "/admin/collections",
-         "params": {"action": ["LIST", "CLUSTERSTATUS"]}, "method": ["GET"], "role": roles},
-        {"name": "loginsights-ui-cores", **node, "path": "/admin/cores",
-         "params": {"action": ["STATUS"]}, "method": ["GET"], "role": roles},
+         "params": {"action": ["LIST", "LISTALIASES", "CLUSTERSTATUS"]}, "method": ["GET"],
+         "role": roles},
+        # every page lists the node's cores with no action (STATUS by default), which a rule
+        # on params cannot match; Solr's own permission for the read-only core actions can
+        {"name": "core-admin-read", "role": roles},
         {"name": "loginsights-ui-read", **on_collection, "path": list(OPERATOR_COLLECTION_PATHS),
          "method": ["GET"], "role": roles},
     ]  # fmt: skip

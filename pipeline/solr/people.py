@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,10 +68,12 @@ class People:
         if replace and name not in people:
             raise ConfigurationError(f"no person {name!r}; add one with `solr users add`")
         person = Person(name, role, solr_password_hash(password.get_secret_value()))
-        self._api("authentication", {"set-user": {name: password.get_secret_value()}})
-        self._api("authorization", {"set-user-role": {name: [role]}})
+        told = self._api("authentication", {"set-user": {name: password.get_secret_value()}})
+        told &= self._api("authorization", {"set-user-role": {name: [role]}})
         people[name] = person
         self._save(people)
+        if told:
+            self._until_applied(lambda: self._status("/admin/info/health", (name, password)) == 200)
         return person
 
     def remove(self, name: str) -> None:
@@ -78,25 +82,63 @@ class People:
             raise ConfigurationError(
                 f"no person {name!r}; `loginsights solr users list` names them"
             )
-        self._api("authorization", {"set-user-role": {name: None}})
-        self._api("authentication", {"delete-user": [name]})
+        told = self._api("authorization", {"set-user-role": {name: None}})
+        told &= self._api("authentication", {"delete-user": [name]})
         del people[name]
         self._save(people)
+        if told:
+            self._until_applied(lambda: name not in self._users())
 
     def _save(self, people: dict[str, Person]) -> None:
         data = {p.name: {"role": p.role, "hash": p.password_hash} for p in people.values()}
         write_private(self.path, json.dumps(data, indent=2))
 
-    def _api(self, api: str, command: dict[str, Any]) -> None:
-        """One command to Solr's security API; Solr not running here is no error (the file is
-        what the next start installs)."""
+    def _until_applied(self, applied: Callable[[], bool], seconds: float = 15.0) -> None:
+        """Solr's security API answers once ZooKeeper holds the change; each node applies it a
+        moment later. Wait for that, so that the person can log in (or not) when we return."""
         if self.solr_url is None or self.admin is None:
             return
+        deadline = time.monotonic() + seconds
+        while not applied():
+            if time.monotonic() > deadline:
+                raise SolrUnavailableError(
+                    f"Solr at {self.solr_url} took the change but did not apply it within "
+                    f"{seconds:.0f} s; check `loginsights solr status` and run the command again",
+                    url=self.solr_url,
+                )
+            time.sleep(0.1)
+
+    def _status(self, path: str, auth: tuple[str, SecretStr]) -> int:
+        try:
+            answer = requests.get(
+                f"{self.solr_url}{path}", auth=(auth[0], auth[1].get_secret_value()), timeout=10
+            )
+        except requests.RequestException:
+            return 0
+        return answer.status_code
+
+    def _users(self) -> set[str]:
+        """The users the node's authentication plugin holds now."""
+        assert self.admin is not None
+        try:
+            answer = requests.get(
+                f"{self.solr_url}/admin/authentication", auth=self.admin.auth, timeout=10
+            )
+            credentials = answer.json()["authentication"]["credentials"]
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return set()
+        return set(credentials)
+
+    def _api(self, api: str, command: dict[str, Any]) -> bool:
+        """One command to Solr's security API: True once Solr took it. Solr not running here is
+        no error (the file is what the next start installs)."""
+        if self.solr_url is None or self.admin is None:
+            return False
         url = f"{self.solr_url}/admin/{api}"
         try:
             answer = requests.post(url, json=command, auth=self.admin.auth, timeout=30)
         except requests.RequestException:
-            return
+            return False
         if answer.status_code in (401, 403):
             raise SolrAccessError(
                 f"Solr refused the admin's change of {api} (HTTP {answer.status_code}); check "
@@ -111,6 +153,7 @@ class People:
                 url=url,
                 status=answer.status_code,
             )
+        return True
 
 
 def check_person(name: str, role: str, password: SecretStr) -> None:
