@@ -139,3 +139,33 @@ def test_the_cli_reads_the_password_from_stdin_never_the_command_line(
     assert mismatch.exit_code == 1 and "differ" in mismatch.output
     removed = CliRunner().invoke(main, [*base, "remove", name], env=env)
     assert removed.exit_code == 0
+
+
+def test_solr_secure_keeps_people_added_from_another_machine(
+    solr: SolrUnderTest, tmp_path: Path
+) -> None:
+    """compose runs `solr secure` from its own container, whose people.json does not name the
+    people added since from an operator's laptop: they keep their accounts."""
+    from pipeline.cli import main
+
+    assert solr.local is not None and solr.port is not None
+    running = solr.local.running(solr.port)
+    assert running is not None and running.zk_host
+    laptop = People(tmp_path / "laptop" / "people.json", solr.url, SOLR_ADMIN)
+    name, password = f"op{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    laptop.add(name, "operator", SecretStr(password))
+    zk = solr.local.zk_credentials()
+    env = {
+        "LOGINSIGHTS_STATE_DIR": str(tmp_path / "container"),  # its people.json: nobody
+        "LOGINSIGHTS_ZK_ADMIN_USER": zk.admin_user,
+        "LOGINSIGHTS_ZK_ADMIN_PASSWORD": zk.admin_password.get_secret_value(),  # type: ignore[union-attr]
+        "LOGINSIGHTS_ZK_READONLY_USER": zk.readonly_user,
+        "LOGINSIGHTS_ZK_READONLY_PASSWORD": zk.readonly_password.get_secret_value(),
+    }
+    try:
+        secured = CliRunner().invoke(main, ["solr", "secure", "--zk-host", running.zk_host],
+                                     env=env)  # fmt: skip
+        assert secured.exit_code == 0, secured.output
+        assert call(solr, "GET", "/admin/info/system", (name, password)).status_code == 200
+    finally:
+        laptop.remove(name)

@@ -14,8 +14,8 @@ from pipeline.settings import Settings
 from pipeline.solr.accounts import SolrRole, accounts_or_new, write_private
 from pipeline.solr.install import ConfigsetInstaller
 from pipeline.solr.local import LocalSolr
-from pipeline.solr.people import People, people_security
-from pipeline.solr.zookeeper import put_security_json
+from pipeline.solr.people import People, people_in, people_security, together
+from pipeline.solr.zookeeper import put_security_json, read_security_json
 
 
 @main.group()
@@ -197,6 +197,8 @@ def solr_secure(
 
     Passwords come from LOGINSIGHTS_SOLR_<INDEXER|READER|ADMIN>_PASSWORD, else the credentials
     file (generated, 0600, when missing). They are never printed. `solr start` does this itself.
+    People's operator accounts (`solr users`) are kept: those of people.json and those the
+    installed security.json holds already (added from another machine).
 
     \b
     Example:
@@ -207,11 +209,16 @@ def solr_secure(
     if (target is None) == (path is None):
         raise click.UsageError("give exactly one of --zk-host or --write")
     accounts = accounts_or_new(settings.solr_accounts(), settings.credentials_path)
+    people = People(settings.people_path, None, None).all()
+    if path is None:
+        assert target is not None
+        installed = read_security_json(target, credentials=settings.zk_credentials())
+        people = together(people_in(installed), people)
     security = accounts.security_json(
         collection=settings.collection,
         searchable=settings.api_allowed_cores,
         standalone=standalone,
-        people=people_security(People(settings.people_path, None, None).all()),
+        people=people_security(people),
     )
     if path is not None:
         write_private(path, json.dumps(security, indent=2))

@@ -177,3 +177,27 @@ def people_security(people: list[Person]) -> tuple[dict[str, str], dict[str, lis
 
 
 __all__ = ["People", "Person", "check_person", "people_security"]
+
+
+def people_in(security: dict[str, Any] | None) -> list[Person]:
+    """The people an installed security.json holds (a role of ``ROLES`` and a hash): those
+    added on a running cluster from another machine, whose people.json does not name them.
+    ``solr secure`` keeps them, so that rewriting the rules never locks a person out."""
+    if not security:
+        return []
+    credentials = security.get("authentication", {}).get("credentials", {})
+    roles = security.get("authorization", {}).get("user-role", {})
+    kept = []
+    for name, hashed in credentials.items():
+        role = roles.get(name)
+        role = role[0] if isinstance(role, list) and len(role) == 1 else role
+        if role in ROLES and isinstance(hashed, str) and not name.startswith("loginsights-"):
+            kept.append(Person(name, role, hashed))
+    return kept
+
+
+def together(installed: list[Person], kept_here: list[Person]) -> list[Person]:
+    """Both lists, this machine's people.json winning for a name in both (a new password)."""
+    merged = {p.name: p for p in installed}
+    merged.update({p.name: p for p in kept_here})
+    return [merged[name] for name in sorted(merged)]

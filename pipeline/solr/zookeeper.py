@@ -161,6 +161,28 @@ def put_security_json(
         client.close()
 
 
+def read_security_json(
+    zk_host: str, *, timeout: float = 15.0, credentials: ZkCredentials | None = None
+) -> dict[str, Any] | None:
+    """The /security.json ZooKeeper holds (as the admin user when credentials are given), or
+    None when there is none yet."""
+    client = _client(zk_host, timeout, read_only=True, credentials=credentials, admin=True)
+    try:
+        data, _ = client.get("/security.json")
+    except NoNodeError:
+        return None
+    except KazooException as err:
+        raise _refused(zk_host, err) from err
+    finally:
+        client.stop()
+        client.close()
+    try:
+        security = json.loads(data) if data else None
+    except ValueError:
+        return None
+    return security if isinstance(security, dict) else None
+
+
 def _ensure(client: KazooClient, path: str, acl: Callable[[str], list[ACL]] | None) -> None:
     """Make ``path`` and its parents, each with its ACL; an existing one gets its ACL again."""
     parts = [p for p in path.split("/") if p]
@@ -182,4 +204,4 @@ def _refused(zk_host: str, err: KazooException) -> ConfigurationError:
     )
 
 
-__all__ = ["LiveNodes", "live_nodes", "node_url", "put_security_json"]
+__all__ = ["LiveNodes", "live_nodes", "node_url", "put_security_json", "read_security_json"]
