@@ -23,4 +23,5 @@ bash scripts/setup.sh
 .venv/bin/ruff check pipeline tests scripts
 .venv/bin/ruff format --check pipeline tests scripts
 .venv/bin/mypy pipeline
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 .venv/bin/pytest "$@"
