@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.errors import SolrUnavailableError
+from pipeline.errors import SolrAccessError, SolrUnavailableError
 from pipeline.indexing import LogInsightsIndex
 from pipeline.ledger import Ledger
 
 DEAD_COUNTED_EVERY = 30.0  # seconds; dead rows change only when Solr refuses one, or by hand
+# A node that is starting, or loading a new security.json, refuses good credentials for a moment
+# (401/403): until refusals have lasted this long they are "not ready, waiting", not "wrong
+# account".
+REFUSALS_SETTLE_SECONDS = 60.0
 
 
 @dataclass
@@ -34,12 +39,22 @@ class FlushReport:
 
 
 class OutboxFlusher:
-    def __init__(self, ledger: Ledger, index: LogInsightsIndex, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        index: LogInsightsIndex,
+        *,
+        batch_size: int = 500,
+        settle_seconds: float = REFUSALS_SETTLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ledger = ledger
         self.index = index
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._dead, self._dead_counted_at = 0, float("-inf")
+        self._settle, self._clock = settle_seconds, clock
+        self._refused_since: float | None = None
 
     def flush(self, *, max_batches: int | None = None) -> FlushReport:
         """Post what waits; one flush at a time per process (a concurrent call waits for it)."""
@@ -59,9 +74,11 @@ class OutboxFlusher:
                     [(row.document_id, row.document_json) for row in rows]
                 )
             except SolrUnavailableError as err:
-                self.ledger.outbox_failed([row.id for row in rows], str(err), dead=False)
-                report.solr_down, report.error = True, str(err)
+                why = self._why_waiting(err)
+                self.ledger.outbox_failed([row.id for row in rows], why, dead=False)
+                report.solr_down, report.error = True, why
                 break
+            self._refused_since = None
             refused = {r.document_id: r.reason for r in result.refused}
             done = [row.id for row in rows if row.document_id not in refused]
             self.ledger.outbox_done(done)
@@ -80,6 +97,24 @@ class OutboxFlusher:
             self._dead_counted_at = time.monotonic()
         report.dead = self._dead  # an outbox found empty has nothing waiting: no count asked
         return report
+
+    def _why_waiting(self, err: SolrUnavailableError) -> str:
+        """What to tell the user: a refusal of the credentials names the account only once it
+        has lasted past the settle time (a node starting or reloading its security refuses
+        good credentials for a moment, and that clears by itself)."""
+        if not isinstance(err, SolrAccessError):
+            return str(err)
+        now = self._clock()
+        if self._refused_since is None:
+            self._refused_since = now
+        refusing_for = now - self._refused_since
+        if refusing_for >= self._settle:
+            return f"{err} (refused for {refusing_for:.0f} s)"
+        return (
+            f"Solr is not ready to take log documents (HTTP {err.status}, as a node answers "
+            "while it starts or loads its security); waiting, they are kept and sent once it "
+            f"takes them (if it still refuses after {self._settle:.0f} s, the account is named)"
+        )
 
 
 __all__ = ["FlushReport", "OutboxFlusher"]

@@ -58,3 +58,32 @@ def test_solr_restart_answers_are_unavailable_not_refusals(solr: SolrUnderTest) 
     assert isinstance(error_for_response(response, "index"), SolrUnavailableError)
     response._content = b'{"error": {"msg": "unknown field \'frobnicate\'", "code": 400}}'
     assert isinstance(error_for_response(response, "index"), SolrRequestError)
+
+
+def test_refused_credentials_wait_quietly_before_they_name_the_account(
+    solr: SolrUnderTest, ledger: Ledger, shop: str
+) -> None:
+    """A node that is starting or loading its security refuses good credentials for a moment:
+    at first that is 'not ready, waiting'; only a refusal that lasts names the account."""
+    from pydantic import SecretStr
+
+    from pipeline.solr.accounts import SolrAccount
+
+    ledger.enqueue(document(shop, 1))
+    refused = SolrAccount(SOLR_INDEXER.role, SOLR_INDEXER.user, SecretStr("not-the-password"))
+    now = [1000.0]
+    flusher = OutboxFlusher(
+        ledger,
+        LogInsightsIndex(solr.url, retry_attempts=1, account=refused),
+        settle_seconds=60,
+        clock=lambda: now[0],
+    )
+    first = flusher.flush()
+    assert first.solr_down and "not ready" in first.error and "waiting" in first.error
+    assert "LOGINSIGHTS_SOLR" not in first.error, "no advice about the account yet"
+    now[0] += 61
+    lasting = flusher.flush()
+    assert "HTTP 401" in lasting.error and "LOGINSIGHTS_SOLR_" in lasting.error
+    assert ledger.outbox_counts() == (1, 0), "kept all along, never dead"
+    flusher.index = LogInsightsIndex(solr.url, retry_attempts=1, account=SOLR_INDEXER)
+    assert flusher.flush().posted == 1
