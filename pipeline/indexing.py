@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from pipeline.errors import SolrRequestError
+from pipeline.models import DocType
 from pipeline.solr.accounts import SolrAccount
 from pipeline.solr.transport import (
     LiveNodeSource,
@@ -124,6 +125,30 @@ class LogInsightsIndex:
             )
 
         with_retries(lambda: self.nodes.call(commit), attempts=self._retry_attempts)
+
+    def forget_shop_failures(self, shop: str) -> None:
+        """Delete every failure document of one shop, committed: before its failures are posted
+        again from a ledger that was reset (the demo, a new ledger). Reconciliation reports stay
+        (each day's report replaces itself)."""
+        types = " OR ".join(t.value for t in DocType if t is not DocType.RECONCILIATION)
+        query = f"shop:{json.dumps(shop)} AND docType:({types})"
+        command = json.dumps({"delete": {"query": query}})
+
+        def delete(base: str) -> dict[str, Any]:
+            url = f"{base}/{self.collection}/update"
+            try:
+                response = self._session.post(
+                    url, data=command.encode(), params={"commit": "true", "wt": "json"},
+                    headers={"Content-Type": "application/json"}, timeout=self._timeout,
+                )  # fmt: skip
+            except requests.RequestException as err:
+                raise error_for_exception(err, url, "delete a shop's documents") from err
+            if not response.ok:
+                raise error_for_response(response, "delete a shop's documents")
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        with_retries(lambda: self.nodes.call(delete), attempts=self._retry_attempts)
 
     def _post_batch(self, batch: list[tuple[str, str]]) -> IndexReport:
         try:

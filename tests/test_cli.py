@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 import pytest
+import requests
 from click.testing import CliRunner
-from conftest import SolrUnderTest, free_port, wait_for
+from conftest import SolrUnderTest, admin_auth, free_port, select, wait_for
 
 from pipeline.cli import main
 
@@ -188,6 +189,27 @@ def test_import_then_work_the_failures_from_the_command_line(
 
         code, out = cli("show", "#does-not-exist")
         assert code == 1
+
+        # a ledger reset leaves Solr holding failures it no longer knows: --fresh forgets them
+        stale = {
+            "document-id": f"stale-{shop}",
+            "docType": "SHOPIFY_ORDER",
+            "shop": shop,
+            "errorMessage": "from a ledger that is gone",
+            "ttl": "+60DAYS",
+            "version": 1,
+        }
+        requests.post(f"{solr.url}/logInsights/update?commit=true", json=[stale],
+                      auth=admin_auth(), timeout=30).raise_for_status()  # fmt: skip
+        code, out = cli("solr", "reindex", "--shop", shop, "--fresh", "--json")
+        assert code == 0 and json.loads(out)["queued"] == 1, out
+        held = select(
+            solr.url, q=f"shop:{shop}", fq="-docType:ORDER_RECONCILIATION", fl="document-id"
+        )
+        assert [d["document-id"] for d in held["response"]["docs"]] != [stale["document-id"]]
+        assert held["response"]["numFound"] == 1, "the one failure the ledger knows, resolved"
+        assert select(solr.url, q=f"shop:{shop} AND docType:ORDER_RECONCILIATION",
+                      rows=0)["response"]["numFound"] == 1, "reports stay"  # fmt: skip
 
 
 # -- bad input: a usage error naming the option or key, never a traceback --------------------

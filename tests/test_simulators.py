@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -212,3 +213,19 @@ def test_graphql_cost_follows_shopifys_calculated_cost() -> None:
     assert answer_cost({"orders": {"nodes": [{"id": "1"}, {"id": "2"}]}}) == 2 + 2
     bucket = CostBucket(maximum=100, restore_rate=0.0001)
     assert bucket.take(60)[0] and not bucket.take(60)[0], "more than what is left: THROTTLED"
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+def test_the_merchant_changes_an_order_named_as_loginsights_names_it(platform: Platform) -> None:
+    """`POST /_sim/orders/<ref>` takes the platform's order id (what `show` and `failures`
+    print), Shopify's name too, or the catalog number; an unknown fact is a 400 naming it."""
+    catalog = catalog_at(0, 1000)
+    with simulator(platform, catalog) as sim:
+        ref = quote(sorted(sim.order_refs(catalog.orders()[1]))[0], safe="")  # "#1002" too
+        changed = requests.post(f"{sim.url}/_sim/orders/{ref}", json={"phone": None}, timeout=5)
+        assert changed.status_code == 200 and changed.json()["number"] == 1
+        assert catalog.orders()[1].phone is None and catalog.orders()[0].phone is not None
+        wrong = requests.post(f"{sim.url}/_sim/orders/{ref}", json={"phnoe": "1"}, timeout=5)
+        assert wrong.status_code == 400 and "'phnoe' is not a fact" in wrong.json()["errors"]
+    if platform is Platform.SHOPIFY:
+        assert {"#1002", "1002"} <= sim.order_refs(catalog.orders()[1])

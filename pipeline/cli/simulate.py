@@ -29,6 +29,12 @@ from pipeline.simulators import (
 @click.option("--orders", default=1000, show_default=True, help="How many orders the shop holds.")
 @click.option("--seed", default=1, show_default=True, help="Same seed, same orders.")
 @click.option("--hours", default=24.0, show_default=True, help="Orders spread over the last HOURS.")
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"]),
+    help="The HOURS end at this UTC time, not now: with the same --seed and --orders, the same "
+    "orders come back after a restart (the demo prints its own).",
+)
 @click.option("--shop", default="hc-demo", show_default=True, help="The shop's name in URLs.")
 @click.option(
     "--token",
@@ -74,6 +80,7 @@ def simulate(
     orders: int,
     seed: int,
     hours: float,
+    until: datetime | None,
     shop: str,
     token: str | None,
     rate: str,
@@ -91,17 +98,32 @@ def simulate(
     items), states:SHARE (statuses drawn from the contract's every value), extremes:SHARE,
     webhook-drop:SHARE, webhook-duplicate:SHARE, webhook-delay:SECONDS (times in seconds after
     start-up).
-    POST /_sim/place places an order now ({"address": null} makes it fail).
+
+    Change the shop as a merchant or customer would, while it runs:
+
+    \b
+      POST /_sim/place             a new order now; {"address": null} makes it fail
+      POST /_sim/orders/<number>   change order <number>: fix it, fulfil it, cancel it, e.g.
+                                   {"address": {"first_name": "Ada", "last_name": "Lovelace",
+                                   "address1": "1 Main Rd.", "city": "Boston",
+                                   "province_code": "MA", "zip": "02110",
+                                   "country_code": "US"}}, {"phone": "+16175550100"},
+                                   {"fulfilled": true}, {"cancelled": true}
+      GET  /_sim/stats             calls made, faults answered, orders held
+
+    Then `loginsights reimport --shop S --order-id ID` (or the console's Re-import) imports it
+    again.
 
     \b
     Example:
       loginsights simulate shopify --port 8701 --orders 500 --fault missing-address:0.03
+      curl -X POST localhost:8701/_sim/orders/1042 -d '{"phone": "+16175550100"}'
     """
     try:
         parsed = Faults.parse(faults)
         size, _, leak = rate.partition(":")
         maximum, _, restore = cost.partition(":")
-        now = datetime.now(UTC)
+        now = until.replace(tzinfo=UTC) if until is not None else datetime.now(UTC)
         catalog = OrderCatalog.generate(
             orders, seed=seed, start=now - timedelta(hours=hours), end=now, faults=parsed
         )

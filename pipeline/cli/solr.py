@@ -322,31 +322,46 @@ def solr_init(settings: Settings, replicas: int | None, shards: int, as_json: bo
 
 
 @solr.command("reindex")
+@click.option("--shop", help="Only this shop's documents.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="With --shop: delete the shop's failure documents in Solr first, so Solr holds exactly "
+    "the failures the ledger knows (after the ledger was reset).",
+)
 @json_option
 @click.pass_obj
 @library_errors
-def solr_reindex(settings: Settings, as_json: bool) -> None:
+def solr_reindex(settings: Settings, shop: str | None, fresh: bool, as_json: bool) -> None:
     """Post every failure document again, rendered from the ledger's facts (after a schema change
     that needs a reindex, or a lost collection). Versions move forward; nothing is lost.
 
     \b
     Example:
       loginsights solr reindex
+      loginsights solr reindex --shop hc-demo --fresh    # Solr as the ledger says, no more
     """
     from zoneinfo import ZoneInfo
 
     from pipeline.documents import failure_renderer
     from pipeline.wiring import Wiring
 
+    if fresh and shop is None:
+        raise click.UsageError("--fresh deletes documents: name the shop with --shop")
     wiring = Wiring(settings, os.environ)
     ledger, flusher = wiring.ledger, wiring.flusher
-    with ledger, err_console.status("queueing every failure document again…"):
+    with ledger, err_console.status("queueing failure documents again…"):
+        if fresh:
+            assert shop is not None
+            flusher.index.forget_shop_failures(shop)
         render = failure_renderer(settings.ttl_for, ZoneInfo(settings.time_zone))
-        queued = ledger.requeue_all_documents(render=render)
+        queued = ledger.requeue_all_documents(render=render, shop=shop)
         report = flusher.flush()
     result = {"queued": queued, "posted": report.posted, "waiting": report.waiting,
-              "refused": report.refused}  # fmt: skip
+              "refused": report.refused, "deletedFirst": fresh}  # fmt: skip
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(f"{queued} documents queued, {report.posted} posted, {report.waiting} waiting")
+        first = f"{shop}'s failure documents deleted in Solr; " if fresh else ""
+        click.echo(f"{first}{queued} documents queued, {report.posted} posted, "
+                   f"{report.waiting} waiting")  # fmt: skip

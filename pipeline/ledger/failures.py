@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, select, true, update
 
 from pipeline.ledger.base import LedgerBase, payload_hash
 from pipeline.ledger.leases import Lease, ShopLeases
@@ -137,14 +137,19 @@ class FailureLog(ShopLeases, LedgerBase):
             for attempt in attempts
         )
 
-    def requeue_all_documents(self, *, render: RenderFailure, batch: int = 1000) -> int:
-        """Queue every failing or resolved order's document again, rendered from the facts with
-        a newer version: how a collection is rebuilt after a schema change (or a lost index)."""
+    def requeue_all_documents(
+        self, *, render: RenderFailure, batch: int = 1000, shop: str | None = None
+    ) -> int:
+        """Queue every failing or resolved order's document again (of one shop, or all),
+        rendered from the facts with a newer version: how a collection is rebuilt after a
+        schema change (or a lost index)."""
         queued = 0
         last: tuple[str, str] = ("", "")
+        only = failures.c.shop == shop if shop is not None else true()
         while True:
             rows = self._read(
                 select(failures)
+                .where(only)
                 .where((failures.c.shop > last[0])
                        | ((failures.c.shop == last[0]) & (failures.c.order_id > last[1])))
                 .order_by(failures.c.shop, failures.c.order_id)

@@ -60,6 +60,12 @@ class SimOrder:
     states: dict[str, str | None] = field(default_factory=dict)
 
 
+CHANGEABLE = frozenset({
+    "first_name", "last_name", "email", "phone", "address", "items", "note", "source",
+    "fulfilled", "cancelled", "extra", "states",
+})  # fmt: skip
+
+
 class OrderCatalog:
     """All orders of one shop, sorted by creation time; safe to change while serving."""
 
@@ -91,6 +97,10 @@ class OrderCatalog:
             for number, offset in enumerate(offsets)
         ]
         return cls(orders)
+
+    def orders(self) -> list[SimOrder]:
+        with self._lock:
+            return list(self._orders)
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -135,7 +145,12 @@ class OrderCatalog:
             return order
 
     def update(self, number: int, **changes: Any) -> SimOrder:
-        """Change an order as a merchant would (fix an address, fulfil it); bumps updated_at."""
+        """Change an order as a merchant would (fix an address, fulfil it); bumps updated_at.
+        Only the order's own facts may change (``CHANGEABLE``); anything else is a ValueError."""
+        unknown = sorted(set(changes) - CHANGEABLE)
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a fact of an order; change one of "
+                             f"{sorted(CHANGEABLE)}")  # fmt: skip
         with self._lock:
             order = self._by_number[number]
             for name, value in changes.items():

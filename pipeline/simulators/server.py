@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipeline.simulators.catalog import OrderCatalog, SimOrder
 from pipeline.simulators.faults import Faults
@@ -158,6 +158,17 @@ class SimulatorServer:
             self.webhooks.publish("orders/create", self.webhook_payload(order))
         return order
 
+    def order_refs(self, order: SimOrder) -> set[str]:
+        """How people name the order: the platform's id and name, as loginsights shows them."""
+        return set()
+
+    def number_of(self, ref: str) -> int:
+        """The catalog number of an order named by its platform id or name (or its number)."""
+        for order in self.catalog.orders():
+            if ref in self.order_refs(order):
+                return order.number
+        return int(ref)
+
     def webhook_payload(self, order: SimOrder) -> dict[str, Any]:
         """The order as an ``orders/create`` webhook carries it (platforms that send one)."""
         raise NotImplementedError
@@ -235,7 +246,7 @@ class SimulatorServer:
         if len(parts) == 3 and parts[1] == "orders" and call.method == "POST":
             changes = json.loads(call.body or b"{}")
             try:
-                order = self.catalog.update(int(parts[2]), **changes)
+                order = self.catalog.update(self.number_of(unquote(parts[2])), **changes)
             except (KeyError, ValueError, AttributeError) as err:
                 return Reply(400, {"errors": f"cannot change order {parts[2]}: {err}"})
             return Reply(200, {"number": order.number, "updated_at": order.updated_at.isoformat()})

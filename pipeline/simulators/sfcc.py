@@ -49,6 +49,9 @@ def order_no(number: int) -> str:
 
 
 class SfccSimulator(SimulatorServer):
+    def order_refs(self, order: SimOrder) -> set[str]:
+        return {order_no(order.number)}
+
     platform = "sfcc"
 
     def __init__(

@@ -49,6 +49,9 @@ class ShopifyOrderViews:
     def order_id(self, order: SimOrder) -> int:
         return ID_BASE + order.number
 
+    def order_refs(self, order: SimOrder) -> set[str]:
+        return {str(self.order_id(order)), f"#{1001 + order.number}", str(1001 + order.number)}
+
     def graphql_time(self, moment: datetime) -> str:
         """GraphQL's DateTime: UTC, to the second, with Z."""
         return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

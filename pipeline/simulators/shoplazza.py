@@ -43,6 +43,9 @@ def order_id(number: int) -> str:
 
 
 class ShoplazzaSimulator(SimulatorServer):
+    def order_refs(self, order: SimOrder) -> set[str]:
+        return {order_id(order.number)}
+
     platform = "shoplazza"
 
     def __init__(
