@@ -376,3 +376,17 @@ def test_failures_writes_times_with_their_zone_and_errors_whole(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "2026-12-05 19:47:57 EST" in result.output, "the console's zone, with its abbreviation"
     assert "afterwards" in result.output, "the error whole, wrapped, not cut"
+
+
+def test_a_window_line_names_its_bounds_in_the_shops_zone() -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.cli.imports import _window_line
+    from pipeline.reports import WindowReport
+    from pipeline.windows import ImportWindow
+
+    window = ImportWindow(start=datetime(2026, 12, 5, 5, 0, tzinfo=UTC),
+                          end=datetime(2026, 12, 5, 6, 0, tzinfo=UTC))  # fmt: skip
+    line = _window_line(WindowReport(shop="hc-demo", window=window, seen=3, imported=3),
+                        "America/New_York")  # fmt: skip
+    assert line.startswith("hc-demo: 2026-12-05 00:00:00 EST to 2026-12-05 01:00:00 EST: 3 seen")

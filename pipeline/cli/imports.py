@@ -15,6 +15,7 @@ import click
 
 from pipeline.cli.group import Moment, json_option, library_errors, main
 from pipeline.errors import ConfigurationError
+from pipeline.models import zoned_time
 from pipeline.reports import WindowReport
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
@@ -37,17 +38,20 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
     return local
 
 
-def _said(report: WindowReport, metrics: ApiMetrics) -> None:
+def _said(report: WindowReport, metrics: ApiMetrics, zones: dict[str, str]) -> None:
     """A window with orders gets its line; an empty one (most, in a quiet fleet) is counted."""
     if report.seen:
-        click.echo(_window_line(report), err=True)
+        click.echo(_window_line(report, zones.get(report.shop, "UTC")), err=True)
     metrics.observe_window(report)
 
 
-def _window_line(report: WindowReport) -> str:
-    """One window, named by its shop (several shops' lines interleave in `run`)."""
+def _window_line(report: WindowReport, zone: str) -> str:
+    """One window, named by its shop (several shops' lines interleave in `run`), its bounds in
+    the shop's zone as every time a person reads."""
+    window = report.window
+    start, end = zoned_time(window.start, zone), zoned_time(window.end, zone)
     return (
-        f"{report.shop}: {report.window}: {report.seen} seen = {report.imported} imported + "
+        f"{report.shop}: {start} to {end}: {report.seen} seen = {report.imported} imported + "
         f"{report.already} already imported + {report.failed} new failures + "
         f"{report.unchanged} still failing"
         + (f" + {report.waiting} waiting (not orders to ship yet)" if report.waiting else "")
@@ -98,7 +102,7 @@ def import_orders(
 
         def said(report: WindowReport) -> None:  # each window as it ends, not all at the end
             if not as_json:
-                click.echo(_window_line(report))
+                click.echo(_window_line(report, shop.time_zone))
 
         if span is not None:
             reports = worker.import_range(*span, on_order=tick, on_window=said)
@@ -225,6 +229,7 @@ def run(
         on_latency=metrics.observe_latency,
     )
     click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
+    zones = {w.shop.name: w.shop.time_zone for w in workers}
     run_forever(
         workers,
         wiring.flusher,
@@ -235,7 +240,7 @@ def run(
             lease_seconds=lease_seconds,
             worker_name=worker_name,
         ),
-        on_window=lambda report: _said(report, metrics),
+        on_window=lambda report: _said(report, metrics, zones),
         on_reconciliation=lambda report: click.echo(report.summary(), err=True),
         on_shop=metrics.observe_shop,
         on_outbox=metrics.observe_outbox,

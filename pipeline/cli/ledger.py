@@ -13,6 +13,7 @@ from pipeline.cli.group import console, json_option, library_errors, main
 from pipeline.errors import ConfigurationError
 from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
+from pipeline.models import zoned_time
 from pipeline.settings import Settings
 from pipeline.shop_lag import duration_words, shop_lag_report
 from pipeline.shops import read_shops_file
@@ -95,9 +96,11 @@ def workers(settings: Settings, as_json: bool) -> None:
       loginsights workers --json
     """
     try:
-        names = read_shops_file(settings.shops_file).names
+        shops_file = read_shops_file(settings.shops_file)
+        names = shops_file.names
+        zones = {name: shop.time_zone for name, shop in shops_file.shops.items()}
     except ConfigurationError:
-        names = []  # no shops file here: show what the ledger knows
+        names, zones = [], {}  # no shops file here: show what the ledger knows
     with Wiring(settings, os.environ) as wiring:
         rows = shop_lag_report(wiring.ledger, names, now=datetime.now(UTC))
     if as_json:
@@ -119,8 +122,12 @@ def workers(settings: Settings, as_json: bool) -> None:
         table.add_row(
             row["shop"],
             row["worker"] or "-",
-            row["leaseExpiresAt"] or "-",
-            row["checkpoint"] or "never imported",
+            zoned_time(row["leaseExpiresAt"], zones.get(row["shop"], "UTC"))
+            if row["leaseExpiresAt"]
+            else "-",
+            zoned_time(row["checkpoint"], zones.get(row["shop"], "UTC"))
+            if row["checkpoint"]
+            else "never imported",
             "-" if lag is None else duration_words(lag),
             "-"
             if p50 is None or p99 is None
