@@ -10,7 +10,7 @@ indexed in logInsights as docType ``ORDER_RECONCILIATION``, next to the failures
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -37,11 +37,14 @@ def reconcile(
     end: datetime | None = None,
     dry_run: bool = False,
     lease: Lease | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ReconciliationReport:
     """Import what the ledger lacks of the orders created in the ``hours`` before ``end``.
 
-    ``lease``: the scheduler's hold on the shop, checked by every write.
+    ``lease``: the scheduler's hold on the shop, checked by every write. ``progress`` hears
+    each step as it happens (every 1,000 orders listed, then each page of missing orders).
     """
+    say = progress or (lambda _: None)
     end = (end or context.clock()).astimezone(UTC).replace(microsecond=0)
     span = ImportWindow(start=end - timedelta(hours=hours), end=end)
     shop, platform = context.shop.name, context.source.platform
@@ -64,7 +67,10 @@ def reconcile(
             report.excluded += 1
             continue
         listed[order_id] = raw
+        if len(listed) % 1000 == 0:
+            say(f"listed {len(listed)} orders")
     report.at_source = len(listed)
+    say(f"listed {len(listed)} orders at the source")
     waiting = context.ledger.waiting_reasons(shop)
     missing = [o for o in listed if o not in in_store and o not in waiting]
     report.already_imported = report.at_source - len(missing) - len(set(listed) & set(waiting))
@@ -84,7 +90,11 @@ def reconcile(
         _count_waiting(context, report, listed)
         return _kept(context, report)
     wanted, intake = set(missing), OrderIntake(context, lease=lease)
+    say(f"{len(missing)} missing in the store: importing them")
+    done = 0
     for page in pages(_full_orders(context, span, listed, wanted, cheap), PAGE_SIZE):
+        done += len(page)
+        say(f"imported {done} of {len(missing)} missing")
         for raw, outcome in zip(page, intake.process_page(page), strict=True):
             order_id = raw_order_id(platform, raw) or ""
             if outcome is Outcome.IMPORTED:

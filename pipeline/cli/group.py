@@ -11,7 +11,8 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -29,6 +30,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(markup=False, highlight=False)
 err_console = Console(stderr=True, markup=False, highlight=False)
+
+
+@contextmanager
+def steps(label: str) -> Iterator[Callable[[str], None]]:
+    """Say each step of long work as it happens: on a terminal one live line that changes
+    ("reconciling hc-demo: imported 300 of 1,200 missing"); elsewhere (a log, cron) one line
+    per step, so that nothing stays silent for minutes."""
+    if err_console.is_terminal:
+        with err_console.status(label, spinner="dots") as status:
+            yield lambda text: status.update(f"{label}: {text}")
+        return
+    click.echo(label, err=True)
+    yield lambda text: click.echo(f"{label}: {text}", err=True)
 
 
 def library_errors(command: F) -> F:
@@ -168,6 +182,7 @@ __all__ = [
     "camel_keys",
     "console",
     "err_console",
+    "steps",
     "json_option",
     "json_record",
     "library_errors",

@@ -9,7 +9,15 @@ import sys
 import click
 from rich.table import Table
 
-from pipeline.cli.group import console, json_option, json_record, library_errors, main, shop_option
+from pipeline.cli.group import (
+    console,
+    json_option,
+    json_record,
+    library_errors,
+    main,
+    shop_option,
+    steps,
+)
 from pipeline.reconcile import reconcile as run_reconciliation
 from pipeline.settings import Settings
 from pipeline.wiring import Wiring
@@ -57,8 +65,8 @@ def reconcile(
       loginsights reconcile --shop hc-demo --csv > reconciliation.csv
     """
     shop = Wiring(settings, os.environ).context(shop_name)
-    with console.status(f"reconciling {shop_name}", spinner="dots"):
-        report = run_reconciliation(shop, hours=hours, dry_run=dry_run)
+    with steps(f"reconciling {shop_name}") as step:
+        report = run_reconciliation(shop, hours=hours, dry_run=dry_run, progress=step)
     if as_json:
         click.echo(json_record(report))
         return
