@@ -125,7 +125,7 @@ def test_failures_with_the_right_count_a_facet_and_a_chart(
     assert page.locator("#found").inner_text() == str(expected)
     assert page.locator("table.failures tbody tr").count() == min(expected, 50)
     assert page.locator("canvas#hours").is_visible() and page.locator("canvas#days").is_visible()
-    shops = page.locator("table.small").inner_text()
+    shops = page.locator("section.shops").inner_text()
     assert console.shop in shops and "waited" in shops, "how long the shop's orders waited"
     page.screenshot(path=str(console.screens / "failures.png"), full_page=True)
 
@@ -463,3 +463,63 @@ def test_every_time_on_a_page_is_written_one_way(browser: object, console: Conso
     assert "UTC" not in page.locator("main").inner_text()
     page.screenshot(path=str(console.screens / "times.png"), full_page=True)
     page.close()
+
+
+SIZES = {"desk": (1366, 900), "phone": (390, 844)}
+
+
+def keep_screens(console_screens: Path) -> Path:
+    """Where this run's screenshots go: LOGINSIGHTS_SCREENS_DIR when set (to look at them after
+    the run, as a person would), else the test's own tmp dir."""
+    import os
+
+    kept = os.environ.get("LOGINSIGHTS_SCREENS_DIR")
+    if not kept:
+        return console_screens
+    Path(kept).mkdir(parents=True, exist_ok=True)
+    return Path(kept)
+
+
+def test_every_page_reads_at_a_desk_and_on_a_phone(browser: object, console: Console) -> None:
+    screens = keep_screens(console.screens)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    order = ""
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{console.url}/login")
+        page.screenshot(path=str(screens / f"login-{size}.png"), full_page=True)
+        if size == "desk":
+            page.get_by_label("Access token").fill(ADMIN)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{console.url}/")
+            order = page.locator("a.story").first.get_attribute("href") or ""
+            assert order.startswith("/orders/")
+        for name, path in (("failures", "/"), ("order", order),
+                           ("reconciliations", "/reconciliations")):  # fmt: skip
+            page.goto(console.url + path)
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, (
+                f"{path} scrolls sideways at {width} px"
+            )
+            page.screenshot(path=str(screens / f"{name}-{size}.png"), full_page=True)
+
+
+def test_with_solr_down_every_page_still_reads(browser: object, tmp_path: Path) -> None:
+    screens = keep_screens(tmp_path)
+    settings = Settings(solr_url="http://127.0.0.1:9/solr", api_tokens=[READ],
+                        solr_retry_attempts=1)  # fmt: skip
+    with served(create_app(settings, ledger=Ledger(tmp_path / "ledger.sqlite3"))) as url:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.goto(f"{url}/login")
+        page.get_by_label("Access token").fill(READ)
+        page.get_by_role("button", name="Log in").click()
+        for size, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            for name, path in (("failures", "/"), ("reconciliations", "/reconciliations")):
+                page.goto(url + path)
+                assert page.evaluate(
+                    "document.documentElement.scrollWidth - window.innerWidth") <= 1  # fmt: skip
+                page.screenshot(path=str(screens / f"solr-down-{name}-{size}.png"),
+                                full_page=True)  # fmt: skip
+        page.goto(url + "/")
+        assert "Solr is unreachable" in page.locator("main").inner_text()
+        assert page.locator("#found").count() == 0, "no '0 failures' while nothing can be counted"
