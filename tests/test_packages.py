@@ -24,7 +24,7 @@ PUBLIC = {
     ],
     "pipeline.cli": [
         "Moment", "camel_keys", "console", "err_console", "json_option", "json_record",
-        "library_errors", "main", "shop_option", "steps",
+        "library_errors", "main", "shop_option", "shop_zones", "steps",
     ],
     "pipeline.console": ["Console", "ConsoleDeps", "router"],
     "pipeline.ledger": [

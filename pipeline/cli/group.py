@@ -32,6 +32,17 @@ console = Console(markup=False, highlight=False)
 err_console = Console(stderr=True, markup=False, highlight=False)
 
 
+def shop_zones(settings: Settings) -> dict[str, str]:
+    """Each shop's time zone from the shops file (none when it cannot be read): times a person
+    reads are written in the shop's zone."""
+    from pipeline.shops import read_shops_file
+
+    try:
+        return {name: s.time_zone for name, s in read_shops_file(settings.shops_file).shops.items()}
+    except LogInsightsError:
+        return {}
+
+
 @contextmanager
 def steps(label: str) -> Iterator[Callable[[str], None]]:
     """Say each step of long work as it happens: on a terminal one live line that changes
@@ -182,6 +193,7 @@ __all__ = [
     "camel_keys",
     "console",
     "err_console",
+    "shop_zones",
     "steps",
     "json_option",
     "json_record",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import create_engine
 
-from pipeline.cli.group import console, json_option, library_errors, main
+from pipeline.cli.group import console, json_option, library_errors, main, shop_zones
 from pipeline.errors import ConfigurationError
 from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
@@ -96,11 +96,10 @@ def workers(settings: Settings, as_json: bool) -> None:
       loginsights workers --json
     """
     try:
-        shops_file = read_shops_file(settings.shops_file)
-        names = shops_file.names
-        zones = {name: shop.time_zone for name, shop in shops_file.shops.items()}
+        names = read_shops_file(settings.shops_file).names
     except ConfigurationError:
-        names, zones = [], {}  # no shops file here: show what the ledger knows
+        names = []  # no shops file here: show what the ledger knows
+    zones = shop_zones(settings)
     with Wiring(settings, os.environ) as wiring:
         rows = shop_lag_report(wiring.ledger, names, now=datetime.now(UTC))
     if as_json:

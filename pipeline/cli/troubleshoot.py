@@ -25,6 +25,7 @@ from pipeline.cli.group import (
     library_errors,
     main,
     shop_option,
+    shop_zones,
 )
 from pipeline.corrections import audit as audit_orders
 from pipeline.errors import ConfigurationError
@@ -346,20 +347,27 @@ def show(settings: Settings, order: str, shop_name: str | None, as_json: bool) -
     if as_json:
         click.echo(json.dumps(stories, ensure_ascii=False))
         return
+    zones = shop_zones(settings)
     for story in stories:
+        zone = zones.get(story["shop"], settings.time_zone)
         click.echo(f"{story['shop']} order {story['orderId']} {story['name']}")
         failure = story["failure"]
         if failure:
-            state = f"resolved {failure['resolvedAt']}" if failure["resolvedAt"] else "outstanding"
+            resolved = failure["resolvedAt"]
+            state = f"resolved {zoned_time(resolved, zone)}" if resolved else "outstanding"
             attempts = failure["attempts"]
             click.echo(f"  failure: {attempts} attempt{'' if attempts == 1 else 's'}, {state}")
         if story["waiting"]:
             click.echo(f"  waiting: {story['waiting']['sentence']}")
         for attempt in story["history"]:
-            click.echo(f"  {attempt['at'][:19]}  {attempt['errorCode']}: {attempt['error']}")
+            when = zoned_time(attempt["at"], zone)
+            click.echo(f"  {when}  {attempt['errorCode']}: {attempt['error']}")
         for version in story["versions"]:
-            tags = ", ".join(version["tags"])
-            click.echo(f"  version {version['version']}: {version['status']} [{tags}]")
+            tags = f" (tagged {', '.join(version['tags'])})" if version["tags"] else ""
+            imported = zoned_time(version["importedAt"], zone) if version.get("importedAt") else ""
+            click.echo(
+                f"  version {version['version']}: {version['status']}{tags}, imported {imported}"
+            )
         if story["payload"] is not None:
             click.echo("  payload as the platform sent it:")
             click.echo(json.dumps(story["payload"], indent=2, ensure_ascii=False))
