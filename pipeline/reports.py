@@ -169,12 +169,45 @@ class ReconciliationReport(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class ShopPass:
+    """What one pass over a shop says about its freshness and its platform budget."""
+
+    shop: str
+    lag_seconds: float | None  # now minus the shop's checkpoint
+    calls: int  # API calls made since this process started
+    rate_limited: int  # 429s (and load-shedding 503s) received since then
+    budget_wait_seconds: float  # time spent waiting for the platform's budget since then
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    """The outbox after a flush: what waits for Solr, what Solr refused, and why it waits."""
+
+    waiting: int
+    dead: int
+    solr_down: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class OrderLatency:
+    """From an order's creation at the platform to stored (or its failure posted)."""
+
+    shop: str
+    arrival: Arrival
+    seconds: float
+
+
 __all__ = [
     "Arrival",
     "NoticeReport",
+    "OrderLatency",
+    "OutboxState",
     "Outcome",
     "Reason",
     "ReasonedOrder",
     "ReconciliationReport",
+    "ShopPass",
     "WindowReport",
 ]

@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,13 +33,14 @@ from pipeline.errors import (
     StopError,
     WorkerStopped,
 )
+from pipeline.events import QUIET, EventStream
 from pipeline.flusher import OutboxFlusher
 from pipeline.holdings import PassLease, ShopHoldings
 from pipeline.intake import ShopContext
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
 from pipeline.notice_bell import NoticeBell
 from pipeline.reconcile import reconcile, reconciliation_due
-from pipeline.reports import ReconciliationReport, WindowReport
+from pipeline.reports import OutboxState, ShopPass
 from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
@@ -49,17 +50,6 @@ log = logging.getLogger(__name__)
 def default_worker_name() -> str:
     """host:pid, so `loginsights workers` says where a shop is being worked."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class ShopPass:
-    """What one pass over a shop says about its freshness and its platform budget."""
-
-    shop: str
-    lag_seconds: float | None  # now minus the shop's checkpoint
-    calls: int  # API calls made since this process started
-    rate_limited: int  # 429s (and load-shedding 503s) received since then
-    budget_wait_seconds: float  # time spent waiting for the platform's budget since then
 
 
 @dataclass(frozen=True)
@@ -83,10 +73,7 @@ def run_forever(
     stop: threading.Event,
     options: RunOptions = RunOptions(),
     ledger: Ledger | None = None,
-    on_window: Callable[[WindowReport], None] | None = None,
-    on_reconciliation: Callable[[ReconciliationReport], None] | None = None,
-    on_shop: Callable[[ShopPass], None] | None = None,
-    on_outbox: Callable[[int, int], None] | None = None,
+    events: EventStream = QUIET,
     clock: Clock = utc_now,
     bell: NoticeBell | None = None,
 ) -> None:
@@ -97,9 +84,7 @@ def run_forever(
     ledger that cannot be written, a broken configuration) ends the run after a last flush.
     """
     leases = ledger if ledger is not None else _ledger_of(workers)
-    crew = _Crew(workers, flusher, leases, stop, options, clock)
-    crew.on_window, crew.on_reconciliation, crew.on_shop = on_window, on_reconciliation, on_shop
-    crew.on_outbox = on_outbox
+    crew = _Crew(workers, flusher, leases, stop, options, clock, events)
     crew.bell = bell if crew.pushed else None
     crew.run()
 
@@ -120,8 +105,10 @@ class _Crew:
         stop: threading.Event,
         options: RunOptions,
         clock: Clock,
+        events: EventStream = QUIET,
     ) -> None:
         self.workers, self.flusher, self.ledger = list(workers), flusher, ledger
+        self.events = events
         self.stop, self.options, self.clock = stop, options, clock
         self.name = options.worker_name or default_worker_name()
         self.lease_duration = timedelta(seconds=options.lease_seconds)
@@ -136,10 +123,6 @@ class _Crew:
                 clock=clock,
             )
         )
-        self.on_window: Callable[[WindowReport], None] | None = None
-        self.on_reconciliation: Callable[[ReconciliationReport], None] | None = None
-        self.on_shop: Callable[[ShopPass], None] | None = None
-        self.on_outbox: Callable[[int, int], None] | None = None
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
         self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
@@ -256,13 +239,12 @@ class _Crew:
             if notices:
                 worker.import_noticed(lease=lease)
             if poll:
-                worker.catch_up(on_window=self.on_window, lease=lease, on_page=renew)
+                worker.catch_up(on_window=self.events.publish, lease=lease, on_page=renew)
                 worker.look_again(lease=lease)
                 if self.options.daily_reconciliation and self._reconciliation_due(context):
                     report = reconcile(context, lease=lease)
                     self._reconciled[shop] = self.clock()
-                    if self.on_reconciliation:
-                        self.on_reconciliation(report)
+                    self.events.publish(report)
                 self._report(worker)
             keep = True
         except WorkerStopped:
@@ -294,19 +276,18 @@ class _Crew:
     def _report(self, worker: ImportWorker) -> None:
         checkpoint = worker.checkpoint  # as this pass read or moved it: no query
         lag = (self.clock() - checkpoint).total_seconds() if checkpoint else None
-        if self.on_shop:
-            source = worker.context.source
-            transport = getattr(source, "transport", None)
-            budget = getattr(source, "cost", None) or getattr(transport, "budget", None)
-            self.on_shop(
-                ShopPass(
-                    shop=worker.shop.name,
-                    lag_seconds=lag,
-                    calls=getattr(transport, "calls", 0),
-                    rate_limited=getattr(transport, "rate_limited", 0),
-                    budget_wait_seconds=getattr(budget, "waited_seconds", 0.0),
-                )
+        source = worker.context.source
+        transport = getattr(source, "transport", None)
+        budget = getattr(source, "cost", None) or getattr(transport, "budget", None)
+        self.events.publish(
+            ShopPass(
+                shop=worker.shop.name,
+                lag_seconds=lag,
+                calls=getattr(transport, "calls", 0),
+                rate_limited=getattr(transport, "rate_limited", 0),
+                budget_wait_seconds=getattr(budget, "waited_seconds", 0.0),
             )
+        )
         if lag is not None and lag > self.options.lag_warning_seconds:
             log.warning(
                 "%s: its checkpoint is %.0f minutes behind now (over the %.0f-minute "
@@ -320,8 +301,9 @@ class _Crew:
         """A flush whose Solr request failed leaves its documents waiting; the next one retries."""
         try:
             report = self.flusher.flush()
-            if self.on_outbox:
-                self.on_outbox(report.waiting, report.dead)
+            self.events.publish(
+                OutboxState(report.waiting, report.dead, report.solr_down, report.error)
+            )
         except (RetryLaterError, SkipError) as err:
             log.warning("outbox: %s", err)
 
@@ -341,7 +323,6 @@ def _fatal_after(future: Future[Lease | None]) -> BaseException | None:
 
 __all__ = [
     "RunOptions",
-    "ShopPass",
     "default_worker_name",
     "run_forever",
 ]

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from pipeline.connectors import connect, webhook_shop, webhook_subscriptions
 from pipeline.errors import ConfigurationError
+from pipeline.events import QUIET, EventStream
 from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
-from pipeline.models import DocType, FailedAttempt
+from pipeline.models import DocType
 from pipeline.notice_bell import NoticeBell
 from pipeline.query import LogInsightsQuery
-from pipeline.reports import Arrival
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig, ShopsFile, read_shops_file, shop_named, version_warning
@@ -126,21 +126,17 @@ class Wiring:
         shop: ShopConfig | str,
         *,
         stop: threading.Event | None = None,
-        on_failure: Callable[[FailedAttempt], None] | None = None,
-        on_latency: Callable[[str, Arrival, float], None] | None = None,
+        events: EventStream = QUIET,
     ) -> ImportWorker:
-        """A worker for one shop of the shops file."""
-        return ImportWorker(
-            self.context(shop), stop=stop, on_failure=on_failure, on_latency=on_latency
-        )
+        """A worker for one shop of the shops file, publishing to ``events``."""
+        return ImportWorker(self.context(shop), stop=stop, events=events)
 
     def workers(
         self,
         shop_names: Sequence[str],
         *,
         stop: threading.Event,
-        on_failure: Callable[[FailedAttempt], None] | None = None,
-        on_latency: Callable[[str, Arrival, float], None] | None = None,
+        events: EventStream = QUIET,
     ) -> list[ImportWorker]:
         """Workers for the named shops (all of them when none are named); a shop that cannot be
         configured is reported in the ledger and skipped, the others run."""
@@ -162,9 +158,7 @@ class Wiring:
         workers = []
         for shop in chosen:
             try:
-                workers.append(
-                    self.worker(shop, stop=stop, on_failure=on_failure, on_latency=on_latency)
-                )
+                workers.append(self.worker(shop, stop=stop, events=events))
             except ConfigurationError as err:  # this shop waits for a person; the others run
                 log.error("%s: cannot be worked, skipped until it is fixed: %s", shop.name, err)
                 self.ledger.report_problem(shop.name, str(err), worker=default_worker_name())

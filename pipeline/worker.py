@@ -18,12 +18,13 @@ from typing import Any
 
 from pipeline.corrections import restore_withdrawn
 from pipeline.errors import ConfigurationError, SourceRequestError, WorkerStopped
+from pipeline.events import QUIET, EventStream
 from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
 from pipeline.ledger import STOPPED_WATCHING, Lease
 from pipeline.ledger.waiting import watched_until
-from pipeline.models import ErrorCode, FailedAttempt
+from pipeline.models import ErrorCode
 from pipeline.orders import raw_created_at
-from pipeline.reports import Arrival, NoticeReport, Outcome, WindowReport
+from pipeline.reports import Arrival, NoticeReport, OrderLatency, Outcome, WindowReport
 from pipeline.shops import ShopConfig
 from pipeline.windows import ImportWindow, plan_windows, whole_second
 
@@ -88,13 +89,11 @@ class ImportWorker:
         context: ShopContext,
         *,
         stop: threading.Event | None = None,
-        on_failure: Callable[[FailedAttempt], None] | None = None,
-        on_latency: Callable[[str, Arrival, float], None] | None = None,
+        events: EventStream = QUIET,
     ) -> None:
         self.context = context
         self.stop = stop or threading.Event()
-        self.on_failure = on_failure  # e.g. count it in /metrics
-        self.on_latency = on_latency  # (shop, arrival, seconds from creation to stored/indexed)
+        self.events = events  # failures recorded and each order's latency are published
         self.checkpoint: datetime | None = None  # as last read or moved by this worker
         self._pruned_at: datetime | None = None
         self._next_look: datetime | None = None  # None: ask the ledger when orders wait
@@ -105,7 +104,7 @@ class ImportWorker:
 
     def intake(self, lease: Lease | None = None) -> OrderIntake:
         """The order rules, writing under ``lease`` when a scheduler holds the shop."""
-        return OrderIntake(self.context, lease=lease, on_failure=self.on_failure)
+        return OrderIntake(self.context, lease=lease, on_failure=self.events.publish)
 
     # -- windows --------------------------------------------------------------------------
 
@@ -239,13 +238,14 @@ class ImportWorker:
 
     def _observe(self, arrival: Arrival, arrived: list[tuple[dict[str, Any], Outcome]]) -> None:
         """Creation to stored (or, for a failure, to its document posted): what a user waits."""
-        if self.on_latency is None or not arrived:
+        if not self.events.listeners or not arrived:
             return
         now, platform = self.context.clock(), self.context.source.platform
         for raw, _ in arrived:
             created = raw_created_at(platform, raw)
             if created is not None:
-                self.on_latency(self.context.name, arrival, (now - created).total_seconds())
+                seconds = (now - created).total_seconds()
+                self.events.publish(OrderLatency(self.context.name, arrival, seconds))
 
     def _prune_notices(self) -> None:
         now = self.context.clock()

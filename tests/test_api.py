@@ -356,7 +356,7 @@ def test_metrics_carry_the_in_process_workers_counters(solr: SolrUnderTest) -> N
         start=datetime(2026, 11, 22, tzinfo=UTC), end=datetime(2026, 11, 23, tzinfo=UTC)
     )
     metrics.observe_window(WindowReport(window, shop="hc-demo", seen=5, imported=3, failed=2))
-    from pipeline.runner import ShopPass
+    from pipeline.reports import ShopPass
 
     for calls, throttled in ((10, 0), (25, 1)):
         metrics.observe_shop(

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 
 from pipeline.api.metrics import ApiMetrics
 from pipeline.models import ErrorCode, FailedAttempt, Platform
-from pipeline.reports import WindowReport
-from pipeline.runner import ShopPass
+from pipeline.reports import ShopPass, WindowReport
 from pipeline.settings import REPO_ROOT
 from pipeline.windows import ImportWindow
 

@@ -11,11 +11,13 @@ import pytest
 from conftest import SolrUnderTest, past_day, select, simulator, wait_for, worker_for_sim
 
 from pipeline.errors import SourceUnavailableError
+from pipeline.events import EventStream
 from pipeline.flusher import OutboxFlusher
 from pipeline.ledger import Ledger
 from pipeline.models import Platform
 from pipeline.orders import problems, raw_order_id, to_order
 from pipeline.reconcile import last_midnight, reconcile, reconciliation_due
+from pipeline.reports import ReconciliationReport
 from pipeline.runner import RunOptions, run_forever
 from pipeline.simulators import Faults, OrderCatalog, SimulatorServer
 from pipeline.windows import ImportWindow
@@ -169,16 +171,18 @@ def test_the_run_loop_reconciles_each_shop_after_its_midnight(
     with simulator(Platform.SHOPIFY, catalog) as sim:
         worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
 
-        def record(report):  # type: ignore[no-untyped-def]
-            reports.append(report)
-            stop.set()
+        class Record:
+            def hear(self, event: object) -> None:
+                if isinstance(event, ReconciliationReport):
+                    reports.append(event)
+                    stop.set()
 
         run_forever(
             [worker],
             flusher,
             stop=stop,
             options=RunOptions(poll_seconds=0.1),
-            on_reconciliation=record,
+            events=EventStream([Record()]),
             clock=lambda: next(ticks, end + timedelta(days=1)),
         )
     assert len(reports) == 1

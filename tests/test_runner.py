@@ -16,6 +16,7 @@ from pipeline.errors import (
     SourceRequestError,
     SourceUnavailableError,
 )
+from pipeline.flusher import FlushReport
 from pipeline.ledger import Lease, Ledger
 from pipeline.runner import RunOptions, run_forever
 
@@ -50,8 +51,9 @@ class FlusherDouble:
     def __init__(self) -> None:
         self.flushes = 0
 
-    def flush(self) -> None:
+    def flush(self) -> FlushReport:
         self.flushes += 1
+        return FlushReport()
 
 
 def run_passes(

@@ -21,10 +21,11 @@ from pydantic import SecretStr
 from pipeline.api import ApiMetrics, create_app
 from pipeline.cli import main
 from pipeline.errors import ConfigurationError, WebhookRefused
+from pipeline.events import EventStream
 from pipeline.ledger import Ledger
 from pipeline.ledger.notices import NOT_FOUND_TRIES
 from pipeline.models import Platform
-from pipeline.reports import Arrival, Outcome
+from pipeline.reports import Arrival, OrderLatency, Outcome
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
 from pipeline.shops import ShopConfig
@@ -183,8 +184,14 @@ def test_noticed_orders_are_imported_by_id_once_however_often_announced(tmp_path
                 ledger.note_webhook("shop-a", f"{number}-{n}", order_id=order_id,
                                     topic="orders/create", received_at=now)  # fmt: skip
         seen: list[tuple[str, Arrival, float]] = []
+
+        class Latencies:
+            def hear(self, event: object) -> None:
+                if isinstance(event, OrderLatency):
+                    seen.append((event.shop, event.arrival, event.seconds))
+
         worker = worker_for_sim(sim, "shop-a", ledger, start=start)
-        worker.on_latency = lambda shop, arrival, seconds: seen.append((shop, arrival, seconds))
+        worker.events = EventStream([Latencies()])
         report = worker.import_noticed()
         again = worker.import_noticed()
         calls = sim.calls
@@ -252,11 +259,12 @@ def push_path(
                      webhooks=wiring.webhook_inbox())  # fmt: skip
     with served(app) as url:
         states = wiring.webhook_states(register_at=url)
-        workers = wiring.workers([], stop=stop, on_latency=metrics.observe_latency)
+        workers = wiring.workers([], stop=stop, events=EventStream([metrics]))
         options = RunOptions(poll_seconds=poll, notice_seconds=0.1, daily_reconciliation=False)
         thread = threading.Thread(
             target=run_forever, args=(workers, wiring.flusher),
-            kwargs={"stop": stop, "options": options}, daemon=True,
+            kwargs={"stop": stop, "options": options, "events": EventStream([metrics])},
+            daemon=True,
         )  # fmt: skip
         thread.start()
         try:

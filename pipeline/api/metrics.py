@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pipeline.events import Event
 from pipeline.models import FailedAttempt
-from pipeline.reports import Arrival, WindowReport
-from pipeline.runner import ShopPass
+from pipeline.reports import Arrival, OrderLatency, OutboxState, ShopPass, WindowReport
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -135,12 +135,24 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def hear(self, event: Event) -> None:
+        """A listener of the run's event stream (``pipeline.events``)."""
+        if isinstance(event, WindowReport):
+            self.observe_window(event)
+        elif isinstance(event, FailedAttempt):
+            self.observe_failure(event)
+        elif isinstance(event, OrderLatency):
+            self.observe_latency(event.shop, event.arrival, event.seconds)
+        elif isinstance(event, ShopPass):
+            self.observe_shop(event)
+        elif isinstance(event, OutboxState):
+            self.observe_outbox(event.waiting, event.dead)
+
     def observe_latency(self, shop: str, arrival: Arrival, seconds: float) -> None:
-        """Hook for ``ImportWorker.on_latency``."""
         self.order_latency.labels(shop, arrival.value).observe(max(0.0, seconds))
 
     def observe_shop(self, shop_pass: ShopPass) -> None:
-        """Hook for ``run_forever(on_shop=…)``: freshness and platform budget after a pass."""
+        """Freshness and platform budget after a pass."""
         shop = shop_pass.shop
         if shop_pass.lag_seconds is not None:
             self.shop_lag.labels(shop).set(shop_pass.lag_seconds)
@@ -157,16 +169,15 @@ class ApiMetrics:
         self._broken = set(problems)
 
     def observe_failure(self, attempt: FailedAttempt) -> None:
-        """Hook for ``ImportWorker.on_failure``."""
         self.failures.labels(attempt.shop, attempt.error_code.value).inc()
 
     def observe_outbox(self, waiting: int, dead: int) -> None:
-        """Hook for ``run_forever(on_outbox=…)``, after each flush."""
+        """After each flush."""
         self.outbox_waiting.set(waiting)
         self.outbox_dead.set(dead)
 
     def observe_window(self, report: WindowReport) -> None:
-        """Hook for ``run_forever(on_window=…)`` when a worker runs inside the API process."""
+        """Each window a worker in this process completed."""
         self.worker_windows.labels(report.shop).inc()
         for outcome, count in (
             ("imported", report.imported),

@@ -13,16 +13,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from pipeline.cli.group import Moment, json_option, library_errors, main
+from pipeline.cli.group import Moment, json_option, library_errors, main, shop_zones
 from pipeline.errors import ConfigurationError
+from pipeline.events import Event, EventStream
 from pipeline.models import zoned_time
-from pipeline.reports import WindowReport
+from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
 from pipeline.wiring import Wiring
 
 if TYPE_CHECKING:
-    from pipeline.api.metrics import ApiMetrics
+    pass
 
 
 def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
@@ -38,11 +39,19 @@ def _in_zone(moment: datetime, option: str, zone_name: str) -> datetime:
     return local
 
 
-def _said(report: WindowReport, metrics: ApiMetrics, zones: dict[str, str]) -> None:
-    """A window with orders gets its line; an empty one (most, in a quiet fleet) is counted."""
-    if report.seen:
-        click.echo(_window_line(report, zones.get(report.shop, "UTC")), err=True)
-    metrics.observe_window(report)
+class RunLog:
+    """What `run` prints as it happens, a listener of the run's events: a line for each window
+    with orders (empty ones, most in a quiet fleet, are only counted in /metrics) and each
+    reconciliation's summary."""
+
+    def __init__(self, zones: dict[str, str]) -> None:
+        self.zones = zones
+
+    def hear(self, event: Event) -> None:
+        if isinstance(event, WindowReport) and event.seen:
+            click.echo(_window_line(event, self.zones.get(event.shop, "UTC")), err=True)
+        elif isinstance(event, ReconciliationReport):
+            click.echo(event.summary(), err=True)
 
 
 def _window_line(report: WindowReport, zone: str) -> str:
@@ -222,14 +231,9 @@ def run(
     metrics = ApiMetrics()
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
-    workers = wiring.workers(
-        shop_names,
-        stop=stop,
-        on_failure=metrics.observe_failure,
-        on_latency=metrics.observe_latency,
-    )
+    events = EventStream([metrics, RunLog(shop_zones(settings))])
+    workers = wiring.workers(shop_names, stop=stop, events=events)
     click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
-    zones = {w.shop.name: w.shop.time_zone for w in workers}
     run_forever(
         workers,
         wiring.flusher,
@@ -240,10 +244,7 @@ def run(
             lease_seconds=lease_seconds,
             worker_name=worker_name,
         ),
-        on_window=lambda report: _said(report, metrics, zones),
-        on_reconciliation=lambda report: click.echo(report.summary(), err=True),
-        on_shop=metrics.observe_shop,
-        on_outbox=metrics.observe_outbox,
+        events=events,
         bell=wiring.notice_bell(),
     )
     click.echo("stopped cleanly", err=True)

@@ -9,6 +9,7 @@ import threading
 import click
 
 from pipeline.cli.group import library_errors, main
+from pipeline.events import EventStream
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
 from pipeline.wiring import Wiring
@@ -70,21 +71,15 @@ def serve(
     wiring = Wiring(settings, os.environ)  # one ledger and one flusher for the whole process
     has_shops = settings.shops_file.is_file()
     if worker:
-        workers = wiring.workers(
-            shop_names,
-            stop=stop,
-            on_failure=metrics.observe_failure,
-            on_latency=metrics.observe_latency,
-        )
+        events = EventStream([metrics])
+        workers = wiring.workers(shop_names, stop=stop, events=events)
         thread = threading.Thread(
             target=run_forever,
             args=(workers, wiring.flusher),
             kwargs={
                 "stop": stop,
                 "options": RunOptions(poll_seconds=settings.poll_seconds),
-                "on_window": metrics.observe_window,
-                "on_shop": metrics.observe_shop,
-                "on_outbox": metrics.observe_outbox,
+                "events": events,
                 "bell": wiring.notice_bell(),
             },
             name="import-worker",
