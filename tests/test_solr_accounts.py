@@ -165,7 +165,7 @@ def test_refused_credentials_keep_documents_waiting_not_dead(
         for n in range(3):
             ledger.enqueue(document(failed(shop, str(n))))
         refused = LogInsightsIndex(solr.url, account=wrong(SOLR_INDEXER), retry_attempts=5)
-        report = OutboxFlusher(ledger, refused).flush()
+        report = OutboxFlusher(ledger, refused, settle_seconds=0).flush()  # a lasting refusal
         assert report.solr_down and report.posted == 0
         assert ledger.outbox_counts() == (3, 0), "waiting, none dead: the documents are fine"
         assert "LOGINSIGHTS_SOLR_" in report.error and "not-" not in report.error
