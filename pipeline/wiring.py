@@ -24,6 +24,7 @@ from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
 from pipeline.notice_bell import NoticeBell
+from pipeline.notify import AppriseDelivery, Notifier, NotifyPlan, notifier_for, notify_plan
 from pipeline.query import LogInsightsQuery
 from pipeline.runner import default_worker_name
 from pipeline.settings import Settings
@@ -89,6 +90,18 @@ class Wiring:
     def flusher(self) -> OutboxFlusher:
         """The one flusher of this process, draining the ledger's outbox into Solr."""
         return OutboxFlusher(self.ledger, self.index, batch_size=self.settings.index_batch_size)
+
+    @cached_property
+    def notify_plan(self) -> NotifyPlan:
+        """Who is told what (LOGINSIGHTS_NOTIFY_URLS, the shops file's [notify] table)."""
+        shops_file = self.settings.shops_file if self.settings.shops_file.is_file() else None
+        return notify_plan(shops_file, self.environ, default_zone=self.settings.time_zone)
+
+    def notifier(self) -> Notifier | None:
+        """The notifier of this process, when some route can be used; None (and its problems
+        logged) otherwise."""
+        names = list(self.shops_file.names) if self.settings.shops_file.is_file() else []
+        return notifier_for(self.notify_plan, self.ledger, AppriseDelivery, names, self.clock)
 
     @cached_property
     def shops_file(self) -> ShopsFile:

@@ -27,9 +27,14 @@ PUBLIC = {
         "library_errors", "main", "shop_option", "shop_zones", "steps",
     ],
     "pipeline.console": ["Console", "ConsoleDeps", "router"],
+    "pipeline.notify": [
+        "EVERYONE", "URLS_ENV", "AppriseDelivery", "Notifier", "NotifierLoop", "NotifyPlan",
+        "Route", "Sent", "notifier_for", "notify_plan",
+    ],
     "pipeline.ledger": [
-        "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "Lease", "Ledger", "OutboxRow",
-        "STOPPED_WATCHING", "WaitingOrder", "ledger_url", "payload_hash",
+        "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "KeptNotification", "Lease",
+        "Ledger", "Notification", "OutboxRow", "STOPPED_WATCHING", "WaitingOrder", "ledger_url",
+        "payload_hash",
     ],
     "pipeline.orders": [
         "Address", "Disposition", "IncompleteOrder", "Judgement", "LineItem", "Order",

@@ -10,6 +10,7 @@ from pipeline.cli import (  # noqa: F401  (commands attach themselves)
     contracts,
     imports,
     ledger,
+    notify,
     query,
     reconcile,
     serve,

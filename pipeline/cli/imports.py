@@ -15,8 +15,9 @@ import click
 
 from pipeline.cli.group import Moment, json_option, library_errors, main, shop_zones
 from pipeline.errors import ConfigurationError
-from pipeline.events import Event, EventStream
+from pipeline.events import Event, EventStream, Listener
 from pipeline.models import zoned_time
+from pipeline.notify import NotifierLoop
 from pipeline.reports import ReconciliationReport, WindowReport
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
@@ -231,7 +232,12 @@ def run(
     metrics = ApiMetrics()
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
-    events = EventStream([metrics, RunLog(shop_zones(settings))])
+    notifier = wiring.notifier()
+    listeners: list[Listener] = [metrics, RunLog(shop_zones(settings))]
+    if notifier is not None:
+        listeners.append(notifier)
+        NotifierLoop(notifier, stop).start()
+    events = EventStream(listeners)
     workers = wiring.workers(shop_names, stop=stop, events=events)
     click.echo(f"importing {', '.join(w.shop.name for w in workers)}; stop with SIGTERM", err=True)
     run_forever(

@@ -9,7 +9,8 @@ import threading
 import click
 
 from pipeline.cli.group import library_errors, main
-from pipeline.events import EventStream
+from pipeline.events import EventStream, Listener
+from pipeline.notify import NotifierLoop
 from pipeline.runner import RunOptions, run_forever
 from pipeline.settings import Settings
 from pipeline.wiring import Wiring
@@ -71,7 +72,12 @@ def serve(
     wiring = Wiring(settings, os.environ)  # one ledger and one flusher for the whole process
     has_shops = settings.shops_file.is_file()
     if worker:
-        events = EventStream([metrics])
+        notifier = wiring.notifier()
+        listeners: list[Listener] = [metrics]
+        if notifier is not None:
+            listeners.append(notifier)
+            NotifierLoop(notifier, stop).start()
+        events = EventStream(listeners)
         workers = wiring.workers(shop_names, stop=stop, events=events)
         thread = threading.Thread(
             target=run_forever,

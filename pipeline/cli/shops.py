@@ -10,8 +10,35 @@ import click
 
 from pipeline.cli.group import json_option, json_record, library_errors, main
 from pipeline.connectors import ShopCheck, check_shops
+from pipeline.notify import AppriseDelivery, NotifyPlan
+from pipeline.notify.delivery import scheme_of
 from pipeline.settings import Settings
 from pipeline.shops import read_shops_file
+from pipeline.wiring import Wiring
+
+
+def notify_checks(plan: NotifyPlan) -> list[ShopCheck]:
+    """Each notification route as a line of the check: ready, or what is wrong with it."""
+    checks = [
+        ShopCheck(shop=f"notify {where}", platform="notifications", api_version="", ready=False,
+                  problem=problem, warning=None)
+        for where, problem in plan.problems.items()
+    ]  # fmt: skip
+    delivery = AppriseDelivery()
+    for route in plan.routes:
+        unknown = delivery.check(route.urls)
+        problem = f"not a destination apprise knows: {', '.join(unknown)}" if unknown else None
+        checks.append(
+            ShopCheck(
+                shop=f"notify {route.name}",
+                platform=", ".join(scheme_of(url) for url in route.urls),
+                api_version="",
+                ready=not unknown,
+                problem=problem,
+                warning=None,
+            )  # fmt: skip
+        )
+    return checks
 
 
 @main.group()
@@ -44,6 +71,7 @@ def shops_check(settings: Settings, as_json: bool) -> None:
                   ready=False, problem=problem, warning=None)
         for name, problem in shops_file.broken.items()
     ]  # fmt: skip
+    checks += notify_checks(Wiring(settings, os.environ).notify_plan)
     if as_json:
         click.echo(json_record([asdict(check) for check in checks]))
     else:

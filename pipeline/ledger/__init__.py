@@ -12,6 +12,7 @@ Tables:
     webhook_notices  orders a platform's webhook announced, until the worker imported them
     waiting_orders  orders that are not orders to ship yet (not placed, payment failed) or
                  could not be read whole, looked at again until they change
+    notifications  what loginsights tells people, kept until sent, each piece of news once
 
 A failed attempt and its outbox row are written in one transaction, and so are a success and
 the outbox row that marks the failure resolved: if the process dies, either both exist or
@@ -27,6 +28,7 @@ from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.leases import HeldElsewhere, Lease, ShopLeases
 from pipeline.ledger.notices import WebhookNotices
+from pipeline.ledger.notifications import KeptNotification, Notification, NotificationLog
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
 from pipeline.ledger.outbox import OutboxQueue, OutboxRow
 from pipeline.ledger.progress import ShopProgress
@@ -43,6 +45,7 @@ class Ledger(
     WaitingOrders,
     ShopLeases,
     WebhookNotices,
+    NotificationLog,
     LedgerBase,
 ):
     """The order store; one per process, shared by its workers and its flusher."""
@@ -84,8 +87,10 @@ __all__ = [
     "OLD_VERSION_TAG",
     "FailureRecord",
     "HeldElsewhere",
+    "KeptNotification",
     "Lease",
     "Ledger",
+    "Notification",
     "OutboxRow",
     "STOPPED_WATCHING",
     "WaitingOrder",

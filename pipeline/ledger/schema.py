@@ -173,3 +173,22 @@ __all__ = [
     "waiting_orders",
     "webhook_notices",
 ]
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),  # the same news is kept once, fleet-wide
+    Column("route", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # right-away | digest | daily
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("facts", Text, nullable=False, server_default="{}"),  # what the next digest compares
+    Column("created_at", Text, nullable=False),
+    Column("next_try_at", Text, nullable=False),
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("sent_at", Text),
+)
+Index("notifications_due", notifications.c.sent_at, notifications.c.next_try_at)
+Index("notifications_by_route", notifications.c.route, notifications.c.kind, notifications.c.id)
