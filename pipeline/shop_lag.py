@@ -65,4 +65,38 @@ def duration_words(seconds: float) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-__all__ = ["duration_words", "LATENCY_SPAN", "percentile", "shop_lag_report"]
+def fleet_health(ledger: Ledger, *, now: datetime) -> dict[str, Any]:
+    """What the fleet's alerts watch, from the ledger at one moment (each `/metrics` scrape):
+    live workers, shops no live worker holds, each shop's checkpoint age, the outbox's oldest
+    waiting document, webhook notices waiting or given up, notifications not yet sent."""
+    leases = {row["shop"]: row for row in ledger.leases(now=now)}
+    live = {
+        shop: row["worker"]
+        for shop, row in leases.items()
+        if datetime.fromisoformat(row["expires_at"]) > now
+    }
+    checkpoints = ledger.checkpoints()
+    problems = ledger.shop_problems()
+    shops = set(checkpoints) | set(leases)
+    oldest = ledger.outbox_oldest()
+    notices = ledger.notice_health(now - timedelta(days=1))
+    return {
+        "workersLive": len(set(live.values())),
+        "shopsUnheld": sorted(shop for shop in shops - set(live) if shop not in problems),
+        "checkpointAge": {shop: (now - at).total_seconds() for shop, at in checkpoints.items()},
+        "outboxOldestSeconds": (now - oldest).total_seconds() if oldest else 0.0,
+        "notices": {
+            shop: {
+                "pending": int(str(row["pending"] or 0)),
+                "oldestSeconds": (now - datetime.fromisoformat(str(row["oldest"]))).total_seconds()
+                if row["oldest"]
+                else 0.0,
+                "givenUp": int(str(row["given_up"] or 0)),
+            }
+            for shop, row in notices.items()
+        },
+        "notificationsWaiting": ledger.notification_counts()[0],
+    }
+
+
+__all__ = ["LATENCY_SPAN", "duration_words", "fleet_health", "percentile", "shop_lag_report"]

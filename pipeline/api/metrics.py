@@ -8,13 +8,22 @@ category, never by the caller's key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from pipeline.events import Event
 from pipeline.models import FailedAttempt
-from pipeline.reports import Arrival, OrderLatency, OutboxState, ShopPass, WindowReport
+from pipeline.reports import (
+    Arrival,
+    OrderLatency,
+    OutboxState,
+    Reason,
+    ReconciliationReport,
+    ShopPass,
+    WindowReport,
+)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -127,12 +136,61 @@ class ApiMetrics:
             buckets=(1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 1800, 3600, float("inf")),
             registry=self.registry,
         )
+        self._fleet_metrics()
         self.webhooks = Counter(
             "loginsights_webhooks",
             "Webhook deliveries received, by platform and what became of them "
             "(noted, duplicate, ignored, refused, unavailable).",
             ["platform", "result"],
             registry=self.registry,
+        )
+
+    def _fleet_metrics(self) -> None:
+        def gauge(name: str, help_text: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, help_text, list(labels), registry=self.registry)
+
+        self.workers_live = gauge(
+            "loginsights_workers_live", "Workers holding a live lease on some shop (the ledger)."
+        )
+        self.shops_unheld = gauge(
+            "loginsights_shops_unheld",
+            "Shops the ledger knows that no live worker holds (and that are not BROKEN).",
+        )
+        self.checkpoint_age = gauge(
+            "loginsights_shop_checkpoint_age_seconds",
+            "Now minus each shop's checkpoint, from the ledger (whichever worker holds it).",
+            ("shop",),
+        )
+        self.outbox_oldest = gauge(
+            "loginsights_outbox_oldest_seconds",
+            "How long the oldest log document still waiting for Solr has waited (0: none).",
+        )
+        self.notices_pending = gauge(
+            "loginsights_webhook_notices_pending", "Webhook notices not yet imported.", ("shop",)
+        )
+        self.notice_oldest = gauge(
+            "loginsights_webhook_notice_oldest_seconds",
+            "How long the oldest webhook notice not yet imported has waited.",
+            ("shop",),
+        )
+        self.notices_given_up = gauge(
+            "loginsights_webhook_notices_given_up",
+            "Webhook notices given up in the last day (the platform never showed the order).",
+            ("shop",),
+        )
+        self.notifications_waiting = gauge(
+            "loginsights_notifications_waiting", "Notifications kept but not yet sent."
+        )
+        self.reconciliation_orders = gauge(
+            "loginsights_reconciliation_orders",
+            "Orders the shop's last daily reconciliation found, by reason (missing_imported_now, "
+            "missing_failed_now, cancelled_at_platform_open_in_store, …).",
+            ("shop", "reason"),
+        )
+        self.reconciliation_time = gauge(
+            "loginsights_reconciliation_window_end_timestamp_seconds",
+            "The end of the span the shop's last reconciliation covered.",
+            ("shop",),
         )
 
     def hear(self, event: Event) -> None:
@@ -147,6 +205,28 @@ class ApiMetrics:
             self.observe_shop(event)
         elif isinstance(event, OutboxState):
             self.observe_outbox(event.waiting, event.dead)
+        elif isinstance(event, ReconciliationReport):
+            self.observe_reconciliation(event)
+
+    def observe_fleet(self, health: Mapping[str, Any]) -> None:
+        """The ledger's view at each scrape (``shop_lag.fleet_health``): the same in every
+        process of a fleet, so an alert may read any one of them (or ``max`` over all)."""
+        self.workers_live.set(health["workersLive"])
+        self.shops_unheld.set(len(health["shopsUnheld"]))
+        for shop, seconds in health["checkpointAge"].items():
+            self.checkpoint_age.labels(shop).set(seconds)
+        self.outbox_oldest.set(health["outboxOldestSeconds"])
+        for shop, notices in health["notices"].items():
+            self.notices_pending.labels(shop).set(notices["pending"])
+            self.notice_oldest.labels(shop).set(notices["oldestSeconds"])
+            self.notices_given_up.labels(shop).set(notices["givenUp"])
+        self.notifications_waiting.set(health["notificationsWaiting"])
+
+    def observe_reconciliation(self, report: ReconciliationReport) -> None:
+        """The orders a shop's last reconciliation found, by reason (0 for a balanced day)."""
+        for reason in Reason:
+            self.reconciliation_orders.labels(report.shop, reason.value).set(report.count(reason))
+        self.reconciliation_time.labels(report.shop).set(report.window_end.timestamp())
 
     def observe_latency(self, shop: str, arrival: Arrival, seconds: float) -> None:
         self.order_latency.labels(shop, arrival.value).observe(max(0.0, seconds))

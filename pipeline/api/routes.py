@@ -9,6 +9,7 @@ Each is a small function over the app's ``ApiServices`` (``Depends(services_of)`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -36,6 +37,7 @@ from pipeline.ledger import Ledger
 from pipeline.models import redact_url
 from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery
 from pipeline.scrub import scrub
+from pipeline.shop_lag import fleet_health
 from pipeline.webhooks import WebhookInbox
 
 
@@ -224,7 +226,10 @@ async def openapi(request: Request) -> JSONResponse:
 async def prometheus(services: ApiServices = Services) -> Response:
     metrics = services.metrics
     if services.ledger is not None:
-        metrics.observe_problems(await run_in_threadpool(services.ledger.shop_problems))
+        ledger = services.ledger
+        metrics.observe_problems(await run_in_threadpool(ledger.shop_problems))
+        health = await run_in_threadpool(lambda: fleet_health(ledger, now=datetime.now(UTC)))
+        metrics.observe_fleet(health)
     return Response(metrics.render(), media_type=metrics.content_type)
 
 

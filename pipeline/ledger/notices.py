@@ -77,6 +77,24 @@ class WebhookNotices(LedgerBase):
         ).group_by(webhook_notices.c.shop)
         return {row["shop"]: dict(row) for row in self._read(query)}
 
+    def notice_health(self, given_up_since: datetime) -> dict[str, dict[str, object]]:
+        """Per shop: notices waiting, the oldest of them, and those given up (no order found
+        after every try) since ``given_up_since``: what the webhook alerts watch."""
+        query = select(
+            webhook_notices.c.shop,
+            func.count().filter(webhook_notices.c.settled_at.is_(None)).label("pending"),
+            func.min(webhook_notices.c.received_at)
+            .filter(webhook_notices.c.settled_at.is_(None))
+            .label("oldest"),
+            func.count()
+            .filter(
+                webhook_notices.c.outcome == "not found",
+                webhook_notices.c.settled_at >= given_up_since.astimezone(UTC).isoformat(),
+            )
+            .label("given_up"),
+        ).group_by(webhook_notices.c.shop)
+        return {row["shop"]: dict(row) for row in self._read(query)}
+
     def noticed_shops(self) -> set[str]:
         """Shops with notices waiting: the runner works them before their poll is due."""
         rows = self._read(

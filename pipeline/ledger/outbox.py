@@ -7,6 +7,7 @@ into one JSON array: nothing is decoded and encoded again on the way out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, delete, func, select, update
 
@@ -62,6 +63,11 @@ class OutboxQueue(LedgerBase):
         """Give documents Solr refused another chance (after the configset or data was fixed)."""
         with self._transaction() as db:
             return int(db.execute(update(outbox).where(outbox.c.dead == 1).values(dead=0)).rowcount)
+
+    def outbox_oldest(self) -> datetime | None:
+        """When the oldest document still waiting for Solr was queued (None: none waits)."""
+        rows = self._read(select(func.min(outbox.c.queued_at).label("t")).where(outbox.c.dead == 0))
+        return datetime.fromisoformat(rows[0]["t"]) if rows and rows[0]["t"] else None
 
     def outbox_counts(self) -> tuple[int, int]:
         """(waiting, dead) rows."""
