@@ -30,6 +30,7 @@ from pipeline.errors import (
     LeaseLostError,
     RetryLaterError,
     SkipError,
+    SourceRequestError,
     StopError,
     WorkerStopped,
 )
@@ -45,6 +46,8 @@ from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
 log = logging.getLogger(__name__)
+REFUSED = "the platform refused loginsights' credentials"
+PROBLEMS_READ_EVERY = timedelta(seconds=30)
 
 
 def default_worker_name() -> str:
@@ -126,6 +129,8 @@ class _Crew:
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
         self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
+        self._broken_here: set[str] = set()  # shops found refused by their platform
+        self._problems_read_at: datetime | None = None
         # only shops with webhooks get notices; a fleet without them never asks
         self.pushed = any(getattr(w.shop, "webhook_secret_env", None) for w in self.workers)
 
@@ -246,11 +251,18 @@ class _Crew:
                     self._reconciled[shop] = self.clock()
                     self.events.publish(report)
                 self._report(worker)
+                self._works_again(shop)
             keep = True
         except WorkerStopped:
             pass
         except LeaseLostError as err:
             log.warning("%s: %s", shop, err)
+        except SourceRequestError as err:
+            keep = True
+            if err.status in (401, 403):  # a revoked token waits for a person: BROKEN
+                self._refused(shop, err)
+            else:
+                log.warning("%s: skipped this pass: %s", shop, err)
         except (RetryLaterError, SkipError) as err:
             log.warning("%s: skipped this pass: %s", shop, err)
             keep = True
@@ -261,6 +273,35 @@ class _Crew:
             if held and not keep:
                 held.release()
         return held.lease if held and keep else None
+
+    def _refused(self, shop: str, err: SourceRequestError) -> None:
+        """The platform refuses the shop's credentials: the shop is BROKEN (in the ledger, so
+        `workers`, the console, /metrics and notifications say so) until a pass works again."""
+        log.error("%s: the platform refused its credentials: %s", shop, err)
+        if self.ledger is not None:
+            self.ledger.report_problem(
+                shop,
+                f"{REFUSED} (HTTP {err.status}); renew the "
+                "shop's token or the app's access, then it is imported from its checkpoint",
+                worker=self.name,
+            )
+            self._broken_here.add(shop)
+
+    def _works_again(self, shop: str) -> None:
+        """A pass worked: a refusal found here, or by another worker before (the ledger's
+        problems, read at most every PROBLEMS_READ_EVERY), no longer holds."""
+        if self.ledger is None:
+            return
+        now = self.clock()
+        if self._problems_read_at is None or now - self._problems_read_at > PROBLEMS_READ_EVERY:
+            self._broken_here |= {
+                name for name, row in self.ledger.shop_problems().items()
+                if str(row["problem"]).startswith(REFUSED)
+            }  # fmt: skip
+            self._problems_read_at = now
+        if shop in self._broken_here:
+            self.ledger.clear_problem(shop)
+            self._broken_here.discard(shop)
 
     def _reconciliation_due(self, context: ShopContext) -> bool:
         """Asked of the ledger only when this process's memory says it may be due: another

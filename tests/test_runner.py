@@ -136,6 +136,49 @@ def test_a_shop_leased_by_another_worker_is_left_alone(ledger: Ledger) -> None:
     assert taken.passes == 0 and free.passes == 2
 
 
+def test_a_shop_whose_platform_refuses_its_credentials_is_broken_until_it_works(
+    ledger: Ledger,
+) -> None:
+    """A revoked token waits for a person: the shop is BROKEN in the ledger (workers, console,
+    /metrics, notifications say so); the first pass that works again clears it."""
+    from conftest import past_day, simulator, worker_for_sim
+
+    from pipeline.models import Platform
+    from pipeline.simulators import OrderCatalog
+
+    start, end = past_day(hours=2)
+    with simulator(Platform.SHOPIFY, OrderCatalog.generate(5, seed=3, start=start, end=end)) as sim:
+        worker = worker_for_sim(sim, "revoked", ledger, start=start)
+        sim.access_token = "rotated-by-the-merchant"  # type: ignore[attr-defined]
+        run_worker_passes(worker, ledger, passes=1)
+        problem = ledger.shop_problems()["revoked"]["problem"]
+        assert "refused loginsights' credentials (HTTP 401)" in problem
+        sim.access_token = "shpat_simulated"  # type: ignore[attr-defined]
+        run_worker_passes(worker, ledger, passes=1)
+        assert "revoked" not in ledger.shop_problems()
+        assert ledger.count_orders("revoked") == 5
+
+
+def run_worker_passes(worker: Any, ledger: Ledger, passes: int) -> None:
+    stop, seen = threading.Event(), [0]
+    original = worker.catch_up
+
+    def counting(**kwargs: Any) -> Any:
+        try:
+            return original(**kwargs)
+        finally:
+            seen[0] += 1
+            if seen[0] >= passes:
+                stop.set()
+
+    worker.catch_up = counting
+    try:
+        run_forever([worker], FlusherDouble(), stop=stop,  # type: ignore[arg-type]
+                    options=RunOptions(poll_seconds=0, daily_reconciliation=False))  # fmt: skip
+    finally:
+        worker.catch_up = original
+
+
 # -- several `loginsights run` processes on one PostgreSQL ledger ----------------------------
 
 import os  # noqa: E402
