@@ -495,7 +495,8 @@ def test_every_page_reads_at_a_desk_and_on_a_phone(browser: object, console: Con
             order = page.locator("a.story").first.get_attribute("href") or ""
             assert order.startswith("/orders/")
         for name, path in (("failures", "/"), ("order", order),
-                           ("reconciliations", "/reconciliations")):  # fmt: skip
+                           ("reconciliations", "/reconciliations"),
+                           ("notifications", "/notifications")):  # fmt: skip
             page.goto(console.url + path)
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, (
                 f"{path} scrolls sideways at {width} px"
@@ -523,3 +524,38 @@ def test_with_solr_down_every_page_still_reads(browser: object, tmp_path: Path) 
         page.goto(url + "/")
         assert "Solr is unreachable" in page.locator("main").inner_text()
         assert page.locator("#found").count() == 0, "no '0 failures' while nothing can be counted"
+
+
+def test_the_console_shows_what_was_sent_and_what_waits(browser: object, console: Console) -> None:
+    from pipeline.ledger import Notification
+
+    ledger = console.worker.context.ledger
+    sent = Notification(
+        key=f"t:{console.shop}:1",
+        route="ops",
+        kind="right-away",
+        subject=f"[loginsights] {console.shop} is BROKEN",
+        body="its token",
+        facts={},
+    )
+    waiting = Notification(
+        key=f"t:{console.shop}:2",
+        route="eu-team",
+        kind="digest",
+        subject="[loginsights] 3 new failures",
+        body="- a, b: 3 new",
+        facts={},
+    )
+    for note in (sent, waiting):
+        ledger.keep_notification(note)
+    kept = {n.key: n for n in ledger.recent_notifications()}
+    ledger.notification_sent(kept[sent.key].id)
+    ledger.notification_failed(kept[waiting.key].id, "mail.example.com refused the login", 0)
+    page = logged_in(browser, console, READ)
+    page.get_by_role("link", name="Notifications").click()
+    text = page.locator("main").inner_text()
+    assert f"[loginsights] {console.shop} is BROKEN" in text and "eu-team" in text
+    assert "waiting" in text and "mail.example.com refused the login" in text
+    assert page.locator("#waiting").inner_text() == "1"
+    page.screenshot(path=str(keep_screens(console.screens) / "notifications-sent.png"),
+                    full_page=True)  # fmt: skip

@@ -220,6 +220,18 @@ async def reconciliations_csv(request: Request, console: Console = Of) -> Respon
     return Response(_csv(reports), media_type="text/csv", headers=disposition)
 
 
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications(request: Request, console: Console = Of) -> HTMLResponse:
+    """What loginsights told people: when, to which route, what; and what waits, with why."""
+    if console.role(request) is None:
+        return console.login_page(request, status=401)
+    ledger = console.deps.ledger
+    kept = await run_in_threadpool(ledger.recent_notifications, 200) if ledger else []
+    counts = await run_in_threadpool(ledger.notification_counts) if ledger else (0, 0)
+    return console.page(request, "notifications.html", kept=kept, waiting=counts[0],
+                        sent=counts[1])  # fmt: skip
+
+
 def _csv(reports: list[dict[str, Any]]) -> str:
     """One row per order a report names (or per report, if it names none), cells neutralised."""
     out = io.StringIO()
