@@ -354,3 +354,59 @@ def test_notify_test_sends_to_each_route_and_says_what_happened(
     env["LOGINSIGHTS_NOTIFY_URLS"] = "nosuchscheme://x"
     bad = CliRunner().invoke(main, ["notify", "test"], env=env)
     assert bad.exit_code == 1 and "not a destination apprise knows: nosuchscheme" in bad.output
+
+
+# -- wired into `run` ----------------------------------------------------------------------------
+
+
+def test_run_tells_its_routes_a_broken_shop_and_keeps_the_others_going(
+    tmp_path: Path, receiver: Receiver, solr: Any
+) -> None:
+    """The real command: one shop whose token variable is unset, one that works; the route of
+    LOGINSIGHTS_NOTIFY_URLS hears about the broken one while the other is imported."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import past_day, simulator, wait_for
+
+    from pipeline.simulators import OrderCatalog
+
+    start, end = past_day(hours=1)
+    with simulator(Platform.SHOPIFY, OrderCatalog.generate(8, seed=9, start=start, end=end)) as sim:
+        shops = tmp_path / "shops.toml"
+        shops.write_text(
+            f'[shops.works]\nplatform = "shopify"\nbase_url = "{sim.url}"\n'
+            f'access_token_env = "WORKS_TOKEN"\nstart = "{start.isoformat()}"\n'
+            f'[shops.no-token]\nplatform = "shopify"\nbase_url = "{sim.url}"\n'
+            'access_token_env = "NO_TOKEN_SET"\n'
+            f'[notify]\nconsole_url = "{CONSOLE}"\n'
+        )
+        env = {
+            **os.environ,
+            "LOGINSIGHTS_SOLR_URL": solr.url,
+            "WORKS_TOKEN": "shpat_simulated",
+            "LOGINSIGHTS_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+            "LOGINSIGHTS_NOTIFY_URLS": receiver.url,
+            "LOGINSIGHTS_STATE_DIR": str(tmp_path),
+        }
+        env.pop("NO_TOKEN_SET", None)  # fmt: skip
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "--shops-file", str(shops), "run",
+             "--poll", "1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            told = wait_for(lambda: [p for p in receiver.received if "BROKEN" in p["title"]],
+                            seconds=60)  # fmt: skip
+            assert told, run.stderr.read(4000) if run.poll() is not None else "nothing told"
+            assert (
+                told[0]["title"] == "[loginsights] no-token is BROKEN: its orders are not imported"
+            )
+            assert "NO_TOKEN_SET" in told[0]["message"] and f"{CONSOLE}/" in told[0]["message"]
+            with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+                assert wait_for(lambda: ledger.count_orders("works") > 0, seconds=60)
+        finally:
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=60)
