@@ -6,15 +6,21 @@ apart; so a lease can be short (a killed worker's shops are free after ``lease_s
 costing nothing per pass. A worker that is refused a shop learns until when its holder has it
 and asks again just after that, not sooner.
 
-After ``keep_seconds`` a shop is let go: its lease is no longer renewed, and when it lapses this
-worker waits a moment longer (``REST_SHARE`` of a lease) before asking again, so that a worker
-that asked in vain meanwhile (it asks just after the lapse) takes it. That is how shops spread
-over workers started later; a worker alone takes its shop straight back.
+Each live worker holds its fair share of the shops. Its heartbeat is also its presence in the
+ledger (``worker_presence``), written before it holds anything; from the live workers, ordered by
+name, each computes the same shares (shops ÷ workers, the first ``shops mod workers`` one more).
+A worker above its share lets the excess go at once (a shop in a pass, when the pass ends) and
+does not ask for them again for a lease period; a worker below its share asks for free shops, and
+one at its share asks for none. So a worker that joins, leaves or dies moves the shares within a
+lease period, and nothing flaps: a share changes only when the set of live workers does.
+
+``keep_seconds`` (off by default) also lets a shop go after that long, to rotate shops.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -22,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError
-from pipeline.ledger import HeldElsewhere, Lease, Ledger
+from pipeline.ledger import HeldElsewhere, Lease, Ledger, WorkerPresence
 from pipeline.windows import Clock
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,15 @@ class _Hold:
     lease: Lease
     since: float  # monotonic: when this worker took the shop
     running: bool = False
+    leaving: bool = False  # over this worker's share: let go when its pass ends
+
+
+def fair_share(total: int, workers: Sequence[str], me: str) -> int:
+    """``me``'s share of ``total`` shops among the live ``workers``, as every worker computes it:
+    shops ÷ workers, one more for the first ``total mod workers`` by name."""
+    names = sorted({*workers, me})
+    base, extra = divmod(total, len(names))
+    return base + (1 if names.index(me) < extra else 0)
 
 
 class ShopHoldings:
@@ -48,12 +63,18 @@ class ShopHoldings:
         worker: str,
         *,
         lease_seconds: float,
-        keep_seconds: float,
+        keep_seconds: float = math.inf,
         clock: Clock,
+        shops_total: int = 0,
     ) -> None:
         self.ledger, self.worker, self.clock = ledger, worker, clock
         self.duration = timedelta(seconds=lease_seconds)
         self.keep_seconds = keep_seconds
+        self.shops_total = shops_total  # 0: no share (a worker alone, tests)
+        self.target: int | None = None  # this worker's share, as of its last heartbeat
+        self.started_at = clock()
+        self._counted = {"passes": 0, "notices": 0}
+        self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
         self._holds: dict[str, _Hold] = {}
         self._resting: dict[str, datetime] = {}  # shops let go: not asked for until then
         self._lock = threading.Lock()
@@ -61,8 +82,16 @@ class ShopHoldings:
         self._heartbeat = threading.Thread(target=self._beat, name="leases", daemon=True)
 
     def start(self) -> ShopHoldings:
+        """Present in the ledger (with a share) before holding anything, then the heartbeat."""
+        self._present(self.clock())
         self._heartbeat.start()
         return self
+
+    def counted(self, *, notices: bool) -> None:
+        """A pass began (for the worker's load: passes and notice passes a minute)."""
+        with self._lock:
+            self._counted["passes"] += 1
+            self._counted["notices"] += int(notices)
 
     def take(self, shop: str) -> Lease | HeldElsewhere:
         return self.take_all([shop])[shop]
@@ -88,6 +117,8 @@ class ShopHoldings:
                     ask.append(shop)
                 else:
                     answers[shop] = kept
+        ask, later = self._within_share(ask)
+        answers.update({shop: HeldElsewhere(shop, now + self.duration / 4) for shop in later})
         if not ask:
             return answers
         try:
@@ -102,6 +133,19 @@ class ShopHoldings:
             else:
                 answers[shop] = lease
         return answers
+
+    def _within_share(self, ask: list[str]) -> tuple[list[str], list[str]]:
+        """The shops this worker may ask for without passing its share, and the others (asked
+        for again later, should the share grow)."""
+        if self.target is None or not self.shops_total:
+            return ask, []
+        with self._lock:
+            held = sum(1 for h in self._holds.values() if not h.leaving)
+        room = max(0, self.target - held)
+        if 0 < room < len(ask):  # free shops first: those another worker just handed over
+            taken = {row["shop"] for row in self.ledger.leases(now=self.clock())}
+            ask = sorted(ask, key=lambda shop: shop in taken)
+        return ask[:room], ask[room:]
 
     def _kept(self, shop: str, hold: _Hold, now: datetime) -> Lease | HeldElsewhere | None:
         """A held shop's lease for one more pass; None: lost meanwhile, ask like anyone."""
@@ -134,10 +178,74 @@ class ShopHoldings:
                 return
             newest = max(hold.lease.expires_at, lease.expires_at)
             hold.lease, hold.running = replace(lease, expires_at=newest), False
+            leaving = hold.leaving
+        if leaving:
+            self._hand_over(shop, hold)
 
     def heartbeat(self) -> None:
-        """Renew every lease held (and not being let go) in one statement; a lease the ledger
-        no longer gives back was taken over, and is forgotten."""
+        """Renew every lease held (and not being let go) in one statement, a lease the ledger no
+        longer gives back being forgotten; then be present, with this worker's share, and let
+        go of what is over it."""
+        self._renew()
+        now = self.clock()
+        try:
+            self._present(now)
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("presence not written (tried again shortly): %s", err)
+            return
+        self._over_share()
+
+    def _present(self, now: datetime) -> None:
+        if self.shops_total:
+            live = [row["worker"] for row in self.ledger.live_workers(now=now)]
+            self.target = fair_share(self.shops_total, live, self.worker)
+        mono, cpu = time.monotonic(), time.process_time()
+        with self._lock:
+            held = sum(1 for h in self._holds.values() if not h.leaving)
+            passes, notices = self._counted["passes"], self._counted["notices"]
+        then, cpu_then, passes_then, notices_then = self._last_beat
+        minutes = max(mono - then, 1e-3) / 60
+        self._last_beat = (mono, cpu, passes, notices)
+        self.ledger.worker_present(
+            WorkerPresence(
+                self.worker, self.started_at, now, held, self.target or 0,
+                passes_per_minute=(passes - passes_then) / minutes,
+                notices_per_minute=(notices - notices_then) / minutes,
+                cpu_share=(cpu - cpu_then) / (minutes * 60),
+            ),
+            duration=self.duration,
+        )  # fmt: skip
+
+    def _over_share(self) -> None:
+        """Let go of the shops over this worker's share: those between passes now, the most
+        recently taken first; a shop in a pass when its pass ends."""
+        if self.target is None or not self.shops_total:
+            return
+        with self._lock:
+            kept = [(s, h) for s, h in self._holds.items() if not h.leaving]
+            excess = len(kept) - self.target
+            if excess <= 0:
+                return
+            chosen = sorted(kept, key=lambda item: (item[1].running, -item[1].since))[:excess]
+            for _, hold in chosen:
+                hold.leaving = True
+        for shop, hold in chosen:
+            if not hold.running:
+                self._hand_over(shop, hold)
+
+    def _hand_over(self, shop: str, hold: _Hold) -> None:
+        """Release a shop over the share and leave it to the others for a lease period."""
+        with self._lock:
+            if self._holds.get(shop) is not hold or hold.running:
+                return
+            self._holds.pop(shop, None)
+            self._resting[shop] = self.clock() + self.duration
+        try:
+            self.ledger.release_lease(hold.lease)
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("%s: lease not released (it expires by itself): %s", shop, err)
+
+    def _renew(self) -> None:
         with self._lock:
             holds = {shop: h for shop, h in self._holds.items() if not self._letting_go(h)}
         if not holds:
@@ -160,10 +268,15 @@ class ShopHoldings:
                     del self._holds[shop]
 
     def let_go(self) -> None:
-        """Stopping: every lease is released, so the others take the shops at once."""
+        """Stopping: every lease is released and the presence ended, so the others take their
+        larger share at once."""
         self._stop.set()
         if self._heartbeat.is_alive():
             self._heartbeat.join(timeout=10)
+        try:
+            self.ledger.worker_gone(self.worker)
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("presence not ended (it lapses by itself): %s", err)
         with self._lock:
             holds, self._holds = list(self._holds.values()), {}
         for hold in holds:
@@ -232,4 +345,4 @@ class PassLease:
             log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
 
 
-__all__ = ["PassLease", "ShopHoldings"]
+__all__ = ["PassLease", "ShopHoldings", "fair_share"]

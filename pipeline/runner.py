@@ -16,6 +16,7 @@ not wait for the poll. The outbox is drained by the loop, by every worker.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -65,7 +66,7 @@ class RunOptions:
     lag_warning_seconds: float = 3600.0
     worker_name: str = ""
     daily_reconciliation: bool = True
-    lease_keep_seconds: float = 600.0  # a shop stays with its worker this long, then is let go
+    lease_keep_seconds: float = math.inf  # let a shop go after this long (rotation; off)
     notice_seconds: float = 1.0  # how often the ledger is asked for webhook notices
 
 
@@ -124,6 +125,7 @@ class _Crew:
                 lease_seconds=options.lease_seconds,
                 keep_seconds=options.lease_keep_seconds,
                 clock=clock,
+                shops_total=len(self.workers),
             )
         )
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
@@ -182,6 +184,8 @@ class _Crew:
                         continue
                     poll = polling[name] = time.monotonic() >= due[name]
                     notices = name in noticed
+                    if self.holdings:
+                        self.holdings.counted(notices=notices)
                     noticed.discard(name)
                     running[name] = pool.submit(
                         self._one_pass, worker, lease if isinstance(lease, Lease) else None,

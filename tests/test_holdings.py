@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pipeline.holdings import REST_SHARE, ShopHoldings
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
@@ -111,3 +113,140 @@ def test_stopping_releases_every_shop_for_the_others(ledger: Ledger) -> None:
     mine.done("a", lease if isinstance(lease, Lease) else None)
     mine.let_go()
     assert isinstance(theirs.take("a"), Lease)
+
+
+# -- fair share: each live worker holds its part of the fleet -----------------------------------
+
+
+def test_shares_are_shops_over_workers_the_first_by_name_one_more() -> None:
+    from pipeline.holdings import fair_share
+
+    assert [fair_share(10, ["w1", "w2", "w3"], w) for w in ("w1", "w2", "w3")] == [4, 3, 3]
+    assert fair_share(30, ["w1"], "w2") == 15, "a worker counts itself before it is seen"
+    assert sum(fair_share(1000, [f"w{n}" for n in range(7)], f"w{n}") for n in range(7)) == 1000
+
+
+def test_a_worker_that_joins_is_seen_and_the_others_hand_over_its_share(ledger: Ledger) -> None:
+    clock = Clock()
+    shops = [f"s{n}" for n in range(6)]
+    first = ShopHoldings(ledger, "w1", lease_seconds=LEASE, clock=clock, shops_total=6)
+    second = ShopHoldings(ledger, "w2", lease_seconds=LEASE, clock=clock, shops_total=6)
+    first.start()
+    try:
+        taken = first.take_all(shops)
+        assert all(isinstance(v, Lease) for v in taken.values()), "alone: every shop"
+        for shop, lease in taken.items():
+            first.done(shop, lease)  # type: ignore[arg-type]
+        second.start()  # present before it holds anything: its share is already 3
+        assert second.target == 3 and [r["worker"] for r in ledger.live_workers(now=clock.now)] \
+            == ["w1", "w2"]  # fmt: skip
+        assert not any(isinstance(v, Lease) for v in second.take_all(shops).values())
+        clock.advance(LEASE / 4)
+        first.heartbeat()  # sees w2: over its share by 3, lets them go now
+        assert first.target == 3
+        held = {row["shop"] for row in ledger.leases(now=clock.now) if row["worker"] == "w1"}
+        assert len(held) == 3
+        freed = [shop for shop in shops if shop not in held]
+        mine = second.take_all(freed)
+        assert all(isinstance(v, Lease) for v in mine.values()), "the freed shops, at once"
+        again = first.take_all(freed)
+        assert not any(isinstance(v, Lease) for v in again.values()), "never straight back"
+        for shop, lease in mine.items():
+            second.done(shop, lease)  # type: ignore[arg-type]
+        for _ in range(12):  # three lease periods of heartbeats: the shares hold, nothing flaps
+            clock.advance(LEASE / 4)
+            first.heartbeat()
+            second.heartbeat()
+        holders = [r["worker"] for r in ledger.leases(now=clock.now)]
+        assert (holders.count("w1"), holders.count("w2")) == (3, 3)
+        first.let_go()
+        assert [r["worker"] for r in ledger.live_workers(now=clock.now)] == ["w2"], "gone at once"
+        second.heartbeat()
+        assert second.target == 6, "the one left takes the whole fleet as its share"
+    finally:
+        first.let_go()
+        second.let_go()
+
+
+def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Three `run` crews over 30 shops settle within ±20 % of 10 each within a lease period of
+    the last joining; a fourth takes its share; one SIGKILLed gives its shops to the others
+    within a lease period of its lapse; no shop is ever worked by two at once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import empty_postgres_ledger, wait_for
+
+    empty_postgres_ledger(postgres_url)
+    lease, shops = 3.0, 30
+    log = tmp_path / "passes.log"
+    script = Path(__file__).with_name("fair_share_worker.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(script), postgres_url, name, str(shops), str(lease), str(log)],
+            env=env, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    ledger = Ledger(postgres_url)
+
+    def held() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in ledger.leases(now=datetime.now(UTC)):
+            counts[row["worker"]] = counts.get(row["worker"], 0) + 1
+        return counts
+
+    def settled(workers: list[str], low: int, high: int) -> bool:
+        counts = held()
+        return sum(counts.values()) == shops and all(
+            low <= counts.get(w, 0) <= high for w in workers
+        )
+
+    crew: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name in ("w1", "w2", "w3"):
+            crew[name] = start(name)
+            time.sleep(1.0)
+        joined = time.monotonic()
+        assert wait_for(lambda: settled(["w1", "w2", "w3"], 8, 12), seconds=20, interval=0.1), (
+            held()
+        )
+        took = time.monotonic() - joined
+        print(f"three settled {took:.2f} s after the last joined: {held()}")
+        assert took <= lease * 1.5, f"settled {took:.1f} s after the last joined (lease {lease} s)"
+
+        crew["w4"] = start("w4")
+        joined = time.monotonic()
+        assert wait_for(lambda: settled(["w1", "w2", "w3", "w4"], 6, 9), seconds=20,
+                        interval=0.1), held()  # fmt: skip
+        took = time.monotonic() - joined
+        print(f"the fourth's share {took:.2f} s after it joined: {held()}")
+        assert took <= lease * 1.5 + 1, f"the fourth's share took {took:.1f} s"
+
+        crew["w1"].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        assert wait_for(lambda: settled(["w2", "w3", "w4"], 8, 12), seconds=20,
+                        interval=0.1), held()  # fmt: skip
+        took = time.monotonic() - killed
+        print(f"a killed worker's shops moved in {took:.2f} s: {held()}")
+        assert took <= lease * 2.5, f"a killed worker's shops moved in {took:.1f} s"
+    finally:
+        for process in crew.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in crew.values():
+            process.wait(timeout=30)
+        ledger.close()
+    passes: dict[str, list[tuple[float, float, str]]] = {}
+    for line in log.read_text().splitlines():
+        shop, worker, began, ended = line.split()
+        passes.setdefault(shop, []).append((float(began), float(ended), worker))
+    for shop, spans in passes.items():
+        spans.sort()
+        for (_, end, worker), (begin, _, other) in zip(spans, spans[1:], strict=False):
+            assert worker == other or begin >= end, f"{shop} worked by {worker} and {other} at once"

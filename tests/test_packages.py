@@ -33,7 +33,8 @@ PUBLIC = {
     ],
     "pipeline.ledger": [
         "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "KeptNotification", "Lease",
-        "Ledger", "Notification", "OutboxRow", "STOPPED_WATCHING", "WaitingOrder", "ledger_url",
+        "Ledger", "Notification", "OutboxRow", "STOPPED_WATCHING", "WaitingOrder", "WorkerPresence",
+        "ledger_url",
         "payload_hash",
     ],
     "pipeline.orders": [

@@ -8,6 +8,7 @@ Tables:
     attempts     every failed attempt of every order (the history ``loginsights show`` prints)
     reconciliations  the daily reconciliation reports
     shop_leases  which worker works which shop, until when
+    worker_presence  each live worker's heartbeat, fair share and load
     shop_problems  shops that cannot be worked until a person acts
     webhook_notices  orders a platform's webhook announced, until the worker imported them
     waiting_orders  orders that are not orders to ship yet (not placed, payment failed) or
@@ -26,7 +27,7 @@ from typing import Any
 
 from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
-from pipeline.ledger.leases import HeldElsewhere, Lease, ShopLeases
+from pipeline.ledger.leases import HeldElsewhere, Lease, ShopLeases, WorkerPresence
 from pipeline.ledger.notices import WebhookNotices
 from pipeline.ledger.notifications import KeptNotification, Notification, NotificationLog
 from pipeline.ledger.orders import OLD_VERSION_TAG, OrderBook, order_values
@@ -94,6 +95,7 @@ __all__ = [
     "OutboxRow",
     "STOPPED_WATCHING",
     "WaitingOrder",
+    "WorkerPresence",
     "ledger_url",
     "payload_hash",
 ]

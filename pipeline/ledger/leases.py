@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.errors import LeaseLostError
 from pipeline.ledger.base import LedgerBase
-from pipeline.ledger.schema import shop_leases
+from pipeline.ledger.schema import shop_leases, worker_presence
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,20 @@ class Lease:
     worker: str
     token: int
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkerPresence:
+    """One worker as the others see it: alive since when, its share and its load."""
+
+    worker: str
+    started_at: datetime
+    seen_at: datetime
+    shops_held: int
+    target: int
+    passes_per_minute: float = 0.0
+    notices_per_minute: float = 0.0
+    cpu_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,38 @@ class ShopLeases(LedgerBase):
             .order_by(shop_leases.c.shop)
         )
 
+    # -- presence: who is alive, and its share -----------------------------------------------
+
+    def worker_present(self, presence: WorkerPresence, *, duration: timedelta) -> None:
+        """A worker's heartbeat: alive until ``duration`` from its last one, with its load."""
+        now = presence.seen_at
+        values = {
+            "worker": presence.worker, "started_at": _iso(presence.started_at),
+            "seen_at": _iso(now), "expires_at": _iso(now + duration),
+            "shops_held": presence.shops_held, "target": presence.target,
+            "passes_per_minute": presence.passes_per_minute,
+            "notices_per_minute": presence.notices_per_minute, "cpu_share": presence.cpu_share,
+        }  # fmt: skip
+        changed = [name for name in values if name not in ("worker", "started_at")]
+        with self._transaction() as db:
+            self._upsert(db, worker_presence, values, keys=("worker",), update=changed)
+
+    def live_workers(self, *, now: datetime) -> list[RowMapping]:
+        """The workers whose heartbeat has not lapsed, by name."""
+        return self._read(
+            select(worker_presence)
+            .where(worker_presence.c.expires_at > _iso(now))
+            .order_by(worker_presence.c.worker)
+        )
+
+    def worker_gone(self, worker: str) -> None:
+        """A worker stopping says so: the others take their larger share at once."""
+        self._write(
+            update(worker_presence)
+            .where(worker_presence.c.worker == worker)
+            .values(expires_at=_RELEASED)
+        )
+
     def _check_lease(self, db: Connection, lease: Lease | None) -> None:
         """Inside a write: the lease is still ours (row-locked on PostgreSQL until commit)."""
         if lease is None:
@@ -193,4 +239,4 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-__all__ = ["HeldElsewhere", "Lease", "ShopLeases"]
+__all__ = ["HeldElsewhere", "Lease", "ShopLeases", "WorkerPresence"]

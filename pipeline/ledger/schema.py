@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -192,3 +193,17 @@ notifications = Table(
 )
 Index("notifications_due", notifications.c.sent_at, notifications.c.next_try_at)
 Index("notifications_by_route", notifications.c.route, notifications.c.kind, notifications.c.id)
+
+worker_presence = Table(
+    "worker_presence",
+    metadata,
+    Column("worker", Text, primary_key=True),
+    Column("started_at", Text, nullable=False),
+    Column("seen_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),  # gone (killed, partitioned) after this
+    Column("shops_held", Integer, nullable=False, server_default="0"),
+    Column("target", Integer, nullable=False, server_default="0"),  # its fair share when seen
+    Column("passes_per_minute", Float, nullable=False, server_default="0"),
+    Column("notices_per_minute", Float, nullable=False, server_default="0"),
+    Column("cpu_share", Float, nullable=False, server_default="0"),  # of one core, last beat
+)
