@@ -65,6 +65,27 @@ def duration_words(seconds: float) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def worker_report(ledger: Ledger, *, now: datetime) -> list[dict[str, Any]]:
+    """Each live worker with its share and its load: shops held (by the leases), its fair share,
+    passes and notice passes a minute, CPU (a share of one core), since when it runs."""
+    held: dict[str, int] = {}
+    for row in ledger.leases(now=now):
+        held[row["worker"]] = held.get(row["worker"], 0) + 1
+    return [
+        {
+            "worker": row["worker"],
+            "startedAt": row["started_at"],
+            "seenAt": row["seen_at"],
+            "shopsHeld": held.get(row["worker"], 0),
+            "share": row["target"],
+            "passesPerMinute": round(float(row["passes_per_minute"]), 1),
+            "noticesPerMinute": round(float(row["notices_per_minute"]), 1),
+            "cpuShare": round(float(row["cpu_share"]), 3),
+        }
+        for row in ledger.live_workers(now=now)
+    ]
+
+
 def fleet_health(ledger: Ledger, *, now: datetime) -> dict[str, Any]:
     """What the fleet's alerts watch, from the ledger at one moment (each `/metrics` scrape):
     live workers, shops no live worker holds, each shop's checkpoint age, the outbox's oldest
@@ -96,7 +117,15 @@ def fleet_health(ledger: Ledger, *, now: datetime) -> dict[str, Any]:
             for shop, row in notices.items()
         },
         "notificationsWaiting": ledger.notification_counts()[0],
+        "workers": worker_report(ledger, now=now),
     }
 
 
-__all__ = ["LATENCY_SPAN", "duration_words", "fleet_health", "percentile", "shop_lag_report"]
+__all__ = [
+    "LATENCY_SPAN",
+    "duration_words",
+    "fleet_health",
+    "percentile",
+    "shop_lag_report",
+    "worker_report",
+]

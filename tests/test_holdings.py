@@ -250,3 +250,37 @@ def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
         spans.sort()
         for (_, end, worker), (begin, _, other) in zip(spans, spans[1:], strict=False):
             assert worker == other or begin >= end, f"{shop} worked by {worker} and {other} at once"
+
+
+def test_workers_shows_each_live_worker_with_its_share_and_load(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as ledger:
+        crew = [ShopHoldings(ledger, name, lease_seconds=LEASE, clock=lambda: datetime.now(UTC),
+                             shops_total=5) for name in ("w1", "w2")]  # fmt: skip
+        try:
+            for worker in crew:
+                worker.start()
+            crew[0].heartbeat()  # sees w2: its share is now 3 (the first by name gets one more)
+            crew[0].take_all(["a", "b", "c"])
+            crew[1].take_all(["d", "e"])
+            env = {
+                "LOGINSIGHTS_LEDGER_PATH": str(path),
+                "LOGINSIGHTS_STATE_DIR": str(tmp_path),
+                "LOGINSIGHTS_SHOPS_FILE": str(tmp_path / "none.toml"),
+                "COLUMNS": "160",
+            }
+            by_worker = CliRunner().invoke(main, ["workers", "--json", "--by-worker"], env=env)
+            table = CliRunner().invoke(main, ["workers"], env=env)  # fmt: skip
+        finally:
+            for worker in crew:
+                worker.let_go()
+    rows = {row["worker"]: row for row in json.loads(by_worker.output)}
+    assert (rows["w1"]["shopsHeld"], rows["w1"]["share"]) == (3, 3)
+    assert (rows["w2"]["shopsHeld"], rows["w2"]["share"]) == (2, 2)
+    assert "fair share" in table.output and "of a core" in table.output

@@ -178,6 +178,22 @@ class ApiMetrics:
             "Webhook notices given up in the last day (the platform never showed the order).",
             ("shop",),
         )
+        self.worker_shops = gauge(
+            "loginsights_worker_shops", "Shops each live worker holds.", ("worker",)
+        )
+        self.worker_share = gauge(
+            "loginsights_worker_share", "Each live worker's fair share of the shops.", ("worker",)
+        )
+        self.worker_passes = gauge(
+            "loginsights_worker_passes_per_minute",
+            "Passes each live worker began a minute (at its last heartbeat).",
+            ("worker",),
+        )
+        self.worker_cpu = gauge(
+            "loginsights_worker_cpu_share",
+            "CPU each live worker used, as a share of one core (at its last heartbeat).",
+            ("worker",),
+        )
         self.notifications_waiting = gauge(
             "loginsights_notifications_waiting", "Notifications kept but not yet sent."
         )
@@ -221,6 +237,13 @@ class ApiMetrics:
             self.notice_oldest.labels(shop).set(notices["oldestSeconds"])
             self.notices_given_up.labels(shop).set(notices["givenUp"])
         self.notifications_waiting.set(health["notificationsWaiting"])
+        for gauge in (self.worker_shops, self.worker_share, self.worker_passes, self.worker_cpu):
+            gauge.clear()  # only the workers alive now
+        for worker in health.get("workers", []):
+            self.worker_shops.labels(worker["worker"]).set(worker["shopsHeld"])
+            self.worker_share.labels(worker["worker"]).set(worker["share"])
+            self.worker_passes.labels(worker["worker"]).set(worker["passesPerMinute"])
+            self.worker_cpu.labels(worker["worker"]).set(worker["cpuShare"])
 
     def observe_reconciliation(self, report: ReconciliationReport) -> None:
         """The orders a shop's last reconciliation found, by reason (0 for a balanced day)."""

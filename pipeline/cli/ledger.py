@@ -15,7 +15,7 @@ from pipeline.ledger import ledger_url
 from pipeline.ledger.migrations import current_revision, head_revision, upgrade
 from pipeline.models import zoned_time
 from pipeline.settings import Settings
-from pipeline.shop_lag import duration_words, shop_lag_report
+from pipeline.shop_lag import duration_words, shop_lag_report, worker_report
 from pipeline.shops import read_shops_file
 from pipeline.wiring import Wiring
 
@@ -84,28 +84,44 @@ def db_status(settings: Settings, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--by-worker", is_flag=True, help="With --json: one row per live worker instead.")
 @json_option
 @click.pass_obj
 @library_errors
-def workers(settings: Settings, as_json: bool) -> None:
-    """Show which worker holds which shop, and how far each shop's checkpoint is behind now.
+def workers(settings: Settings, by_worker: bool, as_json: bool) -> None:
+    """Show each live worker with its share and load, then which worker holds which shop and how
+    far each shop's checkpoint is behind now.
 
     \b
     Example:
       loginsights workers
-      loginsights workers --json
+      loginsights workers --json               # one row per shop, with its worker
+      loginsights workers --json --by-worker   # one row per worker, with its share
     """
     try:
         names = read_shops_file(settings.shops_file).names
     except ConfigurationError:
         names = []  # no shops file here: show what the ledger knows
     zones = shop_zones(settings)
+    now = datetime.now(UTC)
     with Wiring(settings, os.environ) as wiring:
-        rows = shop_lag_report(wiring.ledger, names, now=datetime.now(UTC))
+        rows = shop_lag_report(wiring.ledger, names, now=now)
+        crew = worker_report(wiring.ledger, now=now)
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(crew if by_worker else rows))
         return
     from rich.table import Table
+
+    if crew:
+        workers_table = Table("worker", "since", "shops held", "fair share", "passes a minute",
+                              "notice passes a minute", "CPU")  # fmt: skip
+        for worker in crew:
+            workers_table.add_row(
+                worker["worker"], zoned_time(worker["startedAt"], settings.time_zone),
+                str(worker["shopsHeld"]), str(worker["share"]), f"{worker['passesPerMinute']:g}",
+                f"{worker['noticesPerMinute']:g}", f"{worker['cpuShare']:.0%} of a core",
+            )  # fmt: skip
+        console.print(workers_table)
 
     table = Table(
         "shop",
