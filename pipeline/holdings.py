@@ -72,7 +72,7 @@ class ShopHoldings:
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
         self.target: int | None = None  # this worker's share, as of its last heartbeat
-        self.started_at = clock()
+        self.started_at: datetime | None = None  # set by start()
         self._counted = {"passes": 0, "notices": 0}
         self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
         self._holds: dict[str, _Hold] = {}
@@ -83,7 +83,9 @@ class ShopHoldings:
 
     def start(self) -> ShopHoldings:
         """Present in the ledger (with a share) before holding anything, then the heartbeat."""
-        self._present(self.clock())
+        now = self.clock()
+        self.started_at = self.started_at or now
+        self._present(now)
         self._heartbeat.start()
         return self
 
@@ -208,7 +210,7 @@ class ShopHoldings:
         self._last_beat = (mono, cpu, passes, notices)
         self.ledger.worker_present(
             WorkerPresence(
-                self.worker, self.started_at, now, held, self.target or 0,
+                self.worker, self.started_at or now, now, held, self.target or 0,
                 passes_per_minute=(passes - passes_then) / minutes,
                 notices_per_minute=(notices - notices_then) / minutes,
                 cpu_share=(cpu - cpu_then) / (minutes * 60),

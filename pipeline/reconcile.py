@@ -55,9 +55,9 @@ def reconcile(
         window_end=span.end,
         dry_run=dry_run,
     )
-    in_store = {row["order_id"]: row["status"] for row in context.ledger.latest_orders(shop)}
     cheap = isinstance(context.source, IdListing)
-    listed: dict[str, dict[str, Any]] = {}
+    waiting = context.ledger.waiting_reasons(shop)
+    tally = _Tally(context, report, waiting)
     for raw in _listing(context, span, cheap):
         order_id = raw_order_id(platform, raw)
         created = raw_created_at(platform, raw)
@@ -66,28 +66,18 @@ def reconcile(
         if _excluded(context.shop.reconcile_exclude, platform, raw):
             report.excluded += 1
             continue
-        listed[order_id] = raw
-        if len(listed) % 1000 == 0:
-            say(f"listed {len(listed)} orders")
-    report.at_source = len(listed)
-    say(f"listed {len(listed)} orders at the source")
-    waiting = context.ledger.waiting_reasons(shop)
-    missing = [o for o in listed if o not in in_store and o not in waiting]
-    report.already_imported = report.at_source - len(missing) - len(set(listed) & set(waiting))
+        tally.add(order_id, raw)
+        if tally.seen_count % 1000 == 0:
+            say(f"listed {tally.seen_count} orders")
+    tally.close()
+    report.at_source = tally.seen_count
+    say(f"listed {report.at_source} orders at the source")
+    missing = tally.missing
+    report.already_imported = tally.in_store
     report.missing_ids = missing
-    for order_id, raw in listed.items():
-        status = in_store.get(order_id)
-        if status is None:
-            continue
-        cancelled_there, cancelled_here = raw_cancelled(platform, raw), status == "cancelled"
-        if cancelled_there and not cancelled_here:
-            report.orders.append(
-                ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_AT_PLATFORM)
-            )
-        elif cancelled_here and not cancelled_there:
-            report.orders.append(ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_IN_STORE))
+    listed = tally.missing_raw
     if dry_run or not missing:
-        _count_waiting(context, report, listed)
+        _count_waiting(context, report, tally.waiting_seen)
         return _kept(context, report)
     wanted, intake = set(missing), OrderIntake(context, lease=lease)
     say(f"{len(missing)} missing in the store: importing them")
@@ -106,16 +96,73 @@ def reconcile(
             elif outcome is Outcome.ALREADY:  # imported meanwhile by the shop's worker
                 report.already_imported += 1
     context.flush()
-    _count_waiting(context, report, listed)
+    _count_waiting(context, report, tally.waiting_seen)
     return _kept(context, report)
 
 
-def _count_waiting(
-    context: ShopContext, report: ReconciliationReport, listed: dict[str, dict[str, Any]]
-) -> None:
+class _Tally:
+    """The listing compared with the store a thousand ids at a time: what the day needs kept is
+    a compact set of the ids seen, the missing ones (with their creation time, or their payload
+    when the listing gave the whole order), and the counts; never every order of the day."""
+
+    CHUNK = 1000
+
+    def __init__(
+        self, context: ShopContext, report: ReconciliationReport, waiting: dict[str, str]
+    ) -> None:
+        self.context, self.report, self.waiting = context, report, waiting
+        self.seen: set[str] = set()
+        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.missing: list[str] = []
+        self.missing_raw: dict[str, dict[str, Any]] = {}  # the missing orders' payload or time
+        self.waiting_seen: set[str] = set()
+        self.in_store = 0
+
+    @property
+    def seen_count(self) -> int:
+        return len(self.seen)
+
+    def add(self, order_id: str, raw: dict[str, Any]) -> None:
+        if order_id in self.seen:
+            return
+        self.seen.add(order_id)
+        self.pending.append((order_id, raw))
+        if len(self.pending) >= self.CHUNK:
+            self.close()
+
+    def close(self) -> None:
+        if not self.pending:
+            return
+        platform = self.context.source.platform
+        statuses = self.context.ledger.latest_statuses(
+            self.context.shop.name, [order_id for order_id, _ in self.pending]
+        )
+        for order_id, raw in self.pending:
+            status = statuses.get(order_id)
+            if status is None:
+                if order_id in self.waiting:
+                    self.waiting_seen.add(order_id)
+                    continue
+                self.missing.append(order_id)
+                self.missing_raw[order_id] = raw  # few: the missing ones only
+                continue
+            self.in_store += 1
+            cancelled_there, cancelled_here = raw_cancelled(platform, raw), status == "cancelled"
+            if cancelled_there and not cancelled_here:
+                self.report.orders.append(
+                    ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_AT_PLATFORM)
+                )
+            elif cancelled_here and not cancelled_there:
+                self.report.orders.append(
+                    ReasonedOrder(order_id=order_id, reason=Reason.CANCELLED_IN_STORE)
+                )
+        self.pending = []
+
+
+def _count_waiting(context: ShopContext, report: ReconciliationReport, seen: set[str]) -> None:
     """The span's orders that wait (not placed, payment failed, ...), by reason."""
     for order_id, reason in context.ledger.waiting_reasons(context.shop.name).items():
-        if order_id in listed:
+        if order_id in seen:
             report.waiting[reason] = report.waiting.get(reason, 0) + 1
 
 

@@ -116,6 +116,7 @@ class _Crew:
         self.stop, self.options, self.clock = stop, options, clock
         self.name = options.worker_name or default_worker_name()
         self.lease_duration = timedelta(seconds=options.lease_seconds)
+        self.started = clock()
         self.holdings = (
             None
             if ledger is None
@@ -129,7 +130,6 @@ class _Crew:
             )
         )
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
-        self.started = clock()
         self._reconciled: dict[str, datetime] = {}  # shop: last reconciliation known here
         self._broken_here: set[str] = set()  # shops found refused by their platform
         self._problems_read_at: datetime | None = None

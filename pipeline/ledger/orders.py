@@ -106,6 +106,23 @@ class OrderBook(LedgerBase):
             query = query.where(orders.c.status == status)
         return self._read(query.order_by(orders.c.created_at))
 
+    def latest_statuses(self, shop: str, order_ids: Sequence[str]) -> dict[str, str]:
+        """The newest version's status of each of these orders the store holds (the others are
+        absent): what reconciliation compares, a chunk of ids at a time, never the payloads."""
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(order_ids), 900):
+            chunk = list(order_ids[start : start + 900])
+            rows = self._read(
+                select(orders.c.order_id, orders.c.version, orders.c.status).where(
+                    orders.c.shop == shop, orders.c.order_id.in_(chunk)
+                )
+            )
+            for row in rows:
+                kept = found.get(row["order_id"])
+                if kept is None or row["version"] > kept[0]:
+                    found[row["order_id"]] = (row["version"], row["status"])
+        return {order_id: status for order_id, (_, status) in found.items()}
+
     def order_versions(self, shop: str, order_id: str) -> list[RowMapping]:
         return self._read(
             select(orders)
