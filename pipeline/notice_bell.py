@@ -20,10 +20,12 @@ from pipeline.ledger.notices import BELL as CHANNEL
 log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 5.0
+COALESCE_SECONDS = 0.005  # rings within this of the first are one look (a burst of deliveries)
 
 
 class NoticeBell:
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, coalesce_seconds: float = COALESCE_SECONDS) -> None:
+        self.coalesce_seconds = coalesce_seconds
         # psycopg's own connection string: the ledger's URL without SQLAlchemy's driver name
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._rung = threading.Event()
@@ -40,10 +42,17 @@ class NoticeBell:
         return self._listening.wait(timeout)
 
     def wait(self, timeout: float) -> bool:
-        """True if the bell rang since the last call (returns as soon as it rings)."""
+        """True if the bell rang since the last call: a few milliseconds after the first ring,
+        so that the rest of a burst is heard by the same look (one query, not one each)."""
         rang = self._rung.wait(timeout)
+        if rang and self.coalesce_seconds:
+            self._closed.wait(self.coalesce_seconds)
         self._rung.clear()
         return rang
+
+    def ring(self) -> None:
+        """What a notification on the channel does (the listener; tests)."""
+        self._rung.set()
 
     def close(self) -> None:
         self._closed.set()
@@ -56,10 +65,10 @@ class NoticeBell:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10) as db:
                     db.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
-                    self._rung.set()  # notices kept while it was not listening
+                    self.ring()  # notices kept while it was not listening
                     while not self._closed.is_set():
                         for _ in db.notifies(timeout=1.0):
-                            self._rung.set()
+                            self.ring()
             except psycopg.Error as err:
                 self._listening.clear()
                 log.warning(

@@ -43,3 +43,26 @@ def test_a_bell_that_cannot_listen_keeps_trying_and_says_so(
     finally:
         bell.close()
     assert "notice bell is not listening" in caplog.text
+
+
+def test_a_burst_of_rings_is_one_look() -> None:
+    """A hundred deliveries in a burst wake the loop once or twice, not a hundred times."""
+    import threading
+    import time
+
+    bell = NoticeBell(make_url("postgresql+psycopg://nobody@127.0.0.1:9/none"),
+                      coalesce_seconds=0.05)  # fmt: skip
+
+    def burst() -> None:
+        for _ in range(100):
+            bell.ring()
+
+    ringer = threading.Thread(target=burst)
+    ringer.start()
+    looks = 0
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        looks += bell.wait(0.05)
+    ringer.join()
+    assert 1 <= looks <= 2
+    assert not bell.wait(0), "heard, not heard again"
