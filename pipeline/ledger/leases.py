@@ -205,6 +205,11 @@ class ShopLeases(LedgerBase):
             .values(expires_at=_RELEASED)
         )
 
+    def check_lease(self, lease: Lease) -> None:
+        """Raise ``LeaseLostError`` unless the lease is still held (a read, outside a write)."""
+        if not self._read(select(shop_leases.c.token).where(*_held(lease))):
+            raise _lost(lease)
+
     def _check_lease(self, db: Connection, lease: Lease | None) -> None:
         """Inside a write: the lease is still ours (row-locked on PostgreSQL until commit)."""
         if lease is None:
@@ -214,6 +219,11 @@ class ShopLeases(LedgerBase):
             query = query.with_for_update()
         if db.execute(query).scalar() is None:
             raise _lost(lease)
+
+
+def held_by(lease: Lease) -> tuple[ColumnElement[bool], ...]:
+    """The lease's row, while this worker still holds it with this token."""
+    return _held(lease)
 
 
 def _held(lease: Lease) -> tuple[ColumnElement[bool], ...]:

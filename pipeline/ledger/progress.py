@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, literal, select, true
 
 from pipeline.ledger.base import LedgerBase
-from pipeline.ledger.leases import Lease, ShopLeases
-from pipeline.ledger.schema import checkpoints, reconciliations, shop_problems
+from pipeline.ledger.leases import Lease, ShopLeases, held_by
+from pipeline.ledger.schema import checkpoints, reconciliations, shop_leases, shop_problems
 
 
 class ShopProgress(ShopLeases, LedgerBase):
@@ -26,21 +26,31 @@ class ShopProgress(ShopLeases, LedgerBase):
     def advance_checkpoint(
         self, shop: str, window_end: datetime, *, lease: Lease | None = None
     ) -> None:
-        """Move the shop's checkpoint forward (never back) to the end of a complete window."""
-        insert = self._insert(checkpoints).values(
-            shop=shop, window_end=window_end.astimezone(UTC).isoformat(), updated_at=self.now_iso()
-        )
-        forward = insert.on_conflict_do_update(  # one statement: moves only forward
+        """Move the shop's checkpoint forward (never back) to the end of a complete window.
+
+        Under a lease the check is folded into the write: one statement that inserts or moves
+        the checkpoint only while the lease is held (no BEGIN, SELECT … FOR UPDATE, COMMIT
+        around it). The window it closes was stored whole before, so even a write racing a
+        takeover moves the checkpoint only past orders that are in the store."""
+        end, now = window_end.astimezone(UTC).isoformat(), self.now_iso()
+        if lease is None:  # SQLite needs a WHERE to read INSERT … SELECT … ON CONFLICT
+            rows = select(literal(shop), literal(end), literal(now)).where(true())
+        else:
+            rows = select(literal(shop), literal(end), literal(now)).where(
+                exists(select(shop_leases.c.token).where(*held_by(lease)))
+            )
+        insert = self._insert(checkpoints).from_select(["shop", "window_end", "updated_at"], rows)
+        forward = insert.on_conflict_do_update(  # moves only forward
             index_elements=["shop"],
             set_={
                 "window_end": insert.excluded.window_end,
                 "updated_at": insert.excluded.updated_at,
             },
             where=checkpoints.c.window_end < insert.excluded.window_end,
-        )
-        with self._transaction() as db:
-            self._check_lease(db, lease)
-            db.execute(forward)
+        ).returning(checkpoints.c.shop)
+        if self._write_rows(forward) or lease is None:
+            return
+        self.check_lease(lease)  # nothing moved: not forward, or the lease is gone (rare)
 
     # -- shops that cannot be worked ---------------------------------------------------------
 
