@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import random
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,6 +124,22 @@ class OrderCatalog:
             else:
                 hi = bisect.bisect_left(self._keys, high)
             return [o for o in self._orders[lo:hi] if o.visible_at <= now]
+
+    def iter_created_between(
+        self, low: datetime | None, high: datetime | None, *, high_inclusive: bool, now: datetime
+    ) -> Iterator[SimOrder]:
+        """As ``created_between``, lazily: a page of a long window reads only its page (the slice
+        is copied under the lock, in C; orders are looked at one by one outside it)."""
+        with self._lock:
+            lo = 0 if low is None else bisect.bisect_left(self._keys, low)
+            if high is None:
+                hi = len(self._keys)
+            elif high_inclusive:
+                hi = bisect.bisect_right(self._keys, high)
+            else:
+                hi = bisect.bisect_left(self._keys, high)
+            window = self._orders[lo:hi]
+        return (o for o in window if o.visible_at <= now)
 
     def get(self, number: int, now: datetime) -> SimOrder | None:
         with self._lock:

@@ -153,22 +153,28 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
             return None, Reply(400, {"errors": {"status": ["is not included in the list"]}})
         return filters, None
 
-    def _matching(self, filters: dict[str, Any]) -> list[SimOrder]:
-        orders = self.catalog.created_between(
-            filters.get("created_at_min"),
-            filters.get("created_at_max"),
-            high_inclusive=True,
-            now=self.now(),
-        )
-        orders = [o for o in orders if self.graphql._in_scope(o)]  # the 60-day rule, as GraphQL
-        status = filters["status"]
-        if status == "any":
-            return orders
-        if status == "cancelled":
-            return [o for o in orders if o.cancelled]
-        if status == "closed":
-            return [o for o in orders if o.fulfilled and not o.cancelled]
-        return [o for o in orders if not o.fulfilled and not o.cancelled]
+    def _matching(
+        self,
+        filters: dict[str, Any],
+        *,
+        after: tuple[str, int] | None = None,
+        limit: int | None = None,
+    ) -> list[SimOrder]:
+        """The orders a listing matches, in order; with ``limit``, no more than ``limit + 1``
+        (one more says there is a next page), so a page of a long window costs a page."""
+        found: list[SimOrder] = []
+        for order in self.catalog.iter_created_between(
+            filters.get("created_at_min"), filters.get("created_at_max"),
+            high_inclusive=True, now=self.now(),
+        ):  # fmt: skip
+            if not self.graphql._in_scope(order) or not _status_matches(order, filters["status"]):
+                continue  # the 60-day rule, as GraphQL; the status filter
+            if after is not None and (order.created_at.isoformat(), order.number) <= after:
+                continue
+            found.append(order)
+            if limit is not None and len(found) > limit:
+                break
+        return found
 
     def _list(self, call: Call) -> Reply:
         try:
@@ -213,9 +219,7 @@ class ShopifySimulator(ShopifyOrderViews, SimulatorServer):
                 return error
             assert parsed is not None
             filters, after = parsed, None
-        orders = self._matching(filters)
-        if after is not None:
-            orders = [o for o in orders if (o.created_at.isoformat(), o.number) > after]
+        orders = self._matching(filters, after=after, limit=limit)
         page, rest = orders[:limit], orders[limit:]
         headers: dict[str, str] = {}
         if rest:
@@ -261,3 +265,14 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _status_matches(order: SimOrder, status: str) -> bool:
+    """REST's ``status`` filter: any, cancelled, closed (fulfilled), or open (the default)."""
+    if status == "any":
+        return True
+    if status == "cancelled":
+        return order.cancelled
+    if status == "closed":
+        return order.fulfilled and not order.cancelled
+    return not order.fulfilled and not order.cancelled
