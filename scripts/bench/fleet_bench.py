@@ -3,6 +3,11 @@ PostgreSQL ledger, one of them SIGKILLed midway; optionally webhooks through `se
 
 Run:  .venv/bin/python scripts/bench/fleet_bench.py [--shops 1000] [--minutes 6]
           [--orders-per-day 5000] [--flawed 0.02] [--poll 30] [--settle 120] [--webhooks]
+          [--stagger 60] [--restart 60]
+
+``--stagger S`` starts the `run` processes S seconds apart; ``--restart S`` starts the killed
+one again S seconds after its kill (under the same name). Each worker's share of the shops
+(its live leases) is sampled every 5 s and printed over time.
 
 The shops are served by a few simulator processes (``ShopFleet``: one port each, a shop per
 path), every shop with Shopify REST's default bucket (40 calls, leaking 2/s); each places
@@ -122,6 +127,7 @@ class Sampler(threading.Thread):
         self.engine = create_engine(url)
         self.processes, self.begin = processes, start
         self.lags: dict[str, list[float]] = {}
+        self.shares: list[tuple[float, dict[str, int]]] = []  # (seconds, worker: shops held)
         self.cpu: dict[str, float] = {}
         self.rss: dict[str, float] = {}
         self.halt = threading.Event()
@@ -140,6 +146,10 @@ class Sampler(threading.Thread):
             now = datetime.now(UTC)
             with self.engine.connect() as db:
                 rows = db.execute(text("SELECT shop, window_end FROM checkpoints")).all()
+                held = db.execute(text(
+                    "SELECT worker, count(*) FROM shop_leases WHERE expires_at > :now "
+                    "GROUP BY worker"), {"now": now.isoformat()}).all()  # fmt: skip
+            self.shares.append((time.monotonic() - self.begin, {w: int(c) for w, c in held}))
             for shop, end in rows:
                 lag = (now - datetime.fromisoformat(end)).total_seconds()
                 self.lags.setdefault(shop, []).append(lag)
@@ -165,6 +175,13 @@ def main() -> None:
     parser.add_argument("--settle", type=int, default=120)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--webhooks", action="store_true")
+    parser.add_argument("--stagger", type=float, default=0.0, help="seconds between starts")
+    parser.add_argument(
+        "--restart",
+        type=float,
+        default=-1.0,
+        help="restart the killed worker this long after (negative: never)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="loginsights-fleet-"))
     pg_url, pg_stop = postgres("shared_preload_libraries=pg_stat_statements", "max_connections=300")
@@ -217,19 +234,28 @@ def main() -> None:
         with engine.connect() as db:
             db.execute(text("SELECT pg_stat_statements_reset()"))
         logs = {}
-        for n in range(args.workers):
-            logs[f"run{n}"] = (work / f"run{n}.log").open("w")
-            processes[f"run{n}"] = subprocess.Popen(
+
+        def start_run(n: int) -> subprocess.Popen[str]:
+            logs[f"run{n}"] = (work / f"run{n}.log").open("a")
+            return subprocess.Popen(
                 [str(ROOT / ".venv/bin/loginsights"), "run", "--poll", str(args.poll),
                  "--concurrency", str(args.concurrency), "--worker-name", f"run{n}"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[f"run{n}"], text=True,
             )  # fmt: skip
+
         sims_by_name = {f"sim{n}": sim for n, sim in enumerate(sims)}
         sampler = Sampler(pg_url, {**processes, **sims_by_name}, time.monotonic())
+        for n in range(args.workers):
+            processes[f"run{n}"] = sampler.processes[f"run{n}"] = start_run(n)
+            if n < args.workers - 1 and args.stagger:
+                time.sleep(args.stagger)
         sampler.start()
-        time.sleep(args.minutes * 30)
+        time.sleep(max(0.0, args.minutes * 30 - args.stagger * (args.workers - 1)))
         processes["run0"].send_signal(signal.SIGKILL)
         killed_at = datetime.now(UTC)
+        if args.restart >= 0:
+            time.sleep(args.restart)
+            processes["run0"] = sampler.processes["run0"] = start_run(0)
         for sim in sims:
             assert sim.stdout is not None
             while sim.stdout.readline().strip() != "dumped":
@@ -328,7 +354,9 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
     print(f"Command: `.venv/bin/python scripts/bench/fleet_bench.py --shops {args.shops} "
           f"--minutes {args.minutes:g} --orders-per-day {args.orders_per_day:g} --flawed "
           f"{args.flawed:g} --poll {args.poll:g} --settle {args.settle}"
-          f"{' --webhooks' if args.webhooks else ''}`\n")  # fmt: skip
+          f"{' --webhooks' if args.webhooks else ''}"
+          f"{f' --stagger {args.stagger:g}' if args.stagger else ''}"
+          f"{f' --restart {args.restart:g}' if args.restart >= 0 else ''}`\n")  # fmt: skip
     print(
         f"{args.shops} shops, {args.workers} `run` processes (run0 SIGKILLed at "
         f"{(killed - began).total_seconds():.0f} s), orders placed for "
@@ -366,6 +394,17 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
                      f"{1000 * spent.get('serve', 0.0) / max(1, webhooks[0]):.1f}"))  # fmt: skip
     for name, value in rows:
         print(f"| {name} | {value} |")
+    print("\nEach worker's shops (live leases) over time, every 30 s:\n")
+    workers = sorted({w for _, held in sampler.shares for w in held})
+    print(
+        "| s | " + " | ".join(workers) + " | unheld |\n|---" * 1 + "|---" * (len(workers) + 1) + "|"
+    )
+    shown = -30.0
+    for at, held in sampler.shares:
+        if at - shown >= 30:
+            shown = at
+            cells = [str(held.get(w, 0)) for w in workers]
+            print(f"| {at:.0f} | " + " | ".join(cells) + f" | {args.shops - sum(held.values())} |")
     per_core = 1000 * args.poll / max(1e-9, 1000 * cpu / max(1, passes))
     print(f"\nOne core at this cost carries {per_core:.0f} shops at a {args.poll:g} s poll.")
     medians = [statistics.median(values) for values in sampler.lags.values() if values]
