@@ -16,13 +16,19 @@ from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from pipeline.documents import reconciliation_document
-from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
+from pipeline.intake import PAGE_SIZE, TRANSIENT, OrderIntake, ShopContext, pages
 from pipeline.ledger import Lease
 from pipeline.models import (
     Platform,
     next_version,
 )
-from pipeline.orders import raw_cancelled, raw_channel, raw_created_at, raw_order_id
+from pipeline.orders import (
+    raw_cancelled,
+    raw_channel,
+    raw_created_at,
+    raw_order_id,
+    raw_updated_at,
+)
 from pipeline.reports import Outcome, Reason, ReasonedOrder, ReconciliationReport
 from pipeline.windows import ImportWindow, plan_windows
 
@@ -76,6 +82,12 @@ def reconcile(
     report.already_imported = tally.in_store
     report.missing_ids = missing
     listed = tally.missing_raw
+    still_failing = _unchanged_failures(context, listed)
+    if still_failing and not dry_run:  # would fail again the same way: not fetched again
+        report.failed_now += len(still_failing)
+        report.orders += [ReasonedOrder(order_id=order_id, reason=Reason.FAILED_NOW)
+                          for order_id in missing if order_id in still_failing]  # fmt: skip
+        missing = [order_id for order_id in missing if order_id not in still_failing]
     if dry_run or not missing:
         _count_waiting(context, report, tally.waiting_seen)
         return _kept(context, report)
@@ -98,6 +110,23 @@ def reconcile(
     context.flush()
     _count_waiting(context, report, tally.waiting_seen)
     return _kept(context, report)
+
+
+def _unchanged_failures(context: ShopContext, listed: dict[str, dict[str, Any]]) -> set[str]:
+    """The missing orders that failed before and that the platform has not changed since
+    (their last change as listed equals the kept payload's)."""
+    platform = context.source.platform
+    changed = {
+        order_id: stamp
+        for order_id, raw in listed.items()
+        if (stamp := raw_updated_at(platform, raw)) is not None
+    }
+    if not changed:
+        return set()
+    return context.ledger.unchanged_failures(
+        context.shop.name, changed, lambda raw: raw_updated_at(platform, raw),
+        transient=[code.value for code in TRANSIENT],
+    )  # fmt: skip
 
 
 class _Tally:

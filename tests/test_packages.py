@@ -40,7 +40,8 @@ PUBLIC = {
     "pipeline.orders": [
         "Address", "Disposition", "IncompleteOrder", "Judgement", "LineItem", "Order",
         "OrderStatus", "Problem", "UnmappableOrder", "explain", "is_graphql_order", "judge",
-        "problems", "raw_cancelled", "raw_channel", "raw_created_at", "raw_order_id", "to_order",
+        "problems", "raw_cancelled", "raw_channel", "raw_created_at", "raw_order_id",
+        "raw_updated_at", "to_order",
     ],
     "pipeline.search": ["GuardedQuery", "QueryLimits", "guard_request"],
     "pipeline.simulators": [

@@ -145,6 +145,41 @@ def test_a_few_missing_shopify_orders_are_fetched_one_by_one(
     assert calls == 2 + 1, "the span's ids and times in two pages of 250, then one order fetched"
 
 
+def test_a_failure_the_merchant_has_not_touched_is_not_fetched_again_a_fixed_one_is(
+    ledger: Ledger, flusher: OutboxFlusher, shop: str
+) -> None:
+    """An order that failed and has not changed at the platform since (its last change as
+    listed equals the kept payload's) would fail again the same way: it is counted as failing
+    without a fetch. One the merchant fixed is fetched and imported."""
+    start, end = past_day(hours=2)
+    catalog = OrderCatalog.generate(40, seed=26, start=start, end=end)
+    untouched = catalog.add(start + timedelta(minutes=10), address=None)
+    fixed = catalog.add(start + timedelta(minutes=20), address=None)
+    with simulator(Platform.SHOPIFY, catalog) as sim:
+        worker = worker_for_sim(sim, shop, ledger, start=start, flusher=flusher)
+        worker.import_range(start, end)
+        assert len(ledger.failures(shop)) == 2
+        address = {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "address1": "1 Main Rd.",
+            "city": "Boston",
+            "province_code": "MA",
+            "zip": "02110",
+            "country_code": "US",
+        }
+        catalog.update(fixed.number, address=address)  # fmt: skip
+        calls_before = sim.calls
+        report = reconcile(worker.context, hours=3, end=end)
+        calls = sim.calls - calls_before
+        untouched_id = str(sim.render(untouched)["id"])  # type: ignore[attr-defined]
+        fixed_id = str(sim.render(fixed)["id"])  # type: ignore[attr-defined]
+    assert sorted(report.missing_ids) == sorted([untouched_id, fixed_id])
+    assert (report.imported_now, report.failed_now) == (1, 1)
+    assert ledger.has_order(shop, fixed_id) and not ledger.has_order(shop, untouched_id)
+    assert calls == 1 + 1, "one page of ids and times, then only the fixed order fetched"
+
+
 # -- scheduling ------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ history of every attempt; each write queues the order's log document in the same
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +136,38 @@ class FailureLog(ShopLeases, LedgerBase):
             )
             for attempt in attempts
         )
+
+    def unchanged_failures(
+        self,
+        shop: str,
+        listed: dict[str, str],
+        updated_at: Callable[[dict[str, Any]], str | None],
+        *,
+        transient: Sequence[str] = (),
+    ) -> set[str]:
+        """Of ``listed`` (order id: the platform's last change, as listed), the orders whose
+        failure is outstanding with a payload the platform has not changed since: importing
+        them again would fail again the same way, so reconciliation need not fetch them."""
+        unchanged: set[str] = set()
+        ids = list(listed)
+        for start in range(0, len(ids), 900):
+            rows = self._read(
+                select(failures.c.order_id, failures.c.payload).where(
+                    failures.c.shop == shop,
+                    failures.c.order_id.in_(ids[start : start + 900]),
+                    failures.c.resolved_at.is_(None),
+                    failures.c.payload.is_not(None),
+                    failures.c.error_code.not_in(list(transient)),  # those are always retried
+                )
+            )
+            for row in rows:
+                try:
+                    kept = updated_at(json.loads(row["payload"]))
+                except ValueError:
+                    continue
+                if kept is not None and kept == listed[row["order_id"]]:
+                    unchanged.add(row["order_id"])
+        return unchanged
 
     def requeue_all_documents(
         self, *, render: RenderFailure, batch: int = 1000, shop: str | None = None

@@ -10,6 +10,7 @@ from pipeline.orders.mapping import (
     raw_channel,
     raw_created_at,
     raw_order_id,
+    raw_updated_at,
     to_order,
 )
 from pipeline.orders.rules import Problem, explain, problems
@@ -31,6 +32,7 @@ __all__ = [
     "raw_cancelled",
     "raw_channel",
     "raw_created_at",
+    "raw_updated_at",
     "raw_order_id",
     "to_order",
 ]

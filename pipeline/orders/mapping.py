@@ -300,6 +300,19 @@ def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
         return None
 
 
+def raw_updated_at(platform: Platform, raw: dict[str, Any]) -> str | None:
+    """When the platform last changed the order, as it wrote it (compared as text with a kept
+    payload's: equal means the order has not changed since)."""
+    if platform is Platform.SFCC:
+        key = "lastModified"
+    elif platform is Platform.SHOPIFY and is_graphql_order(raw):
+        key = "updatedAt"
+    else:
+        key = "updated_at"
+    value = raw.get(key)
+    return str(value) if value else None
+
+
 def raw_cancelled(platform: Platform, raw: dict[str, Any]) -> bool:
     """Whether the platform says the order is cancelled (from a full or an id-only listing)."""
     if platform is Platform.SHOPIFY:

@@ -116,7 +116,7 @@ class ShopifySource:
 
     def list_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]:
         """Ids, creation times, cancellation and channel only: reconciliation's listing."""
-        return self.list_orders(span, fields="id,created_at,cancelled_at,source_name")
+        return self.list_orders(span, fields="id,created_at,updated_at,cancelled_at,source_name")
 
     def fetch_order(self, order_id: str) -> dict[str, Any]:
         body, _ = self.transport.get_json(f"{self.api}/orders/{order_id}.json", auth=self.auth)

@@ -65,7 +65,7 @@ ORDER_IDS = """
 query OrderIds($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, sortKey: CREATED_AT, query: $query) {
     pageInfo { hasNextPage endCursor }
-    nodes { id createdAt cancelledAt sourceName }
+    nodes { id createdAt updatedAt cancelledAt sourceName }
   }
 }"""
 ORDER = f"query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
@@ -244,7 +244,7 @@ class ShopifyGraphQLSource:
             seen.add(after)
 
     def _bulk_ids(self, span: ImportWindow) -> Iterator[dict[str, Any]]:
-        fields = "id createdAt cancelledAt sourceName"
+        fields = "id createdAt updatedAt cancelledAt sourceName"
         inner = f'{{ orders(query: "{search(span)}") {{ edges {{ node {{ {fields} }} }} }} }}'
         started = self.query("bulk", BULK_RUN, {"query": inner})["bulkOperationRunQuery"]
         if started.get("userErrors"):
