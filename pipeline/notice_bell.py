@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import psycopg
 from sqlalchemy import URL
 
 from pipeline.ledger.notices import BELL as CHANNEL
@@ -60,6 +59,8 @@ class NoticeBell:
             self._thread.join(timeout=5)
 
     def _listen(self) -> None:
+        import psycopg  # here: commands that never listen do not load it
+
         while not self._closed.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10) as db:

@@ -13,8 +13,9 @@ import requests
 from conftest import SOLR_READER, SolrUnderTest, admin_auth, wait_for
 from prometheus_client import CollectorRegistry, Counter
 
+from pipeline.async_query import AsyncLogInsightsQuery
 from pipeline.errors import SolrUnavailableError
-from pipeline.query import AsyncLogInsightsQuery, compact_json
+from pipeline.query import compact_json
 from pipeline.search.guard import guard_request
 from pipeline.solr.tasks import TrackedSearch, cancel_outcome
 

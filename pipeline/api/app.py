@@ -23,12 +23,12 @@ from pipeline.api.routes import ERROR_HANDLERS, ApiServices, SolrQueryRequest
 from pipeline.api.routes import router as api_router
 from pipeline.api.solr_query import SolrQueryEndpoint, SolrQueryFirst
 from pipeline.api.webhooks import router as webhook_router
+from pipeline.async_query import AsyncLogInsightsQuery
 from pipeline.console import Console, ConsoleDeps
 from pipeline.console import router as console_router
 from pipeline.errors import ConfigurationError
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
-from pipeline.query import AsyncLogInsightsQuery
 from pipeline.scrub import remember_secrets
 from pipeline.search.guard import QueryLimits
 from pipeline.settings import Settings

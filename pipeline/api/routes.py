@@ -27,6 +27,7 @@ from pipeline.api.solr_query import (
     access_refused,
     error_response,
 )
+from pipeline.async_query import AsyncLogInsightsQuery
 from pipeline.errors import (
     LogInsightsError,
     RefusedQueryError,
@@ -35,7 +36,7 @@ from pipeline.errors import (
 )
 from pipeline.ledger import Ledger
 from pipeline.models import redact_url
-from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery
+from pipeline.query import DOCUMENTED_CORE
 from pipeline.scrub import scrub
 from pipeline.shop_lag import fleet_health
 from pipeline.webhooks import WebhookInbox

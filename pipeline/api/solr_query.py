@@ -20,13 +20,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.api.metrics import ApiMetrics
 from pipeline.api.middleware import ClientGone, PayloadTooLarge, read_bounded
+from pipeline.async_query import AsyncLogInsightsQuery
 from pipeline.errors import (
     LogInsightsError,
     RefusedQueryError,
     SolrAccessError,
     SolrUnavailableError,
 )
-from pipeline.query import DOCUMENTED_CORE, AsyncLogInsightsQuery, SolrAnswer
+from pipeline.query import DOCUMENTED_CORE, SolrAnswer
 from pipeline.scrub import scrub
 from pipeline.search.guard import QueryLimits, guard_request
 

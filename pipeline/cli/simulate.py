@@ -14,13 +14,6 @@ import click
 from pipeline.cli.group import main
 from pipeline.contracts import Contracts
 from pipeline.settings import Settings
-from pipeline.simulators import (
-    Faults,
-    OrderCatalog,
-    SfccSimulator,
-    ShopifySimulator,
-    ShoplazzaSimulator,
-)
 
 
 @main.command()
@@ -119,6 +112,14 @@ def simulate(
       loginsights simulate shopify --port 8701 --orders 500 --fault missing-address:0.03
       curl -X POST localhost:8701/_sim/orders/1042 -d '{"phone": "+16175550100"}'
     """
+    from pipeline.simulators import (  # here: the simulators load only for this command
+        Faults,
+        OrderCatalog,
+        SfccSimulator,
+        ShopifySimulator,
+        ShoplazzaSimulator,
+    )
+
     try:
         parsed = Faults.parse(faults)
         size, _, leak = rate.partition(":")

@@ -22,6 +22,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from pipeline.async_query import AsyncLogInsightsQuery
 from pipeline.console.escaping import path_segment, web_link
 from pipeline.console.sessions import SessionStore
 from pipeline.console.throttle import LoginThrottle
@@ -29,7 +30,6 @@ from pipeline.errors import LogInsightsError, RefusedQueryError
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType, zoned_time
-from pipeline.query import AsyncLogInsightsQuery
 from pipeline.reports import Outcome
 from pipeline.scrub import scrub
 from pipeline.search.guard import QueryLimits, guard_request

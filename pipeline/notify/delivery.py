@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import apprise
-
 from pipeline.scrub import scrub
 
 
@@ -38,6 +36,8 @@ class AppriseDelivery:
 
     def check(self, urls: Sequence[str]) -> list[str]:
         """The URLs apprise does not know, by scheme only (they may carry credentials)."""
+        import apprise  # here: commands that send nothing do not load it (its plugins)
+
         unknown = []
         for url in urls:
             if not apprise.Apprise().add(url):
@@ -48,6 +48,8 @@ class AppriseDelivery:
         unknown = self.check(urls)
         if unknown:
             return Sent(False, f"not a destination apprise knows: {', '.join(unknown)}://…")
+        import apprise
+
         sender = apprise.Apprise()
         for url in urls:
             sender.add(url)
