@@ -578,3 +578,32 @@ def assert_closed_to_anonymous(hosts: str, path: str) -> None:
             anonymous.create(path.rsplit("/", 1)[0] + "/evil", b"")
     finally:
         anonymous.stop()
+
+
+class JsonReceiver:
+    """A real HTTP server on 127.0.0.1 that keeps every JSON body posted to it: a chat webhook,
+    Alertmanager's webhook receiver."""
+
+    def __init__(self) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies: list[dict[str, object]] = []
+        self.bodies = bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_address[1]
+
+    def close(self) -> None:
+        self.server.shutdown()

@@ -8,19 +8,18 @@ the test takes seconds, not the minutes an operator would want."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
     SOLR_INDEXER,
+    JsonReceiver,
     SolrUnderTest,
     free_port,
     past_day,
@@ -45,26 +44,16 @@ RULES = (
 )
 
 
-class AlertReceiver:
-    """Alertmanager's webhook receiver: keeps every alert it is sent (status, labels)."""
+class AlertReceiver(JsonReceiver):
+    """Alertmanager's webhook receiver: every alert it is sent (status, labels)."""
 
-    def __init__(self) -> None:
-        got = self.alerts = []  # type: list[dict[str, Any]]
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        return [alert for body in self.bodies for alert in body["alerts"]]
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                got.extend(body["alerts"])
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/alerts"
 
     def seen(self, name: str, status: str, **labels: str) -> bool:
         return any(
@@ -102,7 +91,7 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, AlertReceiver]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
-        receiver.server.shutdown()
+        receiver.close()
 
 
 def prometheus(tmp_path: Path, target: str, alertmanager: str) -> subprocess.Popen[bytes]:

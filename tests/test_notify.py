@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import email
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from conftest import free_port
+from conftest import JsonReceiver, free_port
 
 from pipeline.documents import failure_renderer
 from pipeline.ledger import Ledger
@@ -74,33 +72,23 @@ def mailbox() -> Iterator[Mailbox]:
     box.controller.stop()
 
 
-class Receiver:
-    """A chat webhook: a real HTTP server keeping the JSON posted to it."""
+class Receiver(JsonReceiver):
+    """A chat webhook: apprise's ``json://`` posts {title, message, type} to it."""
 
-    def __init__(self) -> None:
-        received = self.received = []  # type: list[dict[str, Any]]
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        return self.bodies
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     hook = Receiver()
     yield hook
-    hook.server.shutdown()
+    hook.close()
 
 
 class Clock:

@@ -286,14 +286,16 @@ def raw_order_id(platform: Platform, raw: dict[str, Any]) -> str | None:
     return str(value)
 
 
+def _time_key(platform: Platform, raw: dict[str, Any], sfcc: str, graphql: str, rest: str) -> str:
+    """The name of a time in the platform's shape of an order."""
+    if platform is Platform.SFCC:
+        return sfcc
+    return graphql if platform is Platform.SHOPIFY and is_graphql_order(raw) else rest
+
+
 def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
     """The creation time as the platform sent it, or None if it is missing or unreadable."""
-    if platform is Platform.SFCC:
-        key = "creationDate"
-    elif platform is Platform.SHOPIFY and is_graphql_order(raw):
-        key = "createdAt"
-    else:
-        key = "created_at"
+    key = _time_key(platform, raw, "creationDate", "createdAt", "created_at")
     try:
         return parse_time(raw.get(key))
     except (TypeError, ValueError):
@@ -303,13 +305,7 @@ def raw_created_at(platform: Platform, raw: dict[str, Any]) -> datetime | None:
 def raw_updated_at(platform: Platform, raw: dict[str, Any]) -> str | None:
     """When the platform last changed the order, as it wrote it (compared as text with a kept
     payload's: equal means the order has not changed since)."""
-    if platform is Platform.SFCC:
-        key = "lastModified"
-    elif platform is Platform.SHOPIFY and is_graphql_order(raw):
-        key = "updatedAt"
-    else:
-        key = "updated_at"
-    value = raw.get(key)
+    value = raw.get(_time_key(platform, raw, "lastModified", "updatedAt", "updated_at"))
     return str(value) if value else None
 
 

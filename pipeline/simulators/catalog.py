@@ -115,15 +115,7 @@ class OrderCatalog:
         now: datetime,
     ) -> list[SimOrder]:
         """Visible orders with low <= created_at and created_at < (or <=) high, oldest first."""
-        with self._lock:
-            lo = 0 if low is None else bisect.bisect_left(self._keys, low)
-            if high is None:
-                hi = len(self._keys)
-            elif high_inclusive:
-                hi = bisect.bisect_right(self._keys, high)
-            else:
-                hi = bisect.bisect_left(self._keys, high)
-            return [o for o in self._orders[lo:hi] if o.visible_at <= now]
+        return list(self.iter_created_between(low, high, high_inclusive=high_inclusive, now=now))
 
     def iter_created_between(
         self, low: datetime | None, high: datetime | None, *, high_inclusive: bool, now: datetime
