@@ -133,22 +133,12 @@ class LogInsightsIndex:
         types = " OR ".join(t.value for t in DocType if t is not DocType.RECONCILIATION)
         query = f"shop:{json.dumps(shop)} AND docType:({types})"
         command = json.dumps({"delete": {"query": query}})
-
-        def delete(base: str) -> dict[str, Any]:
-            url = f"{base}/{self.collection}/update"
-            try:
-                response = self._session.post(
-                    url, data=command.encode(), params={"commit": "true", "wt": "json"},
-                    headers={"Content-Type": "application/json"}, timeout=self._timeout,
-                )  # fmt: skip
-            except requests.RequestException as err:
-                raise error_for_exception(err, url, "delete a shop's documents") from err
-            if not response.ok:
-                raise error_for_response(response, "delete a shop's documents")
-            answer: dict[str, Any] = response.json()
-            return answer
-
-        with_retries(lambda: self.nodes.call(delete), attempts=self._retry_attempts)
+        with_retries(
+            lambda: self.nodes.call(
+                lambda base: self._update(base, command, "delete a shop's documents", commit=True)
+            ),
+            attempts=self._retry_attempts,
+        )
 
     def _post_batch(self, batch: list[tuple[str, str]]) -> IndexReport:
         try:
@@ -174,19 +164,24 @@ class LogInsightsIndex:
 
     def _add(self, base: str, batch: list[tuple[str, str]]) -> dict[str, Any]:
         body = "[" + ",".join(text for _, text in batch) + "]"
+        return self._update(base, body, "index log documents")
+
+    def _update(self, base: str, body: str, what: str, *, commit: bool = False) -> dict[str, Any]:
+        """One JSON command to the collection's /update, errors mapped to the tree."""
         url = f"{base}/{self.collection}/update"
+        params = {"wt": "json", **({"commit": "true"} if commit else {})}
         try:
             response = self._session.post(
                 url,
                 data=body.encode("utf-8"),
-                params={"wt": "json"},
+                params=params,
                 headers={"Content-Type": "application/json"},
                 timeout=self._timeout,
             )
         except requests.RequestException as err:
-            raise error_for_exception(err, url, "index log documents") from err
+            raise error_for_exception(err, url, what) from err
         if not response.ok:
-            raise error_for_response(response, "index log documents")
+            raise error_for_response(response, what)
         result: dict[str, Any] = response.json()
         return result
 
