@@ -239,6 +239,77 @@ def test_a_stale_worker_whose_lease_was_taken_writes_nothing(ledger: Ledger) -> 
     assert ledger.checkpoint("shop-a") == T0
 
 
+def test_every_write_of_a_stale_worker_is_refused_and_a_fresh_one_reads_what_it_guards(
+    ledger: Ledger,
+) -> None:
+    from pipeline.errors import LeaseLostError
+    from pipeline.ledger import WaitingOrder
+
+    minute = timedelta(minutes=1)
+    stale = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
+    assert isinstance(stale, Lease)
+    ledger.record_failure(attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
+                          lease=stale)  # fmt: skip
+    fresh = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=2))
+    assert isinstance(fresh, Lease)
+    order, raw = _shopify_order(5500000000000)
+    waiting = WaitingOrder("shop-a", "77", "shopify", "#77", T0, "pending", "financial_status")
+    with pytest.raises(LeaseLostError):
+        ledger.store_orders([(order, raw)], render=RENDER, lease=stale)
+    with pytest.raises(LeaseLostError):
+        ledger.keep_waiting(waiting, lease=stale)
+    assert ledger.count_orders("shop-a") == 0 and ledger.due_waiting("shop-a") == []
+    assert not ledger.record_failure(
+        attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False, lease=fresh
+    ), "the fenced read found the failure already counted"
+    assert ledger.keep_waiting(waiting, lease=fresh)
+    assert not ledger.keep_waiting(waiting, lease=fresh), "the fenced read found it waiting"
+    assert ledger.store_orders([(order, raw)], render=RENDER, lease=fresh) == {order.order_id}
+    assert ledger.failures("shop-a") == [], "the fenced read found the failure and resolved it"
+
+
+def test_a_takeover_waits_until_the_write_in_progress_under_the_old_lease_ends(
+    ledger: Ledger,
+) -> None:
+    import threading
+    import time
+
+    minute = timedelta(minutes=1)
+    held = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
+    assert isinstance(held, Lease)
+    ledger.record_failure(attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
+                          lease=held)  # fmt: skip
+    inside, events = threading.Event(), []
+
+    def slow_render(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inside.set()
+        time.sleep(0.5)  # the window in which a takeover must not get through
+        return RENDER(*args, **kwargs)
+
+    order, raw = _shopify_order(5500000000000)
+    writer = threading.Thread(
+        target=lambda: (
+            ledger.store_orders([(order, raw)], render=slow_render, lease=held),
+            events.append("w1 committed"),
+        )
+    )
+    writer.start()
+    assert inside.wait(10)
+    taken = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=2))
+    events.append("w2 took the shop")
+    writer.join(10)
+    assert isinstance(taken, Lease)
+    assert events == ["w1 committed", "w2 took the shop"]
+
+
+def _shopify_order(order_id: int):  # type: ignore[no-untyped-def]
+    catalog = OrderCatalog()
+    sim = ShopifySimulator(catalog)
+    raw = {**sim.render(catalog.add(T0)), "id": order_id}
+    sim.stop()
+    return to_order(Platform.SHOPIFY, "shop-a", raw), raw
+
+
 def test_several_shops_are_asked_for_at_once_each_answered_as_alone(ledger: Ledger) -> None:
     minute = timedelta(minutes=1)
     assert isinstance(ledger.acquire_lease("b", "w2", duration=minute, now=T0), Lease)

@@ -66,8 +66,7 @@ class Ledger(
         shop = entries[0][0].shop
         ids = [order.order_id for order, _ in entries]
         with self._transaction() as db:
-            self._check_lease(db, lease)
-            failing = self.outstanding_rows(db, shop, ids)
+            failing = self.outstanding_rows(db, shop, ids, lease=lease)
             now, rows, seen = self.now_iso(), [], set()
             for order, payload in entries:
                 if order.order_id not in seen:

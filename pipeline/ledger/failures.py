@@ -59,12 +59,10 @@ class FailureLog(ShopLeases, LedgerBase):
         """
         digest = payload_hash(payload) if payload is not None else None
         with self._transaction() as db:
-            self._check_lease(db, lease)
-            row = (
-                db.execute(select(failures).where(*_order_is(attempt.shop, attempt.order_id)))
-                .mappings()
-                .first()
+            found = self._read_fenced(
+                db, select(failures).where(*_order_is(attempt.shop, attempt.order_id)), lease
             )
+            row = found[0]._mapping if found else None
             if (
                 row is not None
                 and not retry_unchanged
@@ -253,17 +251,17 @@ class FailureLog(ShopLeases, LedgerBase):
         return resolved_document(rows[0], render=render, resolved_at=self.clock()) if rows else None
 
     def outstanding_rows(
-        self, db: Connection, shop: str, order_ids: Sequence[str]
+        self, db: Connection, shop: str, order_ids: Sequence[str], *, lease: Lease | None = None
     ) -> dict[str, RowMapping]:
-        """The unresolved failures among ``order_ids``, read inside the caller's transaction."""
-        rows = db.execute(
-            select(failures).where(
-                failures.c.shop == shop,
-                failures.c.resolved_at.is_(None),
-                failures.c.order_id.in_(order_ids),
-            )
-        ).mappings()
-        return {row["order_id"]: row for row in rows}
+        """The unresolved failures among ``order_ids``, read inside the caller's transaction
+        (with the lease check, when it is the transaction's first statement)."""
+        query = select(failures).where(
+            failures.c.shop == shop,
+            failures.c.resolved_at.is_(None),
+            failures.c.order_id.in_(order_ids),
+        )
+        rows = self._read_fenced(db, query, lease)
+        return {row.order_id: row._mapping for row in rows}
 
 
 def _order_is(shop: str, order_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

@@ -3,8 +3,8 @@
 A worker takes a shop's lease for a few tens of seconds and renews it page after page. A lease
 whose holder died or hangs (killed, partitioned, SIGSTOPped) expires and another worker takes
 the shop over; its ``token`` then grows by one. Every write a worker makes for a shop (orders,
-failures, checkpoint) checks, inside the same transaction, that it still holds the lease with
-its token, so a stale worker that wakes up writes nothing (a fencing token).
+failures, checkpoint) checks, in the first statement of the same transaction, that it still
+holds the lease with its token, so a stale worker that wakes up writes nothing (a fencing token).
 
 Clocks: expiry is compared with the writing worker's clock in UTC; keep the machines' clocks
 synchronised (NTP) well within the lease duration.
@@ -15,8 +15,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, null, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -210,15 +223,25 @@ class ShopLeases(LedgerBase):
         if not self._read(select(shop_leases.c.token).where(*_held(lease))):
             raise _lost(lease)
 
-    def _check_lease(self, db: Connection, lease: Lease | None) -> None:
-        """Inside a write: the lease is still ours (row-locked on PostgreSQL until commit)."""
+    def _read_fenced(self, db: Connection, query: Select[Any], lease: Lease | None) -> list[Any]:
+        """The first read of a write, carrying the lease check: one statement, not two.
+
+        The lease's row is read ``FOR SHARE`` in the same statement on PostgreSQL, so a worker
+        taking the shop over (an UPDATE of that row) waits until this transaction ends: nothing
+        this worker writes after losing its lease can commit. ``LeaseLostError`` if not held."""
         if lease is None:
-            return
-        query = select(shop_leases.c.token).where(*_held(lease))
+            return list(db.execute(query))
+        fence = select(shop_leases.c.token.label("fence_token")).where(*_held(lease))
         if not self.is_sqlite:
-            query = query.with_for_update()
-        if db.execute(query).scalar() is None:
+            fence = fence.with_for_update(read=True)
+        held = fence.subquery("fence")
+        found = query.add_columns(literal(1).label("fence_found")).subquery("found")
+        rows = db.execute(
+            select(found).select_from(held.outerjoin(found, true())).add_columns(held.c.fence_token)
+        ).all()
+        if not rows:
             raise _lost(lease)
+        return [row for row in rows if row.fence_found is not None]
 
 
 def held_by(lease: Lease) -> tuple[ColumnElement[bool], ...]:

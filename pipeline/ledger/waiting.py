@@ -50,11 +50,10 @@ class WaitingOrders(ShopLeases, LedgerBase):
         now = self.clock()
         key = (waiting_orders.c.shop == order.shop, waiting_orders.c.order_id == order.order_id)
         with self._transaction() as db:
-            self._check_lease(db, lease)
-            row = db.execute(
-                select(waiting_orders.c.looks, waiting_orders.c.settled_at).where(*key)
+            rows = self._read_fenced(
+                db, select(waiting_orders.c.looks, waiting_orders.c.settled_at).where(*key), lease
             )
-            found = row.first()
+            found = rows[0] if rows else None
             looks = 0 if found is None or found.settled_at is not None else int(found.looks) + 1
             values = {
                 "platform": order.platform,
