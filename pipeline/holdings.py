@@ -14,6 +14,11 @@ does not ask for them again for a lease period; a worker below its share asks fo
 one at its share asks for none. So a worker that joins, leaves or dies moves the shares within a
 lease period, and nothing flaps: a share changes only when the set of live workers does.
 
+On PostgreSQL a worker that joins, stops or hands shops over also rings the shares bell
+(``pipeline.notice_bell``): the others work out their shares at once and ask for the shops let
+go, so a handover takes a moment, not a heartbeat plus a lease. Only a worker that dies leaves
+its shops for a lease period (nobody can tell it is gone sooner).
+
 ``keep_seconds`` (off by default) also lets a shop go after that long, to rotate shops.
 """
 
@@ -29,6 +34,7 @@ from datetime import datetime, timedelta
 
 from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError
 from pipeline.ledger import HeldElsewhere, Lease, Ledger, WorkerPresence
+from pipeline.notice_bell import NoticeBell
 from pipeline.windows import Clock
 
 log = logging.getLogger(__name__)
@@ -66,8 +72,11 @@ class ShopHoldings:
         keep_seconds: float = math.inf,
         clock: Clock,
         shops_total: int = 0,
+        bell: NoticeBell | None = None,
     ) -> None:
         self.ledger, self.worker, self.clock = ledger, worker, clock
+        self.bell = bell  # the shares bell: another worker joined, left or let shops go
+        self.rings = 0  # how often it rang: the runner asks again for shops refused
         self.duration = timedelta(seconds=lease_seconds)
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
@@ -86,6 +95,9 @@ class ShopHoldings:
         now = self.clock()
         self.started_at = self.started_at or now
         self._present(now)
+        if self.bell is not None:
+            self.bell.start()
+        self._ring()
         self._heartbeat.start()
         return self
 
@@ -189,13 +201,7 @@ class ShopHoldings:
         longer gives back being forgotten; then be present, with this worker's share, and let
         go of what is over it."""
         self._renew()
-        now = self.clock()
-        try:
-            self._present(now)
-        except (RetryLaterError, SkipError, StopError) as err:
-            log.warning("presence not written (tried again shortly): %s", err)
-            return
-        self._over_share()
+        self._reshare()
 
     def _present(self, now: datetime) -> None:
         if self.shops_total:
@@ -231,21 +237,31 @@ class ShopHoldings:
             chosen = sorted(kept, key=lambda item: (item[1].running, -item[1].since))[:excess]
             for _, hold in chosen:
                 hold.leaving = True
-        for shop, hold in chosen:
-            if not hold.running:
-                self._hand_over(shop, hold)
+        released = [self._hand_over(shop, hold, ring=False) for shop, hold in chosen]
+        if any(released):
+            self._ring()
 
-    def _hand_over(self, shop: str, hold: _Hold) -> None:
+    def _hand_over(self, shop: str, hold: _Hold, *, ring: bool = True) -> bool:
         """Release a shop over the share and leave it to the others for a lease period."""
         with self._lock:
             if self._holds.get(shop) is not hold or hold.running:
-                return
+                return False
             self._holds.pop(shop, None)
             self._resting[shop] = self.clock() + self.duration
         try:
             self.ledger.release_lease(hold.lease)
         except (RetryLaterError, SkipError, StopError) as err:
             log.warning("%s: lease not released (it expires by itself): %s", shop, err)
+            return False
+        if ring:
+            self._ring()
+        return True
+
+    def _ring(self) -> None:
+        try:
+            self.ledger.ring_workers(self.worker)
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("the other workers were not told (they see it at a heartbeat): %s", err)
 
     def _renew(self) -> None:
         with self._lock:
@@ -273,8 +289,12 @@ class ShopHoldings:
         """Stopping: every lease is released and the presence ended, so the others take their
         larger share at once."""
         self._stop.set()
+        if self.bell is not None:
+            self.bell.ring()  # wakes the heartbeat thread to see the stop
         if self._heartbeat.is_alive():
             self._heartbeat.join(timeout=10)
+        if self.bell is not None:
+            self.bell.close()
         try:
             self.ledger.worker_gone(self.worker)
         except (RetryLaterError, SkipError, StopError) as err:
@@ -288,11 +308,33 @@ class ShopHoldings:
                 log.warning(
                     "%s: lease not released (it expires by itself): %s", hold.lease.shop, err
                 )
+        self._ring()
 
     def _beat(self) -> None:
+        """A heartbeat a quarter of a lease apart; between them, when the shares bell rings,
+        the shares are worked out again (and what is over this worker's share let go)."""
         period = self.duration.total_seconds() / 4
-        while not self._stop.wait(period):
-            self.heartbeat()
+        beat_at = time.monotonic() + period
+        while not self._stop.is_set():
+            left = max(0.0, beat_at - time.monotonic())
+            rang = self.bell.wait(left) if self.bell is not None else self._stop.wait(left)
+            if self._stop.is_set():
+                return
+            if time.monotonic() >= beat_at:
+                self.heartbeat()
+                beat_at = time.monotonic() + period
+            elif rang:
+                self._reshare()
+            if rang:
+                self.rings += 1
+
+    def _reshare(self) -> None:
+        try:
+            self._present(self.clock())
+        except (RetryLaterError, SkipError, StopError) as err:
+            log.warning("presence not written (tried again shortly): %s", err)
+            return
+        self._over_share()
 
     def _letting_go(self, hold: _Hold) -> bool:
         return time.monotonic() - hold.since >= self.keep_seconds

@@ -5,6 +5,9 @@ On PostgreSQL the statement that keeps a notice also sends ``NOTIFY loginsights_
 its loop, instead of waiting up to ``notice_seconds`` for its next look. The bell is only a
 hint: the ledger's notices stay the truth, so a bell that cannot listen (PostgreSQL restarting,
 a SQLite ledger, which has no bell) costs latency, never a notice.
+
+The same bell on ``SHARES_CHANNEL`` wakes the workers when one joins, leaves or hands shops
+over (``pipeline.holdings``), so shares move in a moment rather than at the next heartbeat.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 
 from sqlalchemy import URL
 
+from pipeline.ledger.leases import SHARES_BELL as SHARES_CHANNEL
 from pipeline.ledger.notices import BELL as CHANNEL
 
 log = logging.getLogger(__name__)
@@ -23,8 +27,10 @@ COALESCE_SECONDS = 0.005  # rings within this of the first are one look (a burst
 
 
 class NoticeBell:
-    def __init__(self, url: URL, *, coalesce_seconds: float = COALESCE_SECONDS) -> None:
-        self.coalesce_seconds = coalesce_seconds
+    def __init__(
+        self, url: URL, *, channel: str = CHANNEL, coalesce_seconds: float = COALESCE_SECONDS
+    ) -> None:
+        self.channel, self.coalesce_seconds = channel, coalesce_seconds
         # psycopg's own connection string: the ledger's URL without SQLAlchemy's driver name
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._rung = threading.Event()
@@ -64,7 +70,7 @@ class NoticeBell:
         while not self._closed.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10) as db:
-                    db.execute(f"LISTEN {CHANNEL}")
+                    db.execute(f"LISTEN {self.channel}")
                     self._listening.set()
                     self.ring()  # notices kept while it was not listening
                     while not self._closed.is_set():
@@ -73,12 +79,13 @@ class NoticeBell:
             except psycopg.Error as err:
                 self._listening.clear()
                 log.warning(
-                    "the notice bell is not listening (%s); webhook notices are looked for "
-                    "every second meanwhile, and it tries again in %.0f s",
+                    "the bell on %s is not listening (%s); the ledger is looked at on a "
+                    "timer meanwhile, and it tries again in %.0f s",
+                    self.channel,
                     str(err).strip(),
                     RECONNECT_SECONDS,
                 )
                 self._closed.wait(RECONNECT_SECONDS)
 
 
-__all__ = ["CHANNEL", "NoticeBell"]
+__all__ = ["CHANNEL", "SHARES_CHANNEL", "NoticeBell"]

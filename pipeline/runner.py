@@ -80,15 +80,19 @@ def run_forever(
     events: EventStream = QUIET,
     clock: Clock = utc_now,
     bell: NoticeBell | None = None,
+    shares_bell: NoticeBell | None = None,
 ) -> None:
     """Run until ``stop`` is set.
+
+    ``bell`` wakes the loop when ``serve`` keeps a webhook notice; ``shares_bell`` when another
+    worker joins, leaves or lets shops go (both PostgreSQL only).
 
     A shop whose pass fails with a retry-later or skip error (an outage, Solr down, a 4xx, a
     lease taken over) is skipped until its next pass while the others go on; a stop error (a
     ledger that cannot be written, a broken configuration) ends the run after a last flush.
     """
     leases = ledger if ledger is not None else _ledger_of(workers)
-    crew = _Crew(workers, flusher, leases, stop, options, clock, events)
+    crew = _Crew(workers, flusher, leases, stop, options, clock, events, shares_bell)
     crew.bell = bell if crew.pushed else None
     crew.run()
 
@@ -110,6 +114,7 @@ class _Crew:
         options: RunOptions,
         clock: Clock,
         events: EventStream = QUIET,
+        shares_bell: NoticeBell | None = None,
     ) -> None:
         self.workers, self.flusher, self.ledger = list(workers), flusher, ledger
         self.events = events
@@ -127,6 +132,7 @@ class _Crew:
                 keep_seconds=options.lease_keep_seconds,
                 clock=clock,
                 shops_total=len(self.workers),
+                bell=shares_bell,
             )
         )
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now
@@ -144,6 +150,7 @@ class _Crew:
         noticed: set[str] = set()
         elsewhere: dict[str, float] = {}  # shops another worker holds: not asked for until then
         look_for_notices = flush_at = 0.0
+        rings = 0  # of the shares bell, as last seen: shops may have been let go since
         fatal: BaseException | None = None
         if self.holdings:
             self.holdings.start()
@@ -158,6 +165,11 @@ class _Crew:
                             due[name] = time.monotonic() + self.options.poll_seconds
                         fatal = fatal or _fatal(future)
                         self._done(name, None if fatal else future.result())
+                if self.holdings and self.holdings.rings != rings:
+                    rings = self.holdings.rings  # ask at once for the shops refused so far
+                    for name in elsewhere:
+                        due[name] = min(due[name], time.monotonic())
+                    elsewhere.clear()
                 if time.monotonic() >= look_for_notices:
                     noticed = self._noticed()
                     look_for_notices = time.monotonic() + self.options.notice_seconds

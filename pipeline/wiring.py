@@ -23,7 +23,7 @@ from pipeline.indexing import LogInsightsIndex
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
 from pipeline.models import DocType
-from pipeline.notice_bell import NoticeBell
+from pipeline.notice_bell import SHARES_CHANNEL, NoticeBell
 from pipeline.notify import AppriseDelivery, Notifier, NotifyPlan, notifier_for, notify_plan
 from pipeline.query import LogInsightsQuery
 from pipeline.runner import default_worker_name
@@ -201,6 +201,13 @@ class Wiring:
         """The bell that wakes ``run`` when ``serve`` keeps a notice: PostgreSQL only (a SQLite
         ledger has one process, which looks every second)."""
         return None if self.ledger.is_sqlite else NoticeBell(self.ledger.url)
+
+    def shares_bell(self) -> NoticeBell | None:
+        """The bell that tells each ``run`` another worker joined, left or let shops go, so the
+        shares move at once (PostgreSQL only)."""
+        if self.ledger.is_sqlite:
+            return None
+        return NoticeBell(self.ledger.url, channel=SHARES_CHANNEL)
 
     def webhook_states(self, *, register_at: str | None = None) -> list[WebhookState]:
         """The push path of every shop that receives webhooks (``loginsights webhooks``)."""

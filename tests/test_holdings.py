@@ -252,6 +252,67 @@ def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
             assert worker == other or begin >= end, f"{shop} worked by {worker} and {other} at once"
 
 
+def test_with_the_shares_bell_a_join_and_a_stop_move_the_shops_in_a_moment_not_a_lease(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL the workers ring each other: a worker that joins gets its share, and a
+    worker that stops gives its shops away, well before a heartbeat (a quarter of the lease)
+    would have told anyone; without the bell the taker waits for the leases it was refused."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import empty_postgres_ledger, wait_for
+
+    empty_postgres_ledger(postgres_url)
+    lease, shops = 20.0, 20
+    log = tmp_path / "passes.log"
+    script = Path(__file__).with_name("fair_share_worker.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    ledger = Ledger(postgres_url)
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(script), postgres_url, name, str(shops), str(lease), str(log),
+             "bell"],
+            env=env, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def held() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in ledger.leases(now=datetime.now(UTC)):
+            counts[row["worker"]] = counts.get(row["worker"], 0) + 1
+        return counts
+
+    crew: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        crew["w1"] = start("w1")
+        assert wait_for(lambda: held() == {"w1": shops}, seconds=30, interval=0.1), held()
+        crew["w2"] = start("w2")
+        assert wait_for(lambda: len(ledger.live_workers(now=datetime.now(UTC))) == 2,
+                        seconds=30, interval=0.02)  # fmt: skip
+        joined = time.monotonic()
+        assert wait_for(lambda: held() == {"w1": 10, "w2": 10}, seconds=30, interval=0.05), held()
+        took = time.monotonic() - joined
+        print(f"the second's share {took:.2f} s after it was present: {held()}")
+        assert took < lease / 8, f"the join took {took:.1f} s: the bell did not move the shares"
+
+        crew["w1"].send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        assert wait_for(lambda: held() == {"w2": shops}, seconds=30, interval=0.05), held()
+        took = time.monotonic() - stopped
+        print(f"a stopping worker's shops held by the other {took:.2f} s later")
+        assert took < lease / 8, f"the stop took {took:.1f} s: the bell did not move the shops"
+    finally:
+        for process in crew.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in crew.values():
+            process.wait(timeout=30)
+        ledger.close()
+
+
 def test_workers_shows_each_live_worker_with_its_share_and_load(tmp_path: Path) -> None:
     import json
 

@@ -42,7 +42,7 @@ def test_a_bell_that_cannot_listen_keeps_trying_and_says_so(
         assert not bell.listening(timeout=2)
     finally:
         bell.close()
-    assert "notice bell is not listening" in caplog.text
+    assert "loginsights_notices is not listening" in caplog.text
 
 
 def test_a_burst_of_rings_is_one_look() -> None:

@@ -252,6 +252,7 @@ def run(
         ),
         events=events,
         bell=wiring.notice_bell(),
+        shares_bell=wiring.shares_bell(),
     )
     click.echo("stopped cleanly", err=True)
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Select,
+    func,
     literal,
     null,
     or_,
@@ -36,6 +37,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from pipeline.errors import LeaseLostError
 from pipeline.ledger.base import LedgerBase
 from pipeline.ledger.schema import shop_leases, worker_presence
+
+SHARES_BELL = "loginsights_workers"  # a worker joined, left or handed shops over
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,11 @@ class ShopLeases(LedgerBase):
             .values(expires_at=_RELEASED)
         )
 
+    def ring_workers(self, worker: str) -> None:
+        """Tell every listening worker the shares moved (PostgreSQL; SQLite has one process)."""
+        if not self.is_sqlite:
+            self._write(select(func.pg_notify(SHARES_BELL, worker)))
+
     def check_lease(self, lease: Lease) -> None:
         """Raise ``LeaseLostError`` unless the lease is still held (a read, outside a write)."""
         if not self._read(select(shop_leases.c.token).where(*_held(lease))):
@@ -272,4 +280,4 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-__all__ = ["HeldElsewhere", "Lease", "ShopLeases", "WorkerPresence"]
+__all__ = ["SHARES_BELL", "HeldElsewhere", "Lease", "ShopLeases", "WorkerPresence"]
