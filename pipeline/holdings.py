@@ -81,6 +81,7 @@ class ShopHoldings:
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
         self.target: int | None = None  # this worker's share, as of its last heartbeat
+        self._live_seen: set[str] = set()  # the live workers as of the last heartbeat
         self.started_at: datetime | None = None  # set by start()
         self._counted = {"passes": 0, "notices": 0}
         self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
@@ -207,6 +208,10 @@ class ShopHoldings:
         if self.shops_total:
             live = [row["worker"] for row in self.ledger.live_workers(now=now)]
             self.target = fair_share(self.shops_total, live, self.worker)
+            gone = self._live_seen - set(live) - {self.worker}
+            self._live_seen = set(live)
+            if gone:  # died (its presence lapsed): the first to see it tells the others
+                self._ring()
         mono, cpu = time.monotonic(), time.process_time()
         with self._lock:
             held = sum(1 for h in self._holds.values() if not h.leaving)

@@ -126,6 +126,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.engine = create_engine(url)
         self.processes, self.begin = processes, start
+        self.began_at = datetime.now(UTC)  # the same moment, for the ledger's times
         self.lags: dict[str, list[float]] = {}
         self.shares: list[tuple[float, dict[str, int]]] = []  # (seconds, worker: shops held)
         self.cpu: dict[str, float] = {}
@@ -245,11 +246,11 @@ def main() -> None:
 
         sims_by_name = {f"sim{n}": sim for n, sim in enumerate(sims)}
         sampler = Sampler(pg_url, {**processes, **sims_by_name}, time.monotonic())
+        sampler.start()  # before the first run: the shares over time show every join
         for n in range(args.workers):
             processes[f"run{n}"] = sampler.processes[f"run{n}"] = start_run(n)
             if n < args.workers - 1 and args.stagger:
                 time.sleep(args.stagger)
-        sampler.start()
         time.sleep(max(0.0, args.minutes * 30 - args.stagger * (args.workers - 1)))
         processes["run0"].send_signal(signal.SIGKILL)
         killed_at = datetime.now(UTC)
@@ -311,6 +312,7 @@ def main() -> None:
         passes = listings  # a poll pass lists its window once (at most 250 orders a page)
     subprocess.run(pg_stop, check=False, capture_output=True)
     latency: dict[str, list[float]] = {"push": [], "poll": [], "kill": []}
+    by_time: dict[int, list[float]] = {}  # pushed orders by when they were placed (30 s steps)
     # placed from just before the kill until a lease after it: a third of them wait for the
     # dead worker's leases to lapse (counted apart, as the worst)
     kill_window = (killed_at - timedelta(seconds=5), killed_at + timedelta(seconds=35))
@@ -319,6 +321,9 @@ def main() -> None:
         if created_at < began:
             continue
         seconds = (datetime.fromisoformat(done) - created_at).total_seconds()
+        if (shop, order_id) in pushed:
+            step = int((created_at - sampler.began_at).total_seconds() // 30) * 30
+            by_time.setdefault(step, []).append(seconds)
         if (shop, order_id) not in pushed:
             latency["poll"].append(seconds)
         elif kill_window[0] <= created_at <= kill_window[1]:
@@ -327,7 +332,8 @@ def main() -> None:
             latency["push"].append(seconds)
     sampler.cpu = cpu_then
     report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
-           throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks)  # fmt: skip
+           throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks,
+           by_time)  # fmt: skip
     print(
         "\nWhere the statements go (pg_stat_statements to the end of the catch-up, per "
         "shop-pass):\n"
@@ -345,7 +351,8 @@ def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
 
 def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampler: Sampler,
            latency: dict[str, list[float]], passes: int, statements: int, throttled: int,
-           calls: int, missing: int, orders: int, webhooks: list[int]) -> None:  # fmt: skip
+           calls: int, missing: int, orders: int, webhooks: list[int],
+           by_time: dict[int, list[float]]) -> None:  # fmt: skip
     lags = [lag for values in sampler.lags.values() for lag in values[2:]]  # after a first pass
     worst = max((max(values[2:], default=0) for values in sampler.lags.values()), default=0)
     runs = {k: v for k, v in sampler.cpu.items() if k.startswith("run")}
@@ -405,6 +412,12 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
             shown = at
             cells = [str(held.get(w, 0)) for w in workers]
             print(f"| {at:.0f} | " + " | ".join(cells) + f" | {args.shops - sum(held.values())} |")
+    if by_time:
+        print("\nPushed orders by when they were placed (s, as in the shares above):\n")
+        print("| placed at s | orders | p50 s | p99 s | worst s |\n|---|---|---|---|---|")
+        for step, values in sorted(by_time.items()):
+            print(f"| {step}-{step + 30} | {len(values)} | {percentile(values, 0.5):.1f} "
+                  f"| {percentile(values, 0.99):.1f} | {max(values):.1f} |")  # fmt: skip
     per_core = 1000 * args.poll / max(1e-9, 1000 * cpu / max(1, passes))
     print(f"\nOne core at this cost carries {per_core:.0f} shops at a {args.poll:g} s poll.")
     medians = [statistics.median(values) for values in sampler.lags.values() if values]
