@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 REST_SHARE = 0.1  # of a lease: how much later than the others a worker asks for a shop it let go
 ASK_MARGIN_SECONDS = 0.2  # after a holder's lease lapses, before asking for the shop
 LAST_PASS_BEFORE = timedelta(seconds=1)  # a shop let go is worked until its lease is this near
+BELL_START_SECONDS = 5.0  # at most, for the shares bell to listen before the worker is present
 
 
 @dataclass
@@ -93,11 +94,11 @@ class ShopHoldings:
 
     def start(self) -> ShopHoldings:
         """Present in the ledger (with a share) before holding anything, then the heartbeat."""
+        if self.bell is not None:  # listening before the others hear of this worker
+            self.bell.start().listening(timeout=BELL_START_SECONDS)
         now = self.clock()
         self.started_at = self.started_at or now
         self._present(now)
-        if self.bell is not None:
-            self.bell.start()
         self._ring()
         self._heartbeat.start()
         return self

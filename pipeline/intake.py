@@ -14,6 +14,8 @@ worker to find it.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +57,50 @@ def pages(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str,
     iterator = iter(items)
     while page := list(islice(iterator, size)):
         yield page
+
+
+def read_ahead(
+    items: Iterator[list[dict[str, Any]]], depth: int = 2
+) -> Iterator[list[dict[str, Any]]]:
+    """Fetch the next pages in a thread while the caller processes this one.
+
+    Fetching is waiting on the platform, processing is CPU: overlapping them is most of what a
+    worker can gain. Errors of the fetch surface here, in order; if the caller stops early,
+    the fetching thread stops at its next page.
+    """
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    abandoned = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not abandoned.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in items:
+                if not put(("page", page)):
+                    return
+            put(("end", None))
+        except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
+            put(("error", err))
+
+    thread = threading.Thread(target=fetch, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        abandoned.set()
 
 
 @dataclass(frozen=True)

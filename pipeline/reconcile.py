@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from pipeline.documents import reconciliation_document
-from pipeline.intake import PAGE_SIZE, TRANSIENT, OrderIntake, ShopContext, pages
+from pipeline.intake import PAGE_SIZE, TRANSIENT, OrderIntake, ShopContext, pages, read_ahead
 from pipeline.ledger import Lease
 from pipeline.models import (
     Platform,
@@ -64,7 +64,8 @@ def reconcile(
     cheap = isinstance(context.source, IdListing)
     waiting = context.ledger.waiting_reasons(shop)
     tally = _Tally(context, report, waiting)
-    for raw in _listing(context, span, cheap):
+    listing = read_ahead(pages(_listing(context, span, cheap), PAGE_SIZE))  # fetched meanwhile
+    for raw in (raw for page in listing for raw in page):
         order_id = raw_order_id(platform, raw)
         created = raw_created_at(platform, raw)
         if order_id is None or (created is not None and not span.contains(created)):
@@ -94,7 +95,7 @@ def reconcile(
     wanted, intake = set(missing), OrderIntake(context, lease=lease)
     say(f"{len(missing)} missing in the store: importing them")
     done = 0
-    for page in pages(_full_orders(context, span, listed, wanted, cheap), PAGE_SIZE):
+    for page in read_ahead(pages(_full_orders(context, span, listed, wanted, cheap), PAGE_SIZE)):
         done += len(page)
         say(f"imported {done} of {len(missing)} missing")
         for raw, outcome in zip(page, intake.process_page(page), strict=True):

@@ -174,7 +174,7 @@ class _Crew:
                     noticed = self._noticed()
                     look_for_notices = time.monotonic() + self.options.notice_seconds
                 ready: list[ImportWorker] = []
-                for worker in self.workers:
+                for worker in self._pushed_first(noticed):
                     name = worker.shop.name
                     if fatal or name in running or len(running) + len(ready) >= threads:
                         continue
@@ -223,6 +223,13 @@ class _Crew:
         self._flush()
         if fatal is not None:
             raise fatal
+
+    def _pushed_first(self, noticed: set[str]) -> list[ImportWorker]:
+        """The shops in the order they get a thread: those with pushed orders waiting first,
+        so a burst of polls (a worker taking its share over) does not delay them."""
+        if not noticed:
+            return self.workers
+        return sorted(self.workers, key=lambda worker: worker.shop.name not in noticed)
 
     def _take(self, names: list[str]) -> dict[str, Lease | HeldElsewhere]:
         """The leases of the shops due now, asked for together (none without a ledger)."""

@@ -10,16 +10,15 @@ the window; storing is idempotent, so nothing is imported twice.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.corrections import restore_withdrawn
 from pipeline.errors import ConfigurationError, SourceRequestError, WorkerStopped
 from pipeline.events import QUIET, EventStream
-from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages
+from pipeline.intake import PAGE_SIZE, OrderIntake, ShopContext, pages, read_ahead
 from pipeline.ledger import STOPPED_WATCHING, Lease
 from pipeline.ledger.waiting import watched_until
 from pipeline.models import ErrorCode
@@ -35,50 +34,6 @@ NOTICES_KEPT = timedelta(days=2)  # settled webhook notices, for "did the webhoo
 NOTICE_PRUNE_EVERY = timedelta(hours=1)
 NEW = (Outcome.IMPORTED, Outcome.FAILED)  # what a person was waiting for
 WAITING_REREAD = timedelta(minutes=10)  # how long the next look's time is trusted from memory
-
-
-def read_ahead(
-    items: Iterator[list[dict[str, Any]]], depth: int = 2
-) -> Iterator[list[dict[str, Any]]]:
-    """Fetch the next pages in a thread while the caller processes this one.
-
-    Fetching is waiting on the platform, processing is CPU: overlapping them is most of what a
-    worker can gain. Errors of the fetch surface here, in order; if the caller stops early,
-    the fetching thread stops at its next page.
-    """
-    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    abandoned = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not abandoned.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for page in items:
-                if not put(("page", page)):
-                    return
-            put(("end", None))
-        except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
-            put(("error", err))
-
-    thread = threading.Thread(target=fetch, name="read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = ready.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        abandoned.set()
 
 
 class ImportWorker:

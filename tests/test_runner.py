@@ -315,3 +315,39 @@ def test_three_workers_share_twelve_shops_through_a_kill_and_a_partition(
 
 
 # -- issue 18 A: one shop that cannot be configured never stops the others ------------------------
+
+
+def test_a_shop_with_pushed_orders_waiting_gets_a_thread_before_shops_due_for_a_poll(
+    ledger: Ledger,
+) -> None:
+    from datetime import UTC, datetime
+
+    order: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    class Pushed(ShopDouble):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            self.shop.webhook_secret_env = "SECRET"
+            self.context.ledger = ledger
+
+        def import_noticed(self, **_: Any) -> None:
+            order.append((self.name, "notices"))
+
+        def catch_up(self, **kwargs: Any) -> list[Any]:
+            order.append((self.name, "poll"))
+            if len(order) >= 6:
+                stop.set()
+            return super().catch_up(**kwargs)
+
+    shops = [Pushed(name) for name in "abcde"]
+    ledger.note_webhook("e", "d1", order_id="1", topic="orders/create",
+                        received_at=datetime.now(UTC))  # fmt: skip
+    run_forever(
+        shops,  # type: ignore[arg-type]
+        FlusherDouble(),  # type: ignore[arg-type]
+        stop=stop,
+        ledger=ledger,
+        options=RunOptions(concurrency=1, poll_seconds=60, daily_reconciliation=False),
+    )
+    assert order[0] == ("e", "notices"), order
