@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from conftest import empty_postgres_ledger, wait_for
 
 from pipeline.holdings import REST_SHARE, ShopHoldings
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
@@ -168,80 +174,85 @@ def test_a_worker_that_joins_is_seen_and_the_others_hand_over_its_share(ledger: 
         second.let_go()
 
 
+class ProcessCrews:
+    """`run` crews as processes over one PostgreSQL ledger (``tests/fair_share_worker.py``),
+    each over the same shops; what the ledger says each holds."""
+
+    def __init__(self, url: str, log: Path, *, shops: int, lease: float, bell: bool) -> None:
+        self.url, self.log, self.shops, self.lease, self.bell = url, log, shops, lease, bell
+        self.ledger = Ledger(url)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        script = Path(__file__).with_name("fair_share_worker.py")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, str(script), self.url, name, str(self.shops), str(self.lease),
+             str(self.log), *(["bell"] if self.bell else [])],
+            env=env, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def signal(self, name: str, number: int) -> None:
+        self.processes[name].send_signal(number)
+
+    def held(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.ledger.leases(now=datetime.now(UTC)):
+            counts[row["worker"]] = counts.get(row["worker"], 0) + 1
+        return counts
+
+    def settled(self, workers: list[str], low: int, high: int) -> bool:
+        counts = self.held()
+        return sum(counts.values()) == self.shops and all(
+            low <= counts.get(w, 0) <= high for w in workers
+        )
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            process.wait(timeout=30)
+        self.ledger.close()
+
+
 def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """Three `run` crews over 30 shops settle within ±20 % of 10 each within a lease period of
     the last joining; a fourth takes its share; one SIGKILLed gives its shops to the others
     within a lease period of its lapse; no shop is ever worked by two at once."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from conftest import empty_postgres_ledger, wait_for
-
     empty_postgres_ledger(postgres_url)
-    lease, shops = 3.0, 30
-    log = tmp_path / "passes.log"
-    script = Path(__file__).with_name("fair_share_worker.py")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-
-    def start(name: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, str(script), postgres_url, name, str(shops), str(lease), str(log)],
-            env=env, stderr=subprocess.PIPE,
-        )  # fmt: skip
-
-    ledger = Ledger(postgres_url)
-
-    def held() -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in ledger.leases(now=datetime.now(UTC)):
-            counts[row["worker"]] = counts.get(row["worker"], 0) + 1
-        return counts
-
-    def settled(workers: list[str], low: int, high: int) -> bool:
-        counts = held()
-        return sum(counts.values()) == shops and all(
-            low <= counts.get(w, 0) <= high for w in workers
-        )
-
-    crew: dict[str, subprocess.Popen[bytes]] = {}
+    lease, log = 3.0, tmp_path / "passes.log"
+    crews = ProcessCrews(postgres_url, log, shops=30, lease=lease, bell=False)
     try:
         for name in ("w1", "w2", "w3"):
-            crew[name] = start(name)
+            crews.start(name)
             time.sleep(1.0)
         joined = time.monotonic()
-        assert wait_for(lambda: settled(["w1", "w2", "w3"], 8, 12), seconds=20, interval=0.1), (
-            held()
-        )
+        assert wait_for(lambda: crews.settled(["w1", "w2", "w3"], 8, 12), seconds=20,
+                        interval=0.1), crews.held()  # fmt: skip
         took = time.monotonic() - joined
-        print(f"three settled {took:.2f} s after the last joined: {held()}")
+        print(f"three settled {took:.2f} s after the last joined: {crews.held()}")
         assert took <= lease * 1.5, f"settled {took:.1f} s after the last joined (lease {lease} s)"
 
-        crew["w4"] = start("w4")
+        crews.start("w4")
         joined = time.monotonic()
-        assert wait_for(lambda: settled(["w1", "w2", "w3", "w4"], 6, 9), seconds=20,
-                        interval=0.1), held()  # fmt: skip
+        assert wait_for(lambda: crews.settled(["w1", "w2", "w3", "w4"], 6, 9), seconds=20,
+                        interval=0.1), crews.held()  # fmt: skip
         took = time.monotonic() - joined
-        print(f"the fourth's share {took:.2f} s after it joined: {held()}")
+        print(f"the fourth's share {took:.2f} s after it joined: {crews.held()}")
         assert took <= lease * 1.5 + 1, f"the fourth's share took {took:.1f} s"
 
-        crew["w1"].send_signal(signal.SIGKILL)
+        crews.signal("w1", signal.SIGKILL)
         killed = time.monotonic()
-        assert wait_for(lambda: settled(["w2", "w3", "w4"], 8, 12), seconds=20,
-                        interval=0.1), held()  # fmt: skip
+        assert wait_for(lambda: crews.settled(["w2", "w3", "w4"], 8, 12), seconds=20,
+                        interval=0.1), crews.held()  # fmt: skip
         took = time.monotonic() - killed
-        print(f"a killed worker's shops moved in {took:.2f} s: {held()}")
+        print(f"a killed worker's shops moved in {took:.2f} s: {crews.held()}")
         assert took <= lease * 2.5, f"a killed worker's shops moved in {took:.1f} s"
     finally:
-        for process in crew.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in crew.values():
-            process.wait(timeout=30)
-        ledger.close()
+        crews.close()
     passes: dict[str, list[tuple[float, float, str]]] = {}
     for line in log.read_text().splitlines():
         shop, worker, began, ended = line.split()
@@ -258,59 +269,31 @@ def test_with_the_shares_bell_a_join_and_a_stop_move_the_shops_in_a_moment_not_a
     """On PostgreSQL the workers ring each other: a worker that joins gets its share, and a
     worker that stops gives its shops away, well before a heartbeat (a quarter of the lease)
     would have told anyone; without the bell the taker waits for the leases it was refused."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from conftest import empty_postgres_ledger, wait_for
-
     empty_postgres_ledger(postgres_url)
     lease, shops = 20.0, 20
-    log = tmp_path / "passes.log"
-    script = Path(__file__).with_name("fair_share_worker.py")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    ledger = Ledger(postgres_url)
-
-    def start(name: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, str(script), postgres_url, name, str(shops), str(lease), str(log),
-             "bell"],
-            env=env, stderr=subprocess.PIPE,
-        )  # fmt: skip
-
-    def held() -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in ledger.leases(now=datetime.now(UTC)):
-            counts[row["worker"]] = counts.get(row["worker"], 0) + 1
-        return counts
-
-    crew: dict[str, subprocess.Popen[bytes]] = {}
+    crews = ProcessCrews(postgres_url, tmp_path / "passes.log", shops=shops, lease=lease,
+                         bell=True)  # fmt: skip
     try:
-        crew["w1"] = start("w1")
-        assert wait_for(lambda: held() == {"w1": shops}, seconds=30, interval=0.1), held()
-        crew["w2"] = start("w2")
-        assert wait_for(lambda: len(ledger.live_workers(now=datetime.now(UTC))) == 2,
+        crews.start("w1")
+        assert wait_for(lambda: crews.held() == {"w1": shops}, seconds=30, interval=0.1)
+        crews.start("w2")
+        assert wait_for(lambda: len(crews.ledger.live_workers(now=datetime.now(UTC))) == 2,
                         seconds=30, interval=0.02)  # fmt: skip
         joined = time.monotonic()
-        assert wait_for(lambda: held() == {"w1": 10, "w2": 10}, seconds=30, interval=0.05), held()
+        assert wait_for(lambda: crews.held() == {"w1": 10, "w2": 10}, seconds=30,
+                        interval=0.05), crews.held()  # fmt: skip
         took = time.monotonic() - joined
-        print(f"the second's share {took:.2f} s after it was present: {held()}")
+        print(f"the second's share {took:.2f} s after it was present: {crews.held()}")
         assert took < lease / 8, f"the join took {took:.1f} s: the bell did not move the shares"
 
-        crew["w1"].send_signal(signal.SIGTERM)
+        crews.signal("w1", signal.SIGTERM)
         stopped = time.monotonic()
-        assert wait_for(lambda: held() == {"w2": shops}, seconds=30, interval=0.05), held()
+        assert wait_for(lambda: crews.held() == {"w2": shops}, seconds=30, interval=0.05)
         took = time.monotonic() - stopped
         print(f"a stopping worker's shops held by the other {took:.2f} s later")
         assert took < lease / 8, f"the stop took {took:.1f} s: the bell did not move the shops"
     finally:
-        for process in crew.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in crew.values():
-            process.wait(timeout=30)
-        ledger.close()
+        crews.close()
 
 
 def test_workers_shows_each_live_worker_with_its_share_and_load(tmp_path: Path) -> None:

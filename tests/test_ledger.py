@@ -245,12 +245,9 @@ def test_every_write_of_a_stale_worker_is_refused_and_a_fresh_one_reads_what_it_
     from pipeline.errors import LeaseLostError
     from pipeline.ledger import WaitingOrder
 
-    minute = timedelta(minutes=1)
-    stale = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
-    assert isinstance(stale, Lease)
-    ledger.record_failure(attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
-                          lease=stale)  # fmt: skip
-    fresh = ledger.acquire_lease("shop-a", "w2", duration=minute, now=T0 + timedelta(minutes=2))
+    stale = _failed_under_a_lease(ledger)
+    fresh = ledger.acquire_lease("shop-a", "w2", duration=timedelta(minutes=1),
+                                 now=T0 + timedelta(minutes=2))  # fmt: skip
     assert isinstance(fresh, Lease)
     order, raw = _shopify_order(5500000000000)
     waiting = WaitingOrder("shop-a", "77", "shopify", "#77", T0, "pending", "financial_status")
@@ -275,10 +272,7 @@ def test_a_takeover_waits_until_the_write_in_progress_under_the_old_lease_ends(
     import time
 
     minute = timedelta(minutes=1)
-    held = ledger.acquire_lease("shop-a", "w1", duration=minute, now=T0)
-    assert isinstance(held, Lease)
-    ledger.record_failure(attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
-                          lease=held)  # fmt: skip
+    held = _failed_under_a_lease(ledger)
     inside, events = threading.Event(), []
 
     def slow_render(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -300,6 +294,15 @@ def test_a_takeover_waits_until_the_write_in_progress_under_the_old_lease_ends(
     writer.join(10)
     assert isinstance(taken, Lease)
     assert events == ["w1 committed", "w2 took the shop"]
+
+
+def _failed_under_a_lease(ledger: Ledger) -> Lease:
+    """w1 holds shop-a for a minute from T0 and recorded a failure of order 5500000000000."""
+    held = ledger.acquire_lease("shop-a", "w1", duration=timedelta(minutes=1), now=T0)
+    assert isinstance(held, Lease)
+    ledger.record_failure(attempt(), payload={"id": 1}, render=RENDER, retry_unchanged=False,
+                          lease=held)  # fmt: skip
+    return held
 
 
 def _shopify_order(order_id: int):  # type: ignore[no-untyped-def]
