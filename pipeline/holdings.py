@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError
 from pipeline.ledger import HeldElsewhere, Lease, Ledger, WorkerPresence
 from pipeline.notice_bell import NoticeBell
+from pipeline.shares import fair_share
 from pipeline.windows import Clock
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,7 @@ class _Hold:
     since: float  # monotonic: when this worker took the shop
     running: bool = False
     leaving: bool = False  # over this worker's share: let go when its pass ends
-
-
-def fair_share(total: int, workers: Sequence[str], me: str) -> int:
-    """``me``'s share of ``total`` shops among the live ``workers``, as every worker computes it:
-    shops ÷ workers, one more for the first ``total mod workers`` by name."""
-    names = sorted({*workers, me})
-    base, extra = divmod(total, len(names))
-    return base + (1 if names.index(me) < extra else 0)
+    rescued: bool = False  # free for a lease with nobody taking it: held beyond the share
 
 
 class ShopHoldings:
@@ -73,6 +67,7 @@ class ShopHoldings:
         keep_seconds: float = math.inf,
         clock: Clock,
         shops_total: int = 0,
+        shops_key: str = "",
         bell: NoticeBell | None = None,
     ) -> None:
         self.ledger, self.worker, self.clock = ledger, worker, clock
@@ -81,6 +76,9 @@ class ShopHoldings:
         self.duration = timedelta(seconds=lease_seconds)
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
+        self.shops_key = shops_key
+        self._free_since: dict[str, datetime] = {}  # shops seen free while this one deferred
+        self._free_read: tuple[float, set[str]] = (-math.inf, set())  # (monotonic, held)
         self.target: int | None = None  # this worker's share, as of its last heartbeat
         self._live_seen: set[str] = set()  # the live workers as of the last heartbeat
         self.started_at: datetime | None = None  # set by start()
@@ -88,6 +86,7 @@ class ShopHoldings:
         self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
         self._holds: dict[str, _Hold] = {}
         self._resting: dict[str, datetime] = {}  # shops let go: not asked for until then
+        self._rescue: set[str] = set()  # asked for beyond the share (see _within_share)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="leases", daemon=True)
@@ -145,23 +144,50 @@ class ShopHoldings:
             if isinstance(lease, Lease):
                 with self._lock:
                     self._resting.pop(shop, None)
-                answers[shop] = self._running(shop, _Hold(lease, time.monotonic()))
+                self._free_since.pop(shop, None)
+                if shop in self._rescue:
+                    log.warning("%s: free for a lease with no worker taking it; worked here "
+                                "beyond this worker's share", shop)  # fmt: skip
+                hold = _Hold(lease, time.monotonic(), rescued=shop in self._rescue)
+                answers[shop] = self._running(shop, hold)
             else:
                 answers[shop] = lease
         return answers
 
     def _within_share(self, ask: list[str]) -> tuple[list[str], list[str]]:
         """The shops this worker may ask for without passing its share, and the others (asked
-        for again later, should the share grow)."""
+        for again later, should the share grow). A shop left free for a whole lease period is
+        asked for whatever the share (rescued): shares count the workers with the same shops,
+        but a worker elsewhere may work other shops than it says, and no shop goes unworked."""
         if self.target is None or not self.shops_total:
             return ask, []
         with self._lock:
-            held = sum(1 for h in self._holds.values() if not h.leaving)
+            held = sum(1 for h in self._holds.values() if not (h.leaving or h.rescued))
         room = max(0, self.target - held)
-        if 0 < room < len(ask):  # free shops first: those another worker just handed over
-            taken = {row["shop"] for row in self.ledger.leases(now=self.clock())}
-            ask = sorted(ask, key=lambda shop: shop in taken)
-        return ask[:room], ask[room:]
+        if room >= len(ask):
+            return ask, []
+        taken = self._held_anywhere(fresh=room > 0)
+        ask = sorted(ask, key=lambda shop: shop in taken)  # free shops first: just handed over
+        now = self.clock()
+        for shop in ask[room:]:
+            if shop in taken:
+                self._free_since.pop(shop, None)
+            else:
+                self._free_since.setdefault(shop, now)
+        rescue = [shop for shop in ask[room:] if shop not in taken
+                  and now - self._free_since[shop] >= self.duration]  # fmt: skip
+        self._rescue = set(rescue)
+        later = [shop for shop in ask[room:] if shop not in self._rescue]
+        return ask[:room] + rescue, later
+
+    def _held_anywhere(self, *, fresh: bool) -> set[str]:
+        """The shops some worker holds now; read again at most every quarter lease unless
+        ``fresh`` (this worker has room, and which shops are free decides what it asks for)."""
+        read_at, held = self._free_read
+        if fresh or time.monotonic() - read_at > self.duration.total_seconds() / 4:
+            held = {row["shop"] for row in self.ledger.leases(now=self.clock())}
+            self._free_read = (time.monotonic(), held)
+        return held
 
     def _kept(self, shop: str, hold: _Hold, now: datetime) -> Lease | HeldElsewhere | None:
         """A held shop's lease for one more pass; None: lost meanwhile, ask like anyone."""
@@ -207,7 +233,8 @@ class ShopHoldings:
 
     def _present(self, now: datetime) -> None:
         if self.shops_total:
-            live = [row["worker"] for row in self.ledger.live_workers(now=now)]
+            rows = self.ledger.live_workers(now=now)
+            live = [row["worker"] for row in rows if row["shops_key"] == self.shops_key]
             self.target = fair_share(self.shops_total, live, self.worker)
             gone = self._live_seen - set(live) - {self.worker}
             self._live_seen = set(live)
@@ -226,6 +253,7 @@ class ShopHoldings:
                 passes_per_minute=(passes - passes_then) / minutes,
                 notices_per_minute=(notices - notices_then) / minutes,
                 cpu_share=(cpu - cpu_then) / (minutes * 60),
+                shops_key=self.shops_key,
             ),
             duration=self.duration,
         )  # fmt: skip
@@ -236,7 +264,7 @@ class ShopHoldings:
         if self.target is None or not self.shops_total:
             return
         with self._lock:
-            kept = [(s, h) for s, h in self._holds.items() if not h.leaving]
+            kept = [(s, h) for s, h in self._holds.items() if not (h.leaving or h.rescued)]
             excess = len(kept) - self.target
             if excess <= 0:
                 return
@@ -367,32 +395,4 @@ class ShopHoldings:
         return HeldElsewhere(shop, self.clock() + self.duration)
 
 
-class PassLease:
-    """One pass's hold on a shop: renewed (when a third of it has passed) page after page, so a
-    long catch-up keeps its shop even when the heartbeat is late; released if the pass fails."""
-
-    def __init__(self, lease: Lease, ledger: Ledger, duration: timedelta, clock: Clock) -> None:
-        self.lease: Lease | None = lease
-        self.ledger, self.duration, self.clock = ledger, duration, clock
-
-    def renew(self) -> None:
-        """Raises ``LeaseLostError`` if another worker took the shop meanwhile."""
-        if self.lease is None:
-            return
-        left = (self.lease.expires_at - self.clock()).total_seconds()
-        if left < self.duration.total_seconds() * 2 / 3:
-            self.lease = self.ledger.renew_lease(
-                self.lease, duration=self.duration, now=self.clock()
-            )
-
-    def release(self) -> None:
-        lease, self.lease = self.lease, None
-        if lease is None:
-            return
-        try:
-            self.ledger.release_lease(lease)
-        except (RetryLaterError, SkipError, StopError) as err:
-            log.warning("%s: lease not released (it expires by itself): %s", lease.shop, err)
-
-
-__all__ = ["PassLease", "ShopHoldings", "fair_share"]
+__all__ = ["ShopHoldings"]

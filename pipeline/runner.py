@@ -37,12 +37,14 @@ from pipeline.errors import (
 )
 from pipeline.events import QUIET, EventStream
 from pipeline.flusher import OutboxFlusher
-from pipeline.holdings import PassLease, ShopHoldings
+from pipeline.holdings import ShopHoldings
 from pipeline.intake import ShopContext
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
 from pipeline.notice_bell import NoticeBell
+from pipeline.pass_lease import PassLease
 from pipeline.reconcile import reconcile, reconciliation_due
 from pipeline.reports import OutboxState, ShopPass
+from pipeline.shares import shops_key
 from pipeline.windows import Clock, utc_now
 from pipeline.worker import ImportWorker
 
@@ -132,6 +134,7 @@ class _Crew:
                 keep_seconds=options.lease_keep_seconds,
                 clock=clock,
                 shops_total=len(self.workers),
+                shops_key=shops_key([worker.shop.name for worker in self.workers]),
                 bell=shares_bell,
             )
         )

@@ -125,7 +125,7 @@ def test_stopping_releases_every_shop_for_the_others(ledger: Ledger) -> None:
 
 
 def test_shares_are_shops_over_workers_the_first_by_name_one_more() -> None:
-    from pipeline.holdings import fair_share
+    from pipeline.shares import fair_share
 
     assert [fair_share(10, ["w1", "w2", "w3"], w) for w in ("w1", "w2", "w3")] == [4, 3, 3]
     assert fair_share(30, ["w1"], "w2") == 15, "a worker counts itself before it is seen"
@@ -172,6 +172,61 @@ def test_a_worker_that_joins_is_seen_and_the_others_hand_over_its_share(ledger: 
     finally:
         first.let_go()
         second.let_go()
+
+
+def test_workers_of_other_shops_do_not_shrink_a_share(ledger: Ledger) -> None:
+    """A `run --shop big1 --shop big2` apart from a fleet of the other shops holds both of its
+    shops: shares are counted among the workers that work the same shops."""
+    from pipeline.shares import shops_key
+
+    clock = Clock()
+    big, rest = ["big1", "big2"], [f"s{n}" for n in range(6)]
+    apart = ShopHoldings(ledger, "apart", lease_seconds=LEASE, clock=clock, shops_total=2,
+                         shops_key=shops_key(big))  # fmt: skip
+    fleet = [ShopHoldings(ledger, name, lease_seconds=LEASE, clock=clock, shops_total=6,
+                          shops_key=shops_key(rest)) for name in ("w1", "w2")]  # fmt: skip
+    try:
+        for worker in (*fleet, apart):
+            worker.start()
+        for worker in fleet:
+            worker.heartbeat()
+        assert apart.target == 2 and [w.target for w in fleet] == [3, 3]
+        assert all(isinstance(v, Lease) for v in apart.take_all(big).values())
+    finally:
+        for worker in (apart, *fleet):
+            worker.let_go()
+
+
+def test_a_shop_nobody_takes_for_a_lease_is_rescued_beyond_the_share_and_kept(
+    ledger: Ledger,
+) -> None:
+    """Shares can be wrong (a worker that says it works these shops but does not ask): a shop
+    left free for a whole lease period is taken anyway, and not let go as over the share."""
+    clock = Clock()
+    mine = ShopHoldings(ledger, "w1", lease_seconds=LEASE, clock=clock, shops_total=2)
+    silent = ShopHoldings(ledger, "w2", lease_seconds=LEASE, clock=clock, shops_total=2)
+    try:
+        mine.start()
+        silent.start()  # present, so w1's share is 1; but it never asks for a shop
+        mine.heartbeat()
+        assert mine.target == 1
+        first = mine.take_all(["a", "b"])
+        assert isinstance(first["a"], Lease) and isinstance(first["b"], HeldElsewhere)
+        mine.done("a", first["a"])  # type: ignore[arg-type]
+        clock.advance(LEASE / 2)
+        assert isinstance(mine.take("b"), HeldElsewhere), "free for less than a lease: deferred"
+        clock.advance(LEASE / 2 + 1)
+        rescued = mine.take("b")
+        assert isinstance(rescued, Lease), "free for a lease: taken beyond the share"
+        mine.done("b", rescued)
+        for _ in range(8):  # two lease periods of heartbeats: kept, not let go as excess
+            clock.advance(LEASE / 4)
+            silent.heartbeat()
+            mine.heartbeat()
+        assert sorted(r["shop"] for r in ledger.leases(now=clock.now)) == ["a", "b"]
+    finally:
+        mine.let_go()
+        silent.let_go()
 
 
 class ProcessCrews:

@@ -61,6 +61,7 @@ class WorkerPresence:
     passes_per_minute: float = 0.0
     notices_per_minute: float = 0.0
     cpu_share: float = 0.0
+    shops_key: str = ""  # which shops it works: shares are counted among the same key
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class ShopLeases(LedgerBase):
             "shops_held": presence.shops_held, "target": presence.target,
             "passes_per_minute": presence.passes_per_minute,
             "notices_per_minute": presence.notices_per_minute, "cpu_share": presence.cpu_share,
+            "shops_key": presence.shops_key,
         }  # fmt: skip
         changed = [name for name in values if name not in ("worker", "started_at")]
         with self._transaction() as db:

@@ -206,4 +206,5 @@ worker_presence = Table(
     Column("passes_per_minute", Float, nullable=False, server_default="0"),
     Column("notices_per_minute", Float, nullable=False, server_default="0"),
     Column("cpu_share", Float, nullable=False, server_default="0"),  # of one core, last beat
+    Column("shops_key", Text, nullable=False, server_default=""),  # shares among the same key
 )
