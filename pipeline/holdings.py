@@ -77,7 +77,7 @@ class ShopHoldings:
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
         self.shops_key = shops_key
-        self._free_since: dict[str, datetime] = {}  # shops seen free while this one deferred
+        self._free_since: dict[str, tuple[datetime, datetime]] = {}  # deferred, free: (since, seen)
         self._free_read: tuple[float, set[str]] = (-math.inf, set())  # (monotonic, held)
         self.target: int | None = None  # this worker's share, as of its last heartbeat
         self._live_seen: set[str] = set()  # the live workers as of the last heartbeat
@@ -170,12 +170,14 @@ class ShopHoldings:
         ask = sorted(ask, key=lambda shop: shop in taken)  # free shops first: just handed over
         now = self.clock()
         for shop in ask[room:]:
+            since, looked = self._free_since.get(shop, (now, now))
             if shop in taken:
                 self._free_since.pop(shop, None)
-            else:
-                self._free_since.setdefault(shop, now)
+            else:  # free since when, as long as it was seen free at every look in between
+                fresh = now - looked <= self.duration / 2
+                self._free_since[shop] = (since if fresh else now, now)
         rescue = [shop for shop in ask[room:] if shop not in taken
-                  and now - self._free_since[shop] >= self.duration]  # fmt: skip
+                  and now - self._free_since[shop][0] >= self.duration]  # fmt: skip
         self._rescue = set(rescue)
         later = [shop for shop in ask[room:] if shop not in self._rescue]
         return ask[:room] + rescue, later
