@@ -295,9 +295,12 @@ def main() -> None:
             failed = db.execute(
                 text("SELECT order_created_at, first_attempt_at, shop, order_id FROM failures")
             ).all()
-            pushed = set(db.execute(text(
-                "SELECT shop, order_id FROM webhook_notices WHERE outcome IN ('imported', 'failed')"
-            )).all())  # fmt: skip
+            notices = db.execute(text(
+                "SELECT shop, order_id, min(received_at) FROM webhook_notices "
+                "WHERE outcome IN ('imported', 'failed') GROUP BY shop, order_id"
+            )).all()  # fmt: skip
+        received = {(shop, order_id): first for shop, order_id, first in notices}
+        pushed = set(received)
         for name in [p for p in processes if p.startswith("run")]:
             processes[name].send_signal(signal.SIGTERM)
         if "serve" in processes:
@@ -313,6 +316,7 @@ def main() -> None:
     subprocess.run(pg_stop, check=False, capture_output=True)
     latency: dict[str, list[float]] = {"push": [], "poll": [], "kill": []}
     by_time: dict[int, list[float]] = {}  # pushed orders by when they were placed (30 s steps)
+    slow: list[tuple[float, float]] = []  # pushed orders over 10 s: (to delivery, delivery to done)
     # placed from just before the kill until a lease after it: a third of them wait for the
     # dead worker's leases to lapse (counted apart, as the worst)
     kill_window = (killed_at - timedelta(seconds=5), killed_at + timedelta(seconds=35))
@@ -324,6 +328,11 @@ def main() -> None:
         if (shop, order_id) in pushed:
             step = int((created_at - sampler.began_at).total_seconds() // 30) * 30
             by_time.setdefault(step, []).append(seconds)
+            first = received[(shop, order_id)]
+            delivered = (datetime.fromisoformat(first) - created_at).total_seconds()
+            worked = (datetime.fromisoformat(done) - datetime.fromisoformat(first)).total_seconds()
+            if seconds > 10:  # the slow ones: where did their time go?
+                slow.append((delivered, worked))
         if (shop, order_id) not in pushed:
             latency["poll"].append(seconds)
         elif kill_window[0] <= created_at <= kill_window[1]:
@@ -333,7 +342,7 @@ def main() -> None:
     sampler.cpu = cpu_then
     report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
            throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks,
-           by_time)  # fmt: skip
+           by_time, slow)  # fmt: skip
     print(
         "\nWhere the statements go (pg_stat_statements to the end of the catch-up, per "
         "shop-pass):\n"
@@ -352,7 +361,7 @@ def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
 def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampler: Sampler,
            latency: dict[str, list[float]], passes: int, statements: int, throttled: int,
            calls: int, missing: int, orders: int, webhooks: list[int],
-           by_time: dict[int, list[float]]) -> None:  # fmt: skip
+           by_time: dict[int, list[float]], slow: list[tuple[float, float]]) -> None:  # fmt: skip
     lags = [lag for values in sampler.lags.values() for lag in values[2:]]  # after a first pass
     worst = max((max(values[2:], default=0) for values in sampler.lags.values()), default=0)
     runs = {k: v for k, v in sampler.cpu.items() if k.startswith("run")}
@@ -418,6 +427,17 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
         for step, values in sorted(by_time.items()):
             print(f"| {step}-{step + 30} | {len(values)} | {percentile(values, 0.5):.1f} "
                   f"| {percentile(values, 0.99):.1f} | {max(values):.1f} |")  # fmt: skip
+    if slow:
+        late = sorted(slow)
+        print(
+            f"\nPushed orders over 10 s ({len(late)}), their time split at the notice's "
+            "receipt: until the platform delivered / from receipt to stored, p50 and worst:\n"
+        )
+        for name, values in (
+            ("until delivered", [d for d, _ in late]),
+            ("receipt to stored", [w for _, w in late]),
+        ):
+            print(f"- {name}: {percentile(values, 0.5):.1f} / {max(values):.1f} s")
     per_core = 1000 * args.poll / max(1e-9, 1000 * cpu / max(1, passes))
     print(f"\nOne core at this cost carries {per_core:.0f} shops at a {args.poll:g} s poll.")
     medians = [statistics.median(values) for values in sampler.lags.values() if values]
