@@ -101,6 +101,7 @@ class Received:
     shop: str
     order_id: str | None = None
     topic: str = ""
+    late_seconds: float | None = None  # from the platform's event to kept here, when it says
 
 
 NOT_BELIEVED = (
@@ -166,15 +167,21 @@ class WebhookInbox:
                 f"{MAX_DELIVERY_ID} characters; nothing was kept, the windows will import it",
                 status=400,
             )
+        received_at = self.clock()
+        triggered_at = _moment(headers.get(dialect.triggered_at or "", ""))
         noted = self.ledger.note_webhook(
             shop.name,
             delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}",
             order_id=order_id,
             topic=topic,
-            received_at=self.clock(),
-            triggered_at=_moment(headers.get(dialect.triggered_at or "", "")),
+            received_at=received_at,
+            triggered_at=triggered_at,
         )
-        return Received(Delivery.NOTED if noted else Delivery.DUPLICATE, shop.name, order_id, topic)
+        late = None if triggered_at is None else (received_at - triggered_at).total_seconds()
+        return Received(
+            Delivery.NOTED if noted else Delivery.DUPLICATE, shop.name, order_id, topic,
+            late_seconds=max(0.0, late) if late is not None and noted else None,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,24 @@ def test_a_signed_delivery_is_kept_once_and_a_redelivery_is_a_duplicate(
     assert pending[0]["triggered_at"].startswith("2026-12-02T10:00:00.123456")
 
 
+def test_a_delivery_says_how_late_the_platform_delivered_it(tmp_path: Path) -> None:
+    """X-Shopify-Triggered-At is the event's moment: a delivery kept 12 s after it was late by
+    12 s (its retries included); a duplicate says nothing, and neither does one without it."""
+    triggered = datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=UTC)
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        shop = WebhookShop("hc-demo", Platform.SHOPIFY, DOMAIN, SecretStr(SECRET))
+        inbox = WebhookInbox(ledger, [shop], clock=lambda: triggered + timedelta(seconds=12))
+        headers, body = delivery({"id": 450789469})
+        kept = inbox.receive(Platform.SHOPIFY, headers, body)
+        again = inbox.receive(Platform.SHOPIFY, headers, body)
+        other_headers, other_body = delivery({"id": 450789470}, webhook_id="2")
+        del other_headers["X-Shopify-Triggered-At"]
+        other = inbox.receive(Platform.SHOPIFY, other_headers, other_body)
+    assert kept.late_seconds == pytest.approx(12.0, abs=0.001)
+    assert other.delivery is Delivery.NOTED
+    assert again.late_seconds is None and other.late_seconds is None
+
+
 def test_a_replay_of_an_imported_order_costs_a_query_not_a_platform_call(tmp_path: Path) -> None:
     with simulator(Platform.SHOPIFY, OrderCatalog()) as sim, Ledger(tmp_path / "l.db") as ledger:
         order_id = str(sim.render(sim.place_order())["id"])  # type: ignore[attr-defined]
@@ -322,6 +340,11 @@ def test_pushed_orders_are_imported_within_seconds_with_no_poll_due(
     assert metrics.registry.get_sample_value(
         "loginsights_webhooks_total", {"platform": sim.platform, "result": "duplicate"}
     ), "the redeliveries were seen as such"
+    if sim.platform == Platform.SHOPIFY.value:  # Shopify says when the event happened
+        late = metrics.registry.get_sample_value(
+            "loginsights_webhook_delivery_delay_seconds_count", {"platform": sim.platform}
+        )
+        assert late == len(placed), "how late each kept delivery was (duplicates not counted)"
 
 
 @pytest.mark.slow

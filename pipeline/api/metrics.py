@@ -136,6 +136,14 @@ class ApiMetrics:
             buckets=(1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 1800, 3600, float("inf")),
             registry=self.registry,
         )
+        self.webhook_delay = Histogram(
+            "loginsights_webhook_delivery_delay_seconds",
+            "From the platform's event (X-Shopify-Triggered-At) to its delivery kept here: how "
+            "late the platform delivers, its retries included, by platform.",
+            ["platform"],
+            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 300, 3600, float("inf")),
+            registry=self.registry,
+        )
         self._fleet_metrics()
         self.webhooks = Counter(
             "loginsights_webhooks",

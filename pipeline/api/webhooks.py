@@ -61,6 +61,8 @@ async def webhook(platform: str, request: Request, services: ApiServices = Servi
         metrics.webhooks.labels(platform, "unavailable").inc()
         return error_response(503, scrub(str(err)), headers=services.retry_after)
     metrics.webhooks.labels(platform, received.delivery.value).inc()
+    if received.late_seconds is not None:
+        metrics.webhook_delay.labels(platform).observe(received.late_seconds)
     return JSONResponse(
         {"delivery": received.delivery.value, "shop": received.shop, "orderId": received.order_id}
     )
