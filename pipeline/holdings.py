@@ -86,7 +86,6 @@ class ShopHoldings:
         self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
         self._holds: dict[str, _Hold] = {}
         self._resting: dict[str, datetime] = {}  # shops let go: not asked for until then
-        self._rescue: set[str] = set()  # asked for beyond the share (see _within_share)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="leases", daemon=True)
@@ -132,7 +131,7 @@ class ShopHoldings:
                     ask.append(shop)
                 else:
                     answers[shop] = kept
-        ask, later = self._within_share(ask)
+        ask, later, rescue = self._within_share(ask)
         answers.update({shop: HeldElsewhere(shop, now + self.duration / 4) for shop in later})
         if not ask:
             return answers
@@ -145,27 +144,27 @@ class ShopHoldings:
                 with self._lock:
                     self._resting.pop(shop, None)
                 self._free_since.pop(shop, None)
-                if shop in self._rescue:
+                if shop in rescue:
                     log.warning("%s: free for a lease with no worker taking it; worked here "
                                 "beyond this worker's share", shop)  # fmt: skip
-                hold = _Hold(lease, time.monotonic(), rescued=shop in self._rescue)
+                hold = _Hold(lease, time.monotonic(), rescued=shop in rescue)
                 answers[shop] = self._running(shop, hold)
             else:
                 answers[shop] = lease
         return answers
 
-    def _within_share(self, ask: list[str]) -> tuple[list[str], list[str]]:
-        """The shops this worker may ask for without passing its share, and the others (asked
-        for again later, should the share grow). A shop left free for a whole lease period is
-        asked for whatever the share (rescued): shares count the workers with the same shops,
-        but a worker elsewhere may work other shops than it says, and no shop goes unworked."""
+    def _within_share(self, ask: list[str]) -> tuple[list[str], list[str], set[str]]:
+        """The shops this worker may ask for, the others (asked for again later, should the
+        share grow), and those of the first asked for beyond the share (rescued): a shop left
+        free for a whole lease period. Shares count the workers with the same shops, but a
+        worker elsewhere may work other shops than it says, and no shop goes unworked."""
         if self.target is None or not self.shops_total:
-            return ask, []
+            return ask, [], set()
         with self._lock:
             held = sum(1 for h in self._holds.values() if not (h.leaving or h.rescued))
         room = max(0, self.target - held)
         if room >= len(ask):
-            return ask, []
+            return ask, [], set()
         taken = self._held_anywhere(fresh=room > 0)
         ask = sorted(ask, key=lambda shop: shop in taken)  # free shops first: just handed over
         now = self.clock()
@@ -178,9 +177,8 @@ class ShopHoldings:
                 self._free_since[shop] = (since if fresh else now, now)
         rescue = [shop for shop in ask[room:] if shop not in taken
                   and now - self._free_since[shop][0] >= self.duration]  # fmt: skip
-        self._rescue = set(rescue)
-        later = [shop for shop in ask[room:] if shop not in self._rescue]
-        return ask[:room] + rescue, later
+        later = [shop for shop in ask[room:] if shop not in rescue]
+        return ask[:room] + rescue, later, set(rescue)
 
     def _held_anywhere(self, *, fresh: bool) -> set[str]:
         """The shops some worker holds now; read again at most every quarter lease unless

@@ -265,6 +265,14 @@ class ProcessCrews:
             low <= counts.get(w, 0) <= high for w in workers
         )
 
+    def seconds_to_settle(self, workers: list[str], low: int, high: int) -> float:
+        """From now until every shop is held, each of ``workers`` holding ``low`` to ``high``."""
+        began = time.monotonic()
+        assert wait_for(lambda: self.settled(workers, low, high), seconds=20, interval=0.1), (
+            self.held()
+        )
+        return time.monotonic() - began
+
     def close(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
@@ -287,26 +295,17 @@ def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
         for name in ("w1", "w2", "w3"):
             crews.start(name)
             time.sleep(1.0)
-        joined = time.monotonic()
-        assert wait_for(lambda: crews.settled(["w1", "w2", "w3"], 8, 12), seconds=20,
-                        interval=0.1), crews.held()  # fmt: skip
-        took = time.monotonic() - joined
+        took = crews.seconds_to_settle(["w1", "w2", "w3"], 8, 12)
         print(f"three settled {took:.2f} s after the last joined: {crews.held()}")
         assert took <= lease * 1.5, f"settled {took:.1f} s after the last joined (lease {lease} s)"
 
         crews.start("w4")
-        joined = time.monotonic()
-        assert wait_for(lambda: crews.settled(["w1", "w2", "w3", "w4"], 6, 9), seconds=20,
-                        interval=0.1), crews.held()  # fmt: skip
-        took = time.monotonic() - joined
+        took = crews.seconds_to_settle(["w1", "w2", "w3", "w4"], 6, 9)
         print(f"the fourth's share {took:.2f} s after it joined: {crews.held()}")
         assert took <= lease * 1.5 + 1, f"the fourth's share took {took:.1f} s"
 
         crews.signal("w1", signal.SIGKILL)
-        killed = time.monotonic()
-        assert wait_for(lambda: crews.settled(["w2", "w3", "w4"], 8, 12), seconds=20,
-                        interval=0.1), crews.held()  # fmt: skip
-        took = time.monotonic() - killed
+        took = crews.seconds_to_settle(["w2", "w3", "w4"], 8, 12)
         print(f"a killed worker's shops moved in {took:.2f} s: {crews.held()}")
         assert took <= lease * 2.5, f"a killed worker's shops moved in {took:.1f} s"
     finally:
