@@ -16,8 +16,9 @@ lease period, and nothing flaps: a share changes only when the set of live worke
 
 On PostgreSQL a worker that joins, stops or hands shops over also rings the shares bell
 (``pipeline.notice_bell``): the others work out their shares at once and ask for the shops let
-go, so a handover takes a moment, not a heartbeat plus a lease. Only a worker that dies leaves
-its shops for a lease period (nobody can tell it is gone sooner).
+go, so a handover takes a moment, not a heartbeat plus a lease. A worker that dies is seen at
+the others' next heartbeat by its life lock (``pipeline.life_lock``), which frees its shops;
+without one (SQLite) its shops wait for its leases to lapse.
 
 ``keep_seconds`` (off by default) also lets a shop go after that long, to rotate shops.
 """
@@ -34,9 +35,11 @@ from datetime import datetime, timedelta
 
 from pipeline.errors import LeaseLostError, RetryLaterError, SkipError, StopError
 from pipeline.ledger import HeldElsewhere, Lease, Ledger, WorkerPresence
+from pipeline.life_lock import LifeLock
 from pipeline.notice_bell import NoticeBell
-from pipeline.shares import fair_share
+from pipeline.shares import FreeSince, fair_share
 from pipeline.windows import Clock
+from pipeline.worker_load import WorkerLoad
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +72,22 @@ class ShopHoldings:
         shops_total: int = 0,
         shops_key: str = "",
         bell: NoticeBell | None = None,
+        life: LifeLock | None = None,
     ) -> None:
         self.ledger, self.worker, self.clock = ledger, worker, clock
         self.bell = bell  # the shares bell: another worker joined, left or let shops go
+        self.life = life  # held while this process lives: the others see at once that it died
         self.rings = 0  # how often it rang: the runner asks again for shops refused
         self.duration = timedelta(seconds=lease_seconds)
         self.keep_seconds = keep_seconds
         self.shops_total = shops_total  # 0: no share (a worker alone, tests)
         self.shops_key = shops_key
-        self._free_since: dict[str, tuple[datetime, datetime]] = {}  # deferred, free: (since, seen)
+        self._free_since = FreeSince(self.duration)  # shops beyond the share seen free
         self._free_read: tuple[float, set[str]] = (-math.inf, set())  # (monotonic, held)
         self.target: int | None = None  # this worker's share, as of its last heartbeat
         self._live_seen: set[str] = set()  # the live workers as of the last heartbeat
         self.started_at: datetime | None = None  # set by start()
-        self._counted = {"passes": 0, "notices": 0}
-        self._last_beat = (time.monotonic(), time.process_time(), 0, 0)
+        self.load = WorkerLoad()
         self._holds: dict[str, _Hold] = {}
         self._resting: dict[str, datetime] = {}  # shops let go: not asked for until then
         self._lock = threading.Lock()
@@ -94,6 +98,8 @@ class ShopHoldings:
         """Present in the ledger (with a share) before holding anything, then the heartbeat."""
         if self.bell is not None:  # listening before the others hear of this worker
             self.bell.start().listening(timeout=BELL_START_SECONDS)
+        if self.life is not None:  # held before the presence says so
+            self.life.hold(self.worker)
         now = self.clock()
         self.started_at = self.started_at or now
         self._present(now)
@@ -103,9 +109,7 @@ class ShopHoldings:
 
     def counted(self, *, notices: bool) -> None:
         """A pass began (for the worker's load: passes and notice passes a minute)."""
-        with self._lock:
-            self._counted["passes"] += 1
-            self._counted["notices"] += int(notices)
+        self.load.counted(notices=notices)
 
     def take(self, shop: str) -> Lease | HeldElsewhere:
         return self.take_all([shop])[shop]
@@ -143,7 +147,7 @@ class ShopHoldings:
             if isinstance(lease, Lease):
                 with self._lock:
                     self._resting.pop(shop, None)
-                self._free_since.pop(shop, None)
+                self._free_since.forget(shop)
                 if shop in rescue:
                     log.warning("%s: free for a lease with no worker taking it; worked here "
                                 "beyond this worker's share", shop)  # fmt: skip
@@ -167,16 +171,7 @@ class ShopHoldings:
             return ask, [], set()
         taken = self._held_anywhere(fresh=room > 0)
         ask = sorted(ask, key=lambda shop: shop in taken)  # free shops first: just handed over
-        now = self.clock()
-        for shop in ask[room:]:
-            since, looked = self._free_since.get(shop, (now, now))
-            if shop in taken:
-                self._free_since.pop(shop, None)
-            else:  # free since when, as long as it was seen free at every look in between
-                fresh = now - looked <= self.duration / 2
-                self._free_since[shop] = (since if fresh else now, now)
-        rescue = [shop for shop in ask[room:] if shop not in taken
-                  and now - self._free_since[shop][0] >= self.duration]  # fmt: skip
+        rescue = self._free_since.free_for_a_lease(ask[room:], taken, now=self.clock())
         later = [shop for shop in ask[room:] if shop not in rescue]
         return ask[:room] + rescue, later, set(rescue)
 
@@ -232,28 +227,33 @@ class ShopHoldings:
         self._reshare()
 
     def _present(self, now: datetime) -> None:
+        dead = self.ledger.break_dead_leases(now=now, observer=self.worker)
+        if dead:
+            log.warning("worker %s died (its life lock is free): its shops are free", dead)
+            self._ring()
         if self.shops_total:
             rows = self.ledger.live_workers(now=now)
             live = [row["worker"] for row in rows if row["shops_key"] == self.shops_key]
-            self.target = fair_share(self.shops_total, live, self.worker)
+            target = fair_share(self.shops_total, live, self.worker)
+            if self.target is not None and target > self.target:  # the shops let go are wanted
+                with self._lock:
+                    self._resting.clear()
+            self.target = target
             gone = self._live_seen - set(live) - {self.worker}
             self._live_seen = set(live)
             if gone:  # died (its presence lapsed): the first to see it tells the others
                 self._ring()
-        mono, cpu = time.monotonic(), time.process_time()
         with self._lock:
             held = sum(1 for h in self._holds.values() if not h.leaving)
-            passes, notices = self._counted["passes"], self._counted["notices"]
-        then, cpu_then, passes_then, notices_then = self._last_beat
-        minutes = max(mono - then, 1e-3) / 60
-        self._last_beat = (mono, cpu, passes, notices)
+        load = self.load.since_last()
         self.ledger.worker_present(
             WorkerPresence(
                 self.worker, self.started_at or now, now, held, self.target or 0,
-                passes_per_minute=(passes - passes_then) / minutes,
-                notices_per_minute=(notices - notices_then) / minutes,
-                cpu_share=(cpu - cpu_then) / (minutes * 60),
+                passes_per_minute=load.passes_per_minute,
+                notices_per_minute=load.notices_per_minute,
+                cpu_share=load.cpu_share,
                 shops_key=self.shops_key,
+                alive_lock=self.life.held() if self.life is not None else None,
             ),
             duration=self.duration,
         )  # fmt: skip
@@ -333,6 +333,8 @@ class ShopHoldings:
             self.ledger.worker_gone(self.worker)
         except (RetryLaterError, SkipError, StopError) as err:
             log.warning("presence not ended (it lapses by itself): %s", err)
+        if self.life is not None:
+            self.life.close()
         with self._lock:
             holds, self._holds = list(self._holds.values()), {}
         for hold in holds:

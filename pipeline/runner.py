@@ -40,6 +40,7 @@ from pipeline.flusher import OutboxFlusher
 from pipeline.holdings import ShopHoldings
 from pipeline.intake import ShopContext
 from pipeline.ledger import HeldElsewhere, Lease, Ledger
+from pipeline.life_lock import LifeLock
 from pipeline.notice_bell import NoticeBell
 from pipeline.pass_lease import PassLease
 from pipeline.reconcile import reconcile, reconciliation_due
@@ -83,18 +84,20 @@ def run_forever(
     clock: Clock = utc_now,
     bell: NoticeBell | None = None,
     shares_bell: NoticeBell | None = None,
+    life_lock: LifeLock | None = None,
 ) -> None:
     """Run until ``stop`` is set.
 
     ``bell`` wakes the loop when ``serve`` keeps a webhook notice; ``shares_bell`` when another
-    worker joins, leaves or lets shops go (both PostgreSQL only).
+    worker joins, leaves or lets shops go; ``life_lock`` lets the others see at once that this
+    process died (all three PostgreSQL only).
 
     A shop whose pass fails with a retry-later or skip error (an outage, Solr down, a 4xx, a
     lease taken over) is skipped until its next pass while the others go on; a stop error (a
     ledger that cannot be written, a broken configuration) ends the run after a last flush.
     """
     leases = ledger if ledger is not None else _ledger_of(workers)
-    crew = _Crew(workers, flusher, leases, stop, options, clock, events, shares_bell)
+    crew = _Crew(workers, flusher, leases, stop, options, clock, events, shares_bell, life_lock)
     crew.bell = bell if crew.pushed else None
     crew.run()
 
@@ -117,6 +120,7 @@ class _Crew:
         clock: Clock,
         events: EventStream = QUIET,
         shares_bell: NoticeBell | None = None,
+        life_lock: LifeLock | None = None,
     ) -> None:
         self.workers, self.flusher, self.ledger = list(workers), flusher, ledger
         self.events = events
@@ -136,6 +140,7 @@ class _Crew:
                 shops_total=len(self.workers),
                 shops_key=shops_key([worker.shop.name for worker in self.workers]),
                 bell=shares_bell,
+                life=life_lock,
             )
         )
         self.bell: NoticeBell | None = None  # rung by `serve` (PostgreSQL): look for notices now

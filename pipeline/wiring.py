@@ -22,6 +22,7 @@ from pipeline.flusher import OutboxFlusher
 from pipeline.indexing import LogInsightsIndex
 from pipeline.intake import ShopContext
 from pipeline.ledger import Ledger
+from pipeline.life_lock import LifeLock
 from pipeline.models import DocType
 from pipeline.notice_bell import SHARES_CHANNEL, NoticeBell
 from pipeline.notify import AppriseDelivery, Notifier, NotifyPlan, notifier_for, notify_plan
@@ -208,6 +209,11 @@ class Wiring:
         if self.ledger.is_sqlite:
             return None
         return NoticeBell(self.ledger.url, channel=SHARES_CHANNEL)
+
+    def life_lock(self) -> LifeLock | None:
+        """The lock a ``run`` holds while it lives, so the others free its shops at once when
+        it dies rather than when its leases lapse (PostgreSQL only)."""
+        return None if self.ledger.is_sqlite else LifeLock(self.ledger.url)
 
     def webhook_states(self, *, register_at: str | None = None) -> list[WebhookState]:
         """The push path of every shop that receives webhooks (``loginsights webhooks``)."""

@@ -4,9 +4,10 @@ Each pass writes the shop's checkpoint under its lease (the fenced write every r
 and logs ``shop worker start end`` (monotonic seconds) so the test can check that no shop was
 worked by two workers at once. Not a test module: `tests/test_holdings.py` starts it.
 
-    python tests/fair_share_worker.py LEDGER_URL WORKER SHOPS LEASE_SECONDS LOG [bell]
+    python tests/fair_share_worker.py LEDGER_URL WORKER SHOPS LEASE_SECONDS LOG [bell] [life]
 
-With ``bell``, the crew listens to the shares bell as `loginsights run` does.
+With ``bell``, the crew listens to the shares bell as `loginsights run` does; with ``life``,
+it holds a life lock as `loginsights run` does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from pipeline.flusher import FlushReport
 from pipeline.ledger import Ledger
+from pipeline.life_lock import LifeLock
 from pipeline.notice_bell import SHARES_CHANNEL, NoticeBell
 from pipeline.runner import RunOptions, run_forever
 
@@ -55,13 +57,15 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     ledger = Ledger(url)
-    bell = NoticeBell(ledger.url, channel=SHARES_CHANNEL) if sys.argv[6:] == ["bell"] else None
+    flags = set(sys.argv[6:])
+    bell = NoticeBell(ledger.url, channel=SHARES_CHANNEL) if "bell" in flags else None
+    life = LifeLock(ledger.url) if "life" in flags else None
     with Path(log_path).open("a") as log:
         crew = [Shop(f"shop-{n:02d}", ledger, log, worker) for n in range(int(shops))]
         run_forever(crew, Flusher(), stop=stop, ledger=ledger,  # type: ignore[arg-type]
                     options=RunOptions(poll_seconds=0.3, lease_seconds=float(lease),
                                        worker_name=worker, daily_reconciliation=False),
-                    shares_bell=bell)  # fmt: skip
+                    shares_bell=bell, life_lock=life)  # fmt: skip
 
 
 if __name__ == "__main__":

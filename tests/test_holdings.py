@@ -174,6 +174,29 @@ def test_a_worker_that_joins_is_seen_and_the_others_hand_over_its_share(ledger: 
         second.let_go()
 
 
+def test_a_worker_whose_share_grows_asks_at_once_for_the_shops_it_let_go(ledger: Ledger) -> None:
+    """Shops handed over rest for a lease period (nothing flaps), but not once the worker they
+    went to is gone: the one left wants them back now, not a lease later."""
+    clock = Clock()
+    shops = ["s0", "s1"]
+    first = ShopHoldings(ledger, "w1", lease_seconds=LEASE, clock=clock, shops_total=2).start()
+    second = ShopHoldings(ledger, "w2", lease_seconds=LEASE, clock=clock, shops_total=2)
+    try:
+        for shop, lease in first.take_all(shops).items():
+            first.done(shop, lease)  # type: ignore[arg-type]
+        second.start()
+        first.heartbeat()  # over its share of 1: lets one go, which rests here
+        (freed,) = [shop for shop in shops if isinstance(second.take(shop), Lease)]
+        assert isinstance(first.take(freed), HeldElsewhere)
+        second.let_go()
+        first.heartbeat()
+        assert first.target == 2
+        assert isinstance(first.take(freed), Lease), "asked for again at once"
+    finally:
+        first.let_go()
+        second.let_go()
+
+
 def test_workers_of_other_shops_do_not_shrink_a_share(ledger: Ledger) -> None:
     """A `run --shop big1 --shop big2` apart from a fleet of the other shops holds both of its
     shops: shares are counted among the workers that work the same shops."""
@@ -236,19 +259,23 @@ class ProcessCrews:
     """`run` crews as processes over one PostgreSQL ledger (``tests/fair_share_worker.py``),
     each over the same shops; what the ledger says each holds."""
 
-    def __init__(self, url: str, log: Path, *, shops: int, lease: float, bell: bool) -> None:
-        self.url, self.log, self.shops, self.lease, self.bell = url, log, shops, lease, bell
+    def __init__(
+        self, url: str, log: Path, *, shops: int, lease: float, bell: bool, life: bool = False
+    ) -> None:
+        self.url, self.log, self.shops, self.lease = url, log, shops, lease
+        self.flags = [*(["bell"] if bell else []), *(["life"] if life else [])]
         self.ledger = Ledger(url)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str) -> None:
         script = Path(__file__).with_name("fair_share_worker.py")
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, str(script), self.url, name, str(self.shops), str(self.lease),
-             str(self.log), *(["bell"] if self.bell else [])],
-            env=env, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        with self.log.with_name(f"{name}.stderr").open("ab") as stderr:  # a pipe fills, blocks
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, str(script), self.url, name, str(self.shops), str(self.lease),
+                 str(self.log), *self.flags],
+                env=env, stderr=stderr,
+            )  # fmt: skip
 
     def signal(self, name: str, number: int) -> None:
         self.processes[name].send_signal(number)
@@ -310,6 +337,10 @@ def test_a_fleet_on_postgresql_settles_on_fair_shares_through_a_join_and_a_kill(
         assert took <= lease * 2.5, f"a killed worker's shops moved in {took:.1f} s"
     finally:
         crews.close()
+    assert_never_worked_by_two_at_once(log)
+
+
+def assert_never_worked_by_two_at_once(log: Path) -> None:
     passes: dict[str, list[tuple[float, float, str]]] = {}
     for line in log.read_text().splitlines():
         shop, worker, began, ended = line.split()
@@ -351,6 +382,33 @@ def test_with_the_shares_bell_a_join_and_a_stop_move_the_shops_in_a_moment_not_a
         assert took < lease / 8, f"the stop took {took:.1f} s: the bell did not move the shops"
     finally:
         crews.close()
+
+
+def test_a_killed_workers_shops_move_at_the_next_heartbeat_by_its_life_lock_not_a_lease_later(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A SIGKILLed `run`'s session ends with it, and its life lock with the session: the other
+    worker frees and takes its shops at its next heartbeat (a quarter of a lease), long before
+    the dead worker's leases would have lapsed; no shop is worked by two at once."""
+    empty_postgres_ledger(postgres_url)
+    lease, shops, log = 20.0, 20, tmp_path / "passes.log"
+    crews = ProcessCrews(postgres_url, log, shops=shops, lease=lease, bell=True, life=True)
+    try:
+        crews.start("w1")
+        crews.start("w2")
+        crews.seconds_to_settle(["w1", "w2"], 10, 10)
+        lapse = max(row["expires_at"] for row in crews.ledger.leases(now=datetime.now(UTC))
+                    if row["worker"] == "w1")  # fmt: skip
+        crews.signal("w1", signal.SIGKILL)
+        killed = time.monotonic()
+        assert wait_for(lambda: crews.held() == {"w2": shops}, seconds=30, interval=0.05)
+        took, moved_at = time.monotonic() - killed, datetime.now(UTC)
+        print(f"a killed worker's shops held by the other {took:.2f} s later")
+        assert moved_at < datetime.fromisoformat(lapse), "before its leases would have lapsed"
+        assert took < lease / 2, f"the killed worker's shops moved in {took:.1f} s"
+    finally:
+        crews.close()
+    assert_never_worked_by_two_at_once(log)
 
 
 def test_workers_shows_each_live_worker_with_its_share_and_load(tmp_path: Path) -> None:

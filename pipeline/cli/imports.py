@@ -253,6 +253,7 @@ def run(
         events=events,
         bell=wiring.notice_bell(),
         shares_bell=wiring.shares_bell(),
+        life_lock=wiring.life_lock(),
     )
     click.echo("stopped cleanly", err=True)
 

@@ -18,15 +18,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     ColumnElement,
     Connection,
     RowMapping,
     Select,
+    cast,
+    column,
     func,
     literal,
     null,
     or_,
     select,
+    table,
     true,
     tuple_,
     update,
@@ -39,6 +44,7 @@ from pipeline.ledger.base import LedgerBase
 from pipeline.ledger.schema import shop_leases, worker_presence
 
 SHARES_BELL = "loginsights_workers"  # a worker joined, left or handed shops over
+LIFE_LOCKS = 0x4C494C4B  # the advisory locks' first key: workers' life locks (pipeline.life_lock)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class WorkerPresence:
     notices_per_minute: float = 0.0
     cpu_share: float = 0.0
     shops_key: str = ""  # which shops it works: shares are counted among the same key
+    alive_lock: int | None = None  # its life lock's key, while held (pipeline.life_lock)
 
 
 @dataclass(frozen=True)
@@ -201,7 +208,7 @@ class ShopLeases(LedgerBase):
             "shops_held": presence.shops_held, "target": presence.target,
             "passes_per_minute": presence.passes_per_minute,
             "notices_per_minute": presence.notices_per_minute, "cpu_share": presence.cpu_share,
-            "shops_key": presence.shops_key,
+            "shops_key": presence.shops_key, "alive_lock": presence.alive_lock,
         }  # fmt: skip
         changed = [name for name in values if name not in ("worker", "started_at")]
         with self._transaction() as db:
@@ -214,6 +221,49 @@ class ShopLeases(LedgerBase):
             .where(worker_presence.c.expires_at > _iso(now))
             .order_by(worker_presence.c.worker)
         )
+
+    def break_dead_leases(self, *, now: datetime, observer: str) -> list[str]:
+        """The present workers whose life lock is free (PostgreSQL ended their session: killed,
+        crashed): their presence is ended and their leases freed now, not when they lapse.
+
+        Only workers that hold such a lock say so (``alive_lock``); SQLite has none."""
+        if self.is_sqlite:
+            return []
+        presence = worker_presence.c
+        held = select(literal(1)).where(
+            _LOCKS.c.locktype == "advisory",
+            _LOCKS.c.granted,
+            _LOCKS.c.database == _THIS_DATABASE,
+            cast(_LOCKS.c.classid, BigInteger) == LIFE_LOCKS,
+            cast(_LOCKS.c.objid, BigInteger) == presence.alive_lock,
+            _LOCKS.c.objsubid == 2,  # a lock taken with two keys
+        )
+        moment = _iso(now)
+        with self._transaction() as db:
+            dead = list(
+                db.execute(
+                    select(presence.worker)
+                    .where(
+                        presence.alive_lock.is_not(None),
+                        presence.expires_at > moment,
+                        presence.worker != observer,
+                        ~held.exists(),
+                    )
+                    .with_for_update(skip_locked=True)  # one observer breaks them, not each
+                ).scalars()
+            )
+            if dead:
+                db.execute(
+                    update(worker_presence)
+                    .where(presence.worker.in_(dead))
+                    .values(expires_at=_RELEASED)
+                )
+                db.execute(
+                    update(shop_leases)
+                    .where(shop_leases.c.worker.in_(dead), shop_leases.c.expires_at > moment)
+                    .values(expires_at=_RELEASED)
+                )
+        return dead
 
     def worker_gone(self, worker: str) -> None:
         """A worker stopping says so: the others take their larger share at once."""
@@ -276,10 +326,21 @@ def _lost(lease: Lease) -> LeaseLostError:
 
 
 _RELEASED = "1970-01-01T00:00:00+00:00"
+_LOCKS = table(
+    "pg_locks",
+    *(column(name) for name in ("locktype", "database", "classid", "objid", "objsubid")),
+    column("granted", Boolean),
+)
+_THIS_DATABASE = (
+    select(column("oid"))
+    .select_from(table("pg_database"))
+    .where(column("datname") == func.current_database())
+    .scalar_subquery()
+)
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-__all__ = ["SHARES_BELL", "HeldElsewhere", "Lease", "ShopLeases", "WorkerPresence"]
+__all__ = ["LIFE_LOCKS", "SHARES_BELL", "HeldElsewhere", "Lease", "ShopLeases", "WorkerPresence"]

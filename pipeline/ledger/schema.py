@@ -207,4 +207,5 @@ worker_presence = Table(
     Column("notices_per_minute", Float, nullable=False, server_default="0"),
     Column("cpu_share", Float, nullable=False, server_default="0"),  # of one core, last beat
     Column("shops_key", Text, nullable=False, server_default=""),  # shares among the same key
+    Column("alive_lock", Integer),  # its life lock's key while it holds it (PostgreSQL)
 )
