@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
 from rig import ROOT, TOKEN, free_port, local_solr, postgres
 from sqlalchemy import create_engine, text
 
@@ -77,7 +78,8 @@ out = {name: {"orders": [[str(sim.render(o)["id"]), o.created_at.isoformat()]
                          for o in sim.catalog.created_between(None, None, high_inclusive=False,
                                                               now=far)],
               "throttled": sim.throttled, "calls": sim.calls,
-              "webhooks": [sim.webhooks.delivered, sim.webhooks.given_up] if sim.webhooks else None}
+              "webhooks": [sim.webhooks.delivered, sim.webhooks.given_up, sim.webhooks.sent]
+                           if sim.webhooks else None}
        for name, sim in shops.items()}
 out["_calls"] = dict(fleet.calls)
 open(dump, "w").write(json.dumps(out))
@@ -267,7 +269,7 @@ def main() -> None:
             statements = db.execute(text("SELECT sum(calls) FROM pg_stat_statements")).scalar()
         expected: dict[str, dict[str, str]] = {}
         throttled = calls = listings = 0
-        webhooks = [0, 0]
+        webhooks = [0, 0, 0]
         for group in range(args.groups):
             dump = json.loads((work / f"dump{group}.json").read_text())
             listings += dump.pop("_calls").get("orders.json", 0)
@@ -303,6 +305,7 @@ def main() -> None:
         pushed = set(received)
         for name in [p for p in processes if p.startswith("run")]:
             processes[name].send_signal(signal.SIGTERM)
+        answers = serve_answers(port) if "serve" in processes else ""
         if "serve" in processes:
             processes["serve"].send_signal(signal.SIGTERM)
         for process in processes.values():
@@ -343,13 +346,33 @@ def main() -> None:
     sampler.cpu = cpu_then
     report(args, began, killed_at, placed_until, sampler, latency, passes, statements or 0,
            throttled, calls, missing, sum(len(v) for v in expected.values()), webhooks,
-           by_time, slow)  # fmt: skip
+           by_time, slow, answers)  # fmt: skip
     print(
         "\nWhere the statements go (pg_stat_statements to the end of the catch-up, per "
         "shop-pass):\n"
     )
     for count, query in busiest:
         print(f"- {count / max(1, passes):.2f} `{query}`")
+
+
+def serve_answers(port: int) -> str:
+    """How long `serve` took to answer the webhooks, from its own /metrics (request to response,
+    by route): whether a delivery that timed out at the sender (5 s) was slow in `serve`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if (sample.name == "loginsights_api_request_seconds_bucket"
+                    and sample.labels.get("route", "").startswith("/webhooks")):  # fmt: skip
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return "none measured"
+    over = {bound: total - buckets.get(bound, 0.0) for bound in (0.1, 1.0, 5.0)}
+    return f"{total:.0f}; " + ", ".join(f"over {b:g} s {n:.0f}" for b, n in over.items())
 
 
 def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
@@ -362,7 +385,8 @@ def count_missing(engine: Any, expected: dict[str, dict[str, str]]) -> int:
 def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampler: Sampler,
            latency: dict[str, list[float]], passes: int, statements: int, throttled: int,
            calls: int, missing: int, orders: int, webhooks: list[int],
-           by_time: dict[int, list[float]], slow: list[tuple[float, float]]) -> None:  # fmt: skip
+           by_time: dict[int, list[float]], slow: list[tuple[float, float]],
+           answers: str) -> None:  # fmt: skip
     lags = [lag for values in sampler.lags.values() for lag in values[2:]]  # after a first pass
     worst = max((max(values[2:], default=0) for values in sampler.lags.values()), default=0)
     runs = {k: v for k, v in sampler.cpu.items() if k.startswith("run")}
@@ -406,7 +430,9 @@ def report(args: Any, began: datetime, killed: datetime, placed: datetime, sampl
     rows.append(("CPU ms per order placed, all processes",
                  f"{1000 * sum(spent.values()) / max(1, orders):.1f}"))  # fmt: skip
     if args.webhooks:
-        rows.append(("webhooks delivered / given up", f"{webhooks[0]} / {webhooks[1]}"))
+        rows.append(("webhooks delivered / given up / attempts (each try)",
+                     f"{webhooks[0]} / {webhooks[1]} / {webhooks[2]}"))  # fmt: skip
+        rows.append(("`serve`'s answers to webhooks, by its own clock", answers))
         rows.append(("CPU ms of `serve` per delivery",
                      f"{1000 * spent.get('serve', 0.0) / max(1, webhooks[0]):.1f}"))  # fmt: skip
     for name, value in rows:
