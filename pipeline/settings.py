@@ -153,7 +153,13 @@ class Settings(BaseSettings):
         100, ge=10, le=1000, description="Headers a request may send (431 past them)."
     )
     api_max_concurrency: int = Field(
-        256, ge=1, description="Connections one serve process holds at once; past it, 503."
+        256, ge=1, description="Requests one serve process answers at once; past it, 503."
+    )
+    api_max_connections: int = Field(
+        768,
+        ge=2,
+        description="Connections one serve process keeps open; past it the one idle longest is "
+        "closed (503 if none is idle). Keep it under the process's open-files limit (ulimit -n).",
     )
 
     @field_validator("api_tokens", "api_admin_tokens", "api_allowed_cores", mode="before")

@@ -608,7 +608,7 @@ def bounded_api(solr: SolrUnderTest) -> Iterator[str]:
 
     settings = api_settings(
         solr.url, api_header_timeout_seconds=1.0, api_body_timeout_seconds=1.0,
-        api_max_concurrency=4,
+        api_max_concurrency=4, api_max_connections=6,
     )  # fmt: skip
     port = free_port()
     server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1",
@@ -632,6 +632,51 @@ def test_headers_that_trickle_in_are_cut_off(bounded_api: str) -> None:
         assert connection.recv(1024) == b"", "closed by the server"
         connection.close()
     assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200
+
+
+def kept_alive(url: str) -> socket.socket:
+    """A client that made one request and keeps its connection open for the next (as a
+    platform's webhook sender does between deliveries)."""
+    connection = raw_connection(url)
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+    return connection
+
+
+def test_connections_kept_alive_between_requests_never_turn_a_new_client_away(
+    bounded_api: str,
+) -> None:
+    """Past the connection bound the one idle longest is closed to make room: a new client is
+    answered, not given a 503 because others keep their connections open (a fleet's senders)."""
+    idle = [kept_alive(bounded_api) for _ in range(6)]  # the bound: 6 connections
+    time.sleep(0.1)
+    for _ in range(3):
+        assert requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200
+    idle[0].settimeout(5)
+    assert idle[0].recv(1024) == b"", "the connection idle longest was closed to make room"
+    for connection in idle:
+        connection.close()
+
+
+def test_requests_past_the_bound_in_flight_are_a_503_with_retry_after(bounded_api: str) -> None:
+    """Four requests being answered (their bodies stall: the bound is 4): a fifth is told to
+    come back, at once, with Retry-After; once they end, it is answered."""
+    head = (
+        b"POST /api/solr-query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 500\r\n\r\n{"
+    )
+    stalled = [raw_connection(bounded_api) for _ in range(4)]
+    for connection in stalled:
+        connection.sendall(head)
+    time.sleep(0.2)
+    refused = requests.get(f"{bounded_api}/healthz", timeout=10)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert "requests are being answered already" in refused.text
+    for connection in stalled:
+        connection.close()
+    assert wait_for(
+        lambda: requests.get(f"{bounded_api}/healthz", timeout=10).status_code == 200, seconds=5
+    )
 
 
 def test_a_body_that_stalls_or_vanishes_gets_no_500_and_the_api_carries_on(

@@ -1,7 +1,6 @@
 """How ``serve`` runs the app: uvicorn with bounds for clients that are slow on purpose.
 
-uvicorn closes idle keep-alive connections and can cap concurrent connections
-(``limit_concurrency``, a 503 past it), but waits forever for headers that trickle in, and
+uvicorn closes idle keep-alive connections, but waits forever for headers that trickle in, and
 accepts any number and size of them: a handful of such connections would hold a process's
 sockets open, and one streaming a header of many megabytes keeps the event loop parsing it
 while every other client waits. ``SlowHeadersProtocol`` gives every connection
@@ -9,11 +8,20 @@ while every other client waits. ``SlowHeadersProtocol`` gives every connection
 ``max_header_bytes`` for the request line and headers together (431 past it, before the parser
 sees more), at most ``max_headers`` headers and ``max_url_bytes`` of request line (414); bodies
 are bounded by the app (``read_bounded``).
+
+Load is bounded in two ways, not uvicorn's one (``limit_concurrency`` counts idle keep-alive
+connections with requests, so a thousand shops' webhook senders, each keeping its connection
+open between deliveries, got 503s while `serve` was idle: a quarter of the deliveries in
+``fleet_bench``, each then retried by the platform with its backoff). At most ``max_in_flight``
+requests are answered at once (503 with ``Retry-After`` past it), and at most
+``max_connections`` are open: past it, the connection idle longest is closed to make room, as
+nginx does with its keep-alive connections, and only if none is idle is the new one refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import uvicorn
@@ -29,6 +37,9 @@ class SlowHeadersProtocol(HttpToolsProtocol):
     max_header_bytes = 32 * 1024
     max_headers = 100
     max_url_bytes = 8 * 1024
+    max_in_flight = 256
+    max_connections = 768
+    _idle_since: float | None = None  # between requests (kept alive), or connected, no bytes yet
     _header_timer: asyncio.TimerHandle | None = None
     _reading_headers = True
     _header_bytes = 0
@@ -36,11 +47,26 @@ class SlowHeadersProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._idle_since = time.monotonic()
         self._arm()
+        if len(self.connections) > self.max_connections and not self._room_made():
+            self._refuse(503, "Service Unavailable", f"over {self.max_connections} connections "
+                         "at once, every one of them busy: try again in a moment")  # fmt: skip
+
+    def _room_made(self) -> bool:
+        """Close the connection idle longest; False if none is idle."""
+        idle = [(since, c) for c in self.connections if c is not self
+                and isinstance(c, SlowHeadersProtocol) and (since := c._idle_since) is not None
+                and not c.transport.is_closing()]  # fmt: skip
+        if not idle:
+            return False
+        min(idle, key=lambda pair: pair[0])[1].transport.close()
+        return True
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        self._idle_since = None
         if self._reading_headers:
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes + 65_536:  # a body may share the read
@@ -68,6 +94,10 @@ class SlowHeadersProtocol(HttpToolsProtocol):
         self._reading_headers = False
         if self._refused:
             return
+        if len(self.tasks) >= self.max_in_flight:
+            self._refuse(503, "Service Unavailable", f"{self.max_in_flight} requests are being "
+                         "answered already: try again in a moment")  # fmt: skip
+            return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -78,22 +108,25 @@ class SlowHeadersProtocol(HttpToolsProtocol):
         if not self._refused:
             super().on_message_complete()
 
-    def _refuse(self, status: int, reason: str) -> None:
+    def _refuse(self, status: int, reason: str, detail: str = "") -> None:
         """Answer at once and hang up: nothing more of this connection is read or parsed."""
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
         self._disarm()
-        body = f"{reason}: at most {self.max_headers} headers and {self.max_header_bytes} bytes"
+        detail = detail or f"at most {self.max_headers} headers and {self.max_header_bytes} bytes"
+        body = f"{reason}: {detail}"
+        retry = "retry-after: 1\r\n" if status == 503 else ""
         self.transport.write(
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
+            f"content-length: {len(body)}\r\n{retry}connection: close\r\n\r\n{body}".encode()
         )
         self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
+            self._idle_since = time.monotonic()
             self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -122,6 +155,8 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int) -> uvic
             "header_timeout": settings.api_header_timeout_seconds,
             "max_header_bytes": settings.api_max_header_bytes,
             "max_headers": settings.api_max_headers,
+            "max_in_flight": settings.api_max_concurrency,
+            "max_connections": settings.api_max_connections,
         },
     )
     return uvicorn.Config(
@@ -129,7 +164,7 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int) -> uvic
         host=host,
         port=port,
         http=protocol,
-        limit_concurrency=settings.api_max_concurrency,
+        limit_concurrency=None,  # both bounds are the protocol's (see above)
         timeout_keep_alive=5,
         access_log=False,  # uvicorn's line carries the query string; the app logs its own
         log_config=None,  # uvicorn logs through the root handlers, which scrub secrets

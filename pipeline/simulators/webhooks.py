@@ -21,6 +21,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -91,6 +92,8 @@ class WebhookSender:
         self.delivered = 0  # answered 2xx
         self.dropped = 0  # never sent (a fault)
         self.given_up = 0  # no 2xx after every attempt
+        self.failed: Counter[str] = Counter()  # tries without a 2xx, by status or exception
+        self.failure_example = ""  # the last exception's message
         self._rng = random.Random(seed)
         self._queue: list[_Due] = []
         self._in_flight = 0
@@ -177,11 +180,16 @@ class WebhookSender:
             status = self._session.post(
                 due.uri, data=due.body, headers=due.headers, timeout=5
             ).status_code
-        except requests.RequestException:
+        except requests.RequestException as err:
             status = 0
+            self.failed[type(err).__name__] += 1
+            self.failure_example = str(err)[:300]
         if 200 <= status < 300:
             self.delivered += 1
-        elif due.attempt < self.attempts:
+            return
+        if status:
+            self.failed[str(status)] += 1
+        if due.attempt < self.attempts:
             wait = self.backoff_seconds * 2 ** (due.attempt - 1)
             self._schedule(
                 _Due(time.monotonic() + wait, 0, due.uri, due.body, due.headers, due.attempt + 1)

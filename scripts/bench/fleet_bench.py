@@ -48,6 +48,7 @@ from pipeline.ledger.migrations import upgrade
 SECRET = "fleet-app-client-secret"
 SIMULATORS = """
 import json, random, sys, time
+from collections import Counter
 from pipeline.simulators import OrderCatalog, ShopifySimulator
 from pipeline.simulators.fleet import ShopFleet
 first, count, dump, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[6], sys.argv[7]
@@ -82,6 +83,9 @@ out = {name: {"orders": [[str(sim.render(o)["id"]), o.created_at.isoformat()]
                            if sim.webhooks else None}
        for name, sim in shops.items()}
 out["_calls"] = dict(fleet.calls)
+out["_failed"] = dict(sum((s.webhooks.failed for s in shops.values() if s.webhooks), Counter()))
+out["_failure_example"] = next((s.webhooks.failure_example for s in shops.values()
+                                if s.webhooks and s.webhooks.failure_example), "")
 open(dump, "w").write(json.dumps(out))
 print("dumped", flush=True)
 time.sleep(86400)
@@ -270,9 +274,14 @@ def main() -> None:
         expected: dict[str, dict[str, str]] = {}
         throttled = calls = listings = 0
         webhooks = [0, 0, 0]
+        failed_tries: dict[str, int] = {}
+        example = ""
         for group in range(args.groups):
             dump = json.loads((work / f"dump{group}.json").read_text())
             listings += dump.pop("_calls").get("orders.json", 0)
+            for kind, count in dump.pop("_failed").items():
+                failed_tries[kind] = failed_tries.get(kind, 0) + count
+            example = dump.pop("_failure_example") or example
             for name, shop in dump.items():
                 expected[name] = dict(shop["orders"])
                 throttled += shop["throttled"]
@@ -306,6 +315,8 @@ def main() -> None:
         for name in [p for p in processes if p.startswith("run")]:
             processes[name].send_signal(signal.SIGTERM)
         answers = serve_answers(port) if "serve" in processes else ""
+        if failed_tries:
+            answers += f"; the tries that failed at the sender: {failed_tries} (last: {example})"
         if "serve" in processes:
             processes["serve"].send_signal(signal.SIGTERM)
         for process in processes.values():
