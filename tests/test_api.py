@@ -658,9 +658,14 @@ def test_connections_kept_alive_between_requests_never_turn_a_new_client_away(
         connection.close()
 
 
-def test_requests_past_the_bound_in_flight_are_a_503_with_retry_after(bounded_api: str) -> None:
+def test_requests_past_the_bound_in_flight_are_a_503_with_retry_after(
+    bounded_api: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """Four requests being answered (their bodies stall: the bound is 4): a fifth is told to
-    come back, at once, with Retry-After; once they end, it is answered."""
+    come back, at once, with Retry-After, and the log says so; once they end, it is answered."""
+    from pipeline.api.serving import SlowHeadersProtocol
+
+    SlowHeadersProtocol._busy[:] = [0, float("-inf")]  # a line is due (one every 10 s)
     head = (
         b"POST /api/solr-query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 500\r\n\r\n{"
@@ -672,6 +677,7 @@ def test_requests_past_the_bound_in_flight_are_a_503_with_retry_after(bounded_ap
     refused = requests.get(f"{bounded_api}/healthz", timeout=10)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
     assert "requests are being answered already" in refused.text
+    assert any("refused 1 request(s) with 503" in r.getMessage() for r in caplog.records)
     for connection in stalled:
         connection.close()
     assert wait_for(

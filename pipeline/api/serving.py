@@ -21,6 +21,8 @@ nginx does with its keep-alive connections, and only if none is idle is the new 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from typing import Any
 
@@ -28,6 +30,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+BUSY_LOGGED_EVERY = 10.0  # seconds: one line for a burst of 503s, not one per refusal
 
 
 class SlowHeadersProtocol(HttpToolsProtocol):
@@ -44,6 +49,7 @@ class SlowHeadersProtocol(HttpToolsProtocol):
     _reading_headers = True
     _header_bytes = 0
     _refused = False
+    _busy = [0, -math.inf]  # shared: 503s since the last line, when it was logged
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -117,11 +123,26 @@ class SlowHeadersProtocol(HttpToolsProtocol):
         detail = detail or f"at most {self.max_headers} headers and {self.max_header_bytes} bytes"
         body = f"{reason}: {detail}"
         retry = "retry-after: 1\r\n" if status == 503 else ""
+        if status == 503:
+            self._log_busy(detail)
         self.transport.write(
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
             f"content-length: {len(body)}\r\n{retry}connection: close\r\n\r\n{body}".encode()
         )
         self.transport.close()
+
+    def _log_busy(self, detail: str) -> None:
+        busy = SlowHeadersProtocol._busy
+        busy[0] += 1
+        if time.monotonic() - busy[1] >= BUSY_LOGGED_EVERY:
+            log.warning(
+                "serve refused %d request(s) with 503 since its last such line (%s); raise "
+                "LOGINSIGHTS_API_MAX_CONCURRENCY or LOGINSIGHTS_API_MAX_CONNECTIONS if the "
+                "machine has room, or run another serve",
+                busy[0],
+                detail,
+            )
+            busy[0], busy[1] = 0, time.monotonic()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
