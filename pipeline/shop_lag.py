@@ -67,7 +67,8 @@ def duration_words(seconds: float) -> str:
 
 def worker_report(ledger: Ledger, *, now: datetime) -> list[dict[str, Any]]:
     """Each live worker with its share and its load: shops held (by the leases), its fair share,
-    passes and notice passes a minute, CPU (a share of one core), since when it runs."""
+    passes and notice passes a minute, CPU (a share of one core), since when it runs, and
+    whether it holds a life lock (its death is seen at once, not when its leases lapse)."""
     held: dict[str, int] = {}
     for row in ledger.leases(now=now):
         held[row["worker"]] = held.get(row["worker"], 0) + 1
@@ -81,6 +82,7 @@ def worker_report(ledger: Ledger, *, now: datetime) -> list[dict[str, Any]]:
             "passesPerMinute": round(float(row["passes_per_minute"]), 1),
             "noticesPerMinute": round(float(row["notices_per_minute"]), 1),
             "cpuShare": round(float(row["cpu_share"]), 3),
+            "lifeLock": row["alive_lock"] is not None,
         }
         for row in ledger.live_workers(now=now)
     ]

@@ -443,3 +443,37 @@ def test_workers_shows_each_live_worker_with_its_share_and_load(tmp_path: Path) 
     assert (rows["w1"]["shopsHeld"], rows["w1"]["share"]) == (3, 3)
     assert (rows["w2"]["shopsHeld"], rows["w2"]["share"]) == (2, 2)
     assert "fair share" in table.output and "of a core" in table.output
+    assert not rows["w1"]["lifeLock"] and "seen when its leases lapse" in table.output, "SQLite"
+
+
+def test_workers_says_which_worker_is_seen_dead_at_once_by_its_life_lock(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from pipeline.life_lock import LifeLock
+
+    empty_postgres_ledger(postgres_url)
+    with Ledger(postgres_url) as ledger:
+        locked = ShopHoldings(ledger, "w1", lease_seconds=LEASE, clock=lambda: datetime.now(UTC),
+                              shops_total=2, life=LifeLock(ledger.url)).start()  # fmt: skip
+        plain = ShopHoldings(ledger, "w2", lease_seconds=LEASE, clock=lambda: datetime.now(UTC),
+                             shops_total=2).start()  # fmt: skip
+        try:
+            env = {
+                "LOGINSIGHTS_LEDGER_URL": postgres_url,
+                "LOGINSIGHTS_STATE_DIR": str(tmp_path),
+                "LOGINSIGHTS_SHOPS_FILE": str(tmp_path / "none.toml"),
+                "COLUMNS": "200",
+            }
+            by_worker = CliRunner().invoke(main, ["workers", "--json", "--by-worker"], env=env)
+            table = CliRunner().invoke(main, ["workers"], env=env)
+        finally:
+            locked.let_go()
+            plain.let_go()
+    rows = {row["worker"]: row for row in json.loads(by_worker.output)}
+    assert rows["w1"]["lifeLock"] and not rows["w2"]["lifeLock"]
+    assert "seen at once (life lock)" in table.output, table.output

@@ -114,12 +114,13 @@ def workers(settings: Settings, by_worker: bool, as_json: bool) -> None:
 
     if crew:
         workers_table = Table("worker", "since", "shops held", "fair share", "passes a minute",
-                              "notice passes a minute", "CPU")  # fmt: skip
+                              "notice passes a minute", "CPU", "if it dies")  # fmt: skip
         for worker in crew:
             workers_table.add_row(
                 worker["worker"], zoned_time(worker["startedAt"], settings.time_zone),
                 str(worker["shopsHeld"]), str(worker["share"]), f"{worker['passesPerMinute']:g}",
                 f"{worker['noticesPerMinute']:g}", f"{worker['cpuShare']:.0%} of a core",
+                "seen at once (life lock)" if worker["lifeLock"] else "seen when its leases lapse",
             )  # fmt: skip
         console.print(workers_table)
 
