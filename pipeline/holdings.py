@@ -229,7 +229,7 @@ class ShopHoldings:
     def _present(self, now: datetime) -> None:
         dead = self.ledger.break_dead_leases(now=now, observer=self.worker)
         if dead:
-            log.warning("worker %s died (its life lock is free): its shops are free", dead)
+            log.warning("%s died (life lock free): their shops are free now", ", ".join(dead))
             self._ring()
         if self.shops_total:
             rows = self.ledger.live_workers(now=now)

@@ -42,6 +42,7 @@ class LifeLock:
         self._key: int | None = None
         self._db: Any = None
         self._held = False
+        self._told = False  # that another session holds this key
 
     def hold(self, worker: str) -> int | None:
         """Take the worker's lock (before its presence is written); its key if held."""
@@ -68,10 +69,12 @@ class LifeLock:
                     "SELECT pg_try_advisory_lock(%s, %s)", (LIFE_LOCKS, self._key)
                 ).fetchone()
                 self._held = bool(taken and taken[0])
-                if not self._held:
+                if not self._held and not self._told:
+                    self._told = True  # once, not at every heartbeat
                     log.warning(
                         "this worker's life lock is held by another session (a worker whose name "
-                        "hashes alike): it is judged by its leases alone"
+                        "hashes alike, or a previous process of this name whose session "
+                        "PostgreSQL has not ended yet): it is judged by its leases alone"
                     )
         except psycopg.Error as err:
             log.warning(
