@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import URL
 
+from pipeline.ledger import libpq_conninfo
 from pipeline.ledger.leases import LIFE_LOCKS
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,7 @@ class LifeLock:
     """The session holding one worker's life lock; used from its heartbeat thread only."""
 
     def __init__(self, url: URL) -> None:
-        # psycopg's own connection string: the ledger's URL without SQLAlchemy's driver name
-        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = libpq_conninfo(url)
         self._key: int | None = None
         self._db: Any = None
         self._held = False

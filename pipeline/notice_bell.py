@@ -17,6 +17,7 @@ import threading
 
 from sqlalchemy import URL
 
+from pipeline.ledger import libpq_conninfo
 from pipeline.ledger.leases import SHARES_BELL as SHARES_CHANNEL
 from pipeline.ledger.notices import BELL as CHANNEL
 
@@ -31,8 +32,7 @@ class NoticeBell:
         self, url: URL, *, channel: str = CHANNEL, coalesce_seconds: float = COALESCE_SECONDS
     ) -> None:
         self.channel, self.coalesce_seconds = channel, coalesce_seconds
-        # psycopg's own connection string: the ledger's URL without SQLAlchemy's driver name
-        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = libpq_conninfo(url)
         self._rung = threading.Event()
         self._closed = threading.Event()
         self._listening = threading.Event()

@@ -11,7 +11,7 @@ import pytest
 from conftest import empty_postgres_ledger
 
 from pipeline.errors import LeaseLostError
-from pipeline.ledger import Lease, Ledger, WorkerPresence
+from pipeline.ledger import Lease, Ledger, WorkerPresence, libpq_conninfo
 from pipeline.life_lock import LifeLock, life_lock_key
 
 LEASE = timedelta(seconds=30)
@@ -80,8 +80,9 @@ def test_a_lock_lost_with_its_session_is_taken_again_at_the_next_look(
     life = LifeLock(pg_ledger.url)
     key = life.hold("w1")
     assert key is not None
-    conninfo = pg_ledger.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as admin:  # the session dies under it
+    with psycopg.connect(
+        libpq_conninfo(pg_ledger.url), autocommit=True
+    ) as admin:  # the session dies under it
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
             "AND objid::bigint = %s",

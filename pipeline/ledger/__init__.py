@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.ledger.base import LedgerBase, ledger_url, payload_hash
+from pipeline.ledger.base import LedgerBase, ledger_url, libpq_conninfo, payload_hash
 from pipeline.ledger.failures import FailureLog, FailureRecord, resolved_document
 from pipeline.ledger.leases import HeldElsewhere, Lease, ShopLeases, WorkerPresence
 from pipeline.ledger.notices import WebhookNotices
@@ -96,5 +96,6 @@ __all__ = [
     "WaitingOrder",
     "WorkerPresence",
     "ledger_url",
+    "libpq_conninfo",
     "payload_hash",
 ]

@@ -211,6 +211,12 @@ def ledger_url(location: Path | str) -> URL:
     return URL.create("sqlite", database=str(Path(text)))
 
 
+def libpq_conninfo(url: URL) -> str:
+    """psycopg's own connection string for a PostgreSQL ledger (the sessions SQLAlchemy does not
+    pool: the bells' LISTEN, the life lock): its URL without SQLAlchemy's driver name."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _engine(url: URL, pool_size: int) -> Engine:
     if url.get_backend_name() != "sqlite":
         # no ping per checkout (a round trip per transaction): a dropped connection is retried
