@@ -34,8 +34,7 @@ PUBLIC = {
     "pipeline.ledger": [
         "OLD_VERSION_TAG", "FailureRecord", "HeldElsewhere", "KeptNotification", "Lease",
         "Ledger", "Notification", "OutboxRow", "STOPPED_WATCHING", "WaitingOrder", "WorkerPresence",
-        "ledger_url",
-        "payload_hash",
+        "ledger_url", "libpq_conninfo", "payload_hash",
     ],
     "pipeline.orders": [
         "Address", "Disposition", "IncompleteOrder", "Judgement", "LineItem", "Order",
